@@ -1,3 +1,70 @@
-"""minigrad: a from-scratch reverse-mode autograd, tokenizer and embedding stack, written to be read."""
+"""minigrad: a from-scratch autograd, tokenizer and embedding stack, written to be read.
+
+The seed's pipeline, module by module::
+
+    text --tokenizers--> ids --nn.Embedding--> vectors --nn layers--> logits
+         --nn.functional.cross_entropy--> loss --Tensor.backward()--> .grad --optim--> update
+"""
+
+# autograd first: it defines Function and the engine, then imports Tensor (see tensor.py).
+from minigrad import autograd as autograd  # noqa: I001
+from minigrad.tensor import Tensor, ValuesIndices, where
+from minigrad.creation import (
+    arange,
+    cat,
+    from_numpy,
+    full,
+    generator,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    stack,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from minigrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+
+import numpy as _np
+
+float32 = _np.float32
+float64 = _np.float64
+int64 = _np.int64
+int32 = _np.int32
+bool_ = _np.bool_
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "Tensor",
+    "ValuesIndices",
+    "arange",
+    "autograd",
+    "bool_",
+    "cat",
+    "enable_grad",
+    "float32",
+    "float64",
+    "from_numpy",
+    "full",
+    "generator",
+    "int32",
+    "int64",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "rand",
+    "randint",
+    "randn",
+    "set_grad_enabled",
+    "stack",
+    "tensor",
+    "where",
+    "zeros",
+    "zeros_like",
+]

@@ -1,0 +1,244 @@
+"""The autograd engine: ``Function`` (one differentiable operation) and the backward pass.
+
+How reverse-mode autodiff works here, in four sentences.  Every operation on tensors that
+require grad creates a ``Function`` node that remembers its inputs and whatever its backward
+needs (``self.something = ...`` in ``forward``).  The output tensor points at that node
+(``tensor.grad_fn``), so the outputs and nodes form a graph that leads back to the leaves (the
+parameters).  ``backward()`` visits the nodes from the output towards the leaves, each node only
+after every node that consumed its output has handed it a gradient (Kahn's algorithm on the
+reversed graph), and calls ``node.backward(grad_of_output)``, which returns one gradient per
+input: the chain rule, applied one node at a time.  Gradients that reach a leaf are added into
+its ``.grad``.
+
+Deliberately left out: higher-order gradients (a backward pass does not itself record a graph)
+and multi-threaded execution.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from minigrad import grad_mode
+
+if TYPE_CHECKING:
+    from minigrad.tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` down to ``shape``: the gradient of broadcasting.
+
+    Broadcasting copies an input along new leading axes and along axes of size 1; every copy
+    received its own gradient, and the input's gradient is their sum.  Example: ``x`` of shape
+    (3,) added to ``y`` of shape (2, 3) gets ``grad.sum(axis=0)``.
+    This is the only place in minigrad where broadcast gradients are reduced.
+    """
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    if lead < 0:
+        raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to shape {shape}")
+    axes = list(range(lead))
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[lead + i] != 1:
+            axes.append(lead + i)
+    if axes:
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
+    return grad.reshape(shape)
+
+
+class Function:
+    """One differentiable operation: ``forward`` and ``backward`` side by side.
+
+    Subclasses implement::
+
+        def forward(self, *arrays, **params) -> np.ndarray   # plain numpy in, numpy out
+        def backward(self, grad) -> tuple                     # one gradient per input
+
+    ``forward`` receives numpy arrays (or Python scalars) and stores on ``self`` what
+    ``backward`` will need.  ``backward`` receives the gradient of the loss with respect to the
+    output and returns the gradient with respect to each input, in order (``None`` for inputs
+    that are not differentiable, such as integer indices or constants).  A single-input op may
+    return the bare array.  Broadcasting is undone by the engine, so an op may return a
+    gradient of the broadcast shape.
+
+    ``self.inputs[i]`` is the i-th input tensor, or ``None`` when that input needs no gradient:
+    backward can skip computing gradients nobody will use.
+
+    Call an op with ``MyOp.apply(*inputs, **params)``, which returns a ``Tensor``.
+    """
+
+    __slots__ = ("inputs", "released", "retained", "versions")
+
+    #: True for ops whose output shares memory with their first input (reshape, transpose,
+    #: basic slicing): the output then shares the input's version counter, so an in-place change
+    #: through either one is seen by checks on both.
+    is_view: bool = False
+
+    def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise NotImplementedError(f"{type(self).__name__}.forward")
+
+    def backward(self, grad: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.backward")
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run ``forward`` on the inputs' arrays; record the node if any input requires grad."""
+        node = cls()
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        out = node.forward(*arrays, **kwargs)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # numpy reductions of 0-d arrays return scalars
+        result = Tensor.__new__(Tensor)
+        result.data = out
+        result.grad = None
+        result._grad_fn = None
+        result._version = args[0]._version if cls.is_view and isinstance(args[0], Tensor) else [0]
+        result.requires_grad = False
+        if grad_mode._enabled and out.dtype.kind == "f":
+            needs_grad = False
+            for a in args:
+                if isinstance(a, Tensor) and a.requires_grad:
+                    needs_grad = True
+                    break
+            if needs_grad:
+                node.inputs = tuple(
+                    a if isinstance(a, Tensor) and a.requires_grad else None for a in args
+                )
+                # Remember every tensor's version now; backward refuses to run if one of them
+                # was modified in place since (its saved values would be stale).
+                node.versions = [(a._version, a._version[0]) for a in args if isinstance(a, Tensor)]
+                node.versions.append((result._version, result._version[0]))
+                node.released = False
+                node.retained = None
+                result.requires_grad = True
+                result._grad_fn = node
+        return result
+
+    @property
+    def name(self) -> str:
+        """``MulBackward`` for ``Mul``: the name PyTorch users know from ``grad_fn``."""
+        return type(self).__name__ + "Backward"
+
+    def release(self) -> None:
+        """Drop everything ``forward`` saved; a later backward through this node raises."""
+        try:
+            vars(self).clear()
+        except TypeError:  # a subclass that declared __slots__ keeps no __dict__
+            pass
+        self.released = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _check_versions(node: Function) -> None:
+    for counter, seen in node.versions:
+        if counter[0] != seen:
+            raise RuntimeError(
+                f"a tensor saved for the backward of {node.name} was modified in place after "
+                f"it was used (version {counter[0]}, expected {seen}); gradients would be wrong. "
+                "Use an out-of-place operation (x = x + y) instead of x += y or x.add_(y)."
+            )
+
+
+def _accumulate_leaf(t: Tensor, g: Any) -> None:
+    """Add ``g`` into the leaf's ``.grad`` (gradients accumulate across backward calls)."""
+    if type(g) is not np.ndarray:  # a row-sparse gradient object (see nn.Embedding)
+        t.grad = g if t.grad is None else t.grad + g
+        return
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    if t.grad is None:
+        # The leaf owns its gradient buffer: `g` may be shared (add's backward hands the same
+        # array to both inputs) or a read-only broadcast view, so copy it once.
+        t.grad = np.array(g, copy=True)
+    elif type(t.grad) is np.ndarray:
+        t.grad += g
+    else:
+        t.grad = t.grad + g
+
+
+def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+    """Backpropagate ``grad`` (d loss / d root) from ``root`` to every leaf that requires grad.
+
+    Step 1 counts, for every node reachable from ``root``, how many consumers it has in this
+    graph.  Step 2 starts at ``root`` and runs a node's backward only once all its consumers have
+    contributed to its output gradient (its count reached zero); a node's gradient is freed as
+    soon as its backward has run.  Both steps use an explicit stack (no recursion), so a chain of
+    100,000 ops is fine, and both are linear in the size of the graph.
+    """
+    root_fn = root._grad_fn
+    if root_fn is None:  # backward on a leaf: d root / d root = 1
+        _accumulate_leaf(root, grad)
+        return
+
+    pending: dict[Function, int] = {root_fn: 0}
+    stack = [root_fn]
+    while stack:
+        node = stack.pop()
+        for t in node.inputs:
+            if t is None:
+                continue
+            parent = t._grad_fn
+            if parent is None:
+                continue
+            if parent in pending:
+                pending[parent] += 1
+            else:
+                pending[parent] = 1
+                stack.append(parent)
+
+    grads: dict[Function, Any] = {root_fn: grad}
+    ready = [root_fn]
+    while ready:
+        node = ready.pop()
+        g = grads.pop(node, None)
+        if node.released:
+            raise RuntimeError(
+                f"trying to backward through {node.name} a second time: its saved values were "
+                "freed by the first backward. Pass retain_graph=True to the first backward "
+                "if you need to call backward twice."
+            )
+        if g is None:
+            in_grads: Any = (None,) * len(node.inputs)
+        else:
+            if node.retained is not None:
+                node.retained.grad = np.array(g, copy=True) if type(g) is np.ndarray else g
+            _check_versions(node)
+            in_grads = node.backward(g)
+            if type(in_grads) is not tuple:
+                in_grads = (in_grads,)
+            if len(in_grads) != len(node.inputs):
+                raise RuntimeError(
+                    f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
+                    f"{len(node.inputs)} inputs"
+                )
+        for t, gi in zip(node.inputs, in_grads):
+            if t is None:
+                continue
+            if gi is not None:
+                if type(gi) is not np.ndarray and not hasattr(gi, "to_dense"):
+                    gi = np.asarray(gi)
+                if gi.shape != t.data.shape:
+                    gi = unbroadcast(gi, t.data.shape)
+                if gi.dtype != t.data.dtype and type(gi) is np.ndarray:
+                    gi = gi.astype(t.data.dtype)
+            parent = t._grad_fn
+            if parent is None:
+                if gi is not None:
+                    _accumulate_leaf(t, gi)
+                continue
+            if gi is not None:
+                prev = grads.get(parent)
+                grads[parent] = gi if prev is None else prev + gi
+            pending[parent] -= 1
+            if pending[parent] == 0:
+                ready.append(parent)
+        if not retain_graph:
+            node.release()
+
+
+# Imported last: tensor.py imports this module's names at its bottom, not at its top.
+from minigrad.tensor import Tensor  # noqa: E402

@@ -1,0 +1,2 @@
+"""Differentiable operations, grouped by kind; each one a ``Function`` with forward and backward
+side by side."""

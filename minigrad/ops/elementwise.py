@@ -1,0 +1,288 @@
+"""Elementwise operations: each output element depends on the same element of each input.
+
+So every local derivative is elementwise too, and backward is "upstream gradient times local
+derivative" (the chain rule), element by element.  Broadcasting is undone by the engine
+(``minigrad.autograd.unbroadcast``), so these gradients may have the broadcast shape.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minigrad.autograd import Function
+
+
+def _broadcast_error(op: str, a: object, b: object) -> ValueError:
+    sa = getattr(a, "shape", ())
+    sb = getattr(b, "shape", ())
+    return ValueError(f"{op}: shapes {sa} and {sb} cannot be broadcast together")
+
+
+class Add(Function):
+    def forward(self, a, b):
+        try:
+            return a + b
+        except ValueError:
+            raise _broadcast_error("add", a, b) from None
+
+    def backward(self, grad):
+        # d(a+b)/da = 1, d(a+b)/db = 1
+        return grad, grad
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        try:
+            return a - b
+        except ValueError:
+            raise _broadcast_error("sub", a, b) from None
+
+    def backward(self, grad):
+        # d(a-b)/da = 1, d(a-b)/db = -1
+        return grad, (-grad if self.inputs[1] is not None else None)
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        try:
+            return a * b
+        except ValueError:
+            raise _broadcast_error("mul", a, b) from None
+
+    def backward(self, grad):
+        # d(a*b)/da = b, d(a*b)/db = a
+        ga = grad * self.b if self.inputs[0] is not None else None
+        gb = grad * self.a if self.inputs[1] is not None else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        try:
+            return a / b
+        except ValueError:
+            raise _broadcast_error("div", a, b) from None
+
+    def backward(self, grad):
+        # d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
+        ga = grad / self.b if self.inputs[0] is not None else None
+        gb = -grad * self.a / (self.b * self.b) if self.inputs[1] is not None else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, a):
+        return -a
+
+    def backward(self, grad):
+        # d(-a)/da = -1
+        return -grad
+
+
+class Pow(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        try:
+            self.out = np.power(a, b)
+        except ValueError:
+            raise _broadcast_error("pow", a, b) from None
+        return self.out
+
+    def backward(self, grad):
+        a, b = self.a, self.b
+        ga = gb = None
+        if self.inputs[0] is not None:
+            # d(a^b)/da = b * a^(b-1)
+            ga = grad * b * np.power(a, b - 1)
+        if self.inputs[1] is not None:
+            # d(a^b)/db = a^b * ln(a)   (undefined for a <= 0: NaN there, as in PyTorch)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = grad * self.out * np.log(a)
+        return ga, gb
+
+
+class Exp(Function):
+    def forward(self, a):
+        self.out = np.exp(a)
+        return self.out
+
+    def backward(self, grad):
+        # d(e^a)/da = e^a: the output itself, kept from forward
+        return grad * self.out
+
+
+class Log(Function):
+    def forward(self, a):
+        self.a = a
+        return np.log(a)
+
+    def backward(self, grad):
+        # d(ln a)/da = 1/a
+        return grad / self.a
+
+
+class Sqrt(Function):
+    def forward(self, a):
+        self.out = np.sqrt(a)
+        return self.out
+
+    def backward(self, grad):
+        # d(sqrt a)/da = 1 / (2 sqrt a)
+        return grad / (2 * self.out)
+
+
+class Abs(Function):
+    def forward(self, a):
+        self.a = a
+        return np.abs(a)
+
+    def backward(self, grad):
+        # d|a|/da = sign(a) (0 at a = 0, as PyTorch chooses)
+        return grad * np.sign(self.a)
+
+
+class Tanh(Function):
+    def forward(self, a):
+        self.out = np.tanh(a)
+        return self.out
+
+    def backward(self, grad):
+        # d tanh(a)/da = 1 - tanh(a)^2
+        return grad * (1 - self.out * self.out)
+
+
+class Sigmoid(Function):
+    def forward(self, a):
+        # sigmoid(a) = (1 + tanh(a/2)) / 2: never overflows, unlike 1 / (1 + exp(-a))
+        self.out = 0.5 * (np.tanh(0.5 * a) + 1)
+        return self.out
+
+    def backward(self, grad):
+        # d sigmoid(a)/da = sigmoid(a) * (1 - sigmoid(a))
+        return grad * self.out * (1 - self.out)
+
+
+class Relu(Function):
+    def forward(self, a):
+        self.mask = a > 0
+        return np.maximum(a, 0)
+
+    def backward(self, grad):
+        # d relu(a)/da = 1 where a > 0, else 0
+        return grad * self.mask
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_GELU_C = 0.044715
+
+
+class GeluTanh(Function):
+    """GELU, tanh approximation: 0.5 a (1 + tanh(sqrt(2/pi) (a + 0.044715 a^3)))."""
+
+    def forward(self, a):
+        self.a = a
+        self.t = np.tanh(_SQRT_2_OVER_PI * (a + _GELU_C * a * a * a))
+        return 0.5 * a * (1 + self.t)
+
+    def backward(self, grad):
+        a, t = self.a, self.t
+        # product rule: 0.5 (1 + t) + 0.5 a (1 - t^2) * d(inner)/da
+        inner_grad = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * a * a)
+        return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * inner_grad)
+
+
+class GeluErf(Function):
+    """GELU, exact: a * Phi(a), where Phi is the standard normal CDF."""
+
+    def forward(self, a):
+        from minigrad.kernels.elementwise import erf
+
+        self.a = a
+        self.cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2.0))))
+        return a * self.cdf
+
+    def backward(self, grad):
+        a = self.a
+        # d(a Phi(a))/da = Phi(a) + a * phi(a), phi the standard normal density
+        pdf = np.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
+        return grad * (self.cdf + a * pdf)
+
+
+class Maximum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        try:
+            return np.maximum(a, b)
+        except ValueError:
+            raise _broadcast_error("maximum", a, b) from None
+
+    def backward(self, grad):
+        # the gradient goes to the larger input; at a tie it is split in half (as PyTorch)
+        a, b = self.a, self.b
+        share_a = (a > b) + 0.5 * (a == b)
+        ga = grad * share_a if self.inputs[0] is not None else None
+        gb = grad * (1 - share_a) if self.inputs[1] is not None else None
+        return ga, gb
+
+
+class Minimum(Function):
+    def forward(self, a, b):
+        self.a, self.b = a, b
+        try:
+            return np.minimum(a, b)
+        except ValueError:
+            raise _broadcast_error("minimum", a, b) from None
+
+    def backward(self, grad):
+        # the gradient goes to the smaller input; at a tie it is split in half (as PyTorch)
+        a, b = self.a, self.b
+        share_a = (a < b) + 0.5 * (a == b)
+        ga = grad * share_a if self.inputs[0] is not None else None
+        gb = grad * (1 - share_a) if self.inputs[1] is not None else None
+        return ga, gb
+
+
+class Clamp(Function):
+    def forward(self, a, min=None, max=None):
+        self.a, self.lo, self.hi = a, min, max
+        return np.clip(a, min, max)
+
+    def backward(self, grad):
+        # slope 1 inside [min, max] (bounds included, as PyTorch), 0 where clipped
+        a = self.a
+        inside = np.ones(a.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= a >= self.lo
+        if self.hi is not None:
+            inside &= a <= self.hi
+        return grad * inside
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        self.cond = cond
+        try:
+            return np.where(cond, a, b)
+        except ValueError:
+            raise _broadcast_error("where", a, b) from None
+
+    def backward(self, grad):
+        # each output element came from a or from b: its gradient goes back to that one only
+        zero = np.zeros((), dtype=grad.dtype)
+        ga = np.where(self.cond, grad, zero) if self.inputs[1] is not None else None
+        gb = np.where(self.cond, zero, grad) if self.inputs[2] is not None else None
+        return None, ga, gb
+
+
+class Cast(Function):
+    def forward(self, a, dtype=None):
+        self.dtype = a.dtype
+        return a.astype(dtype)
+
+    def backward(self, grad):
+        # a change of precision: the gradient is cast back
+        return grad.astype(self.dtype)

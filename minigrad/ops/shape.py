@@ -1,0 +1,163 @@
+"""Shape operations: they move or copy elements without changing their values.
+
+So backward just moves the gradient back: reshape it back, permute it back, or (for indexing)
+scatter it back to where the elements came from, adding where one element was used twice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.ops.reduce import normalize_dims
+
+
+class Reshape(Function):
+    is_view = True
+
+    def forward(self, a, shape=()):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ValueError(
+                f"cannot reshape a tensor of shape {a.shape} ({a.size} elements) to {shape}"
+            ) from None
+
+    def backward(self, grad):
+        # same elements, other shape: reshape the gradient back
+        return grad.reshape(self.shape)
+
+
+class Permute(Function):
+    is_view = True
+
+    def forward(self, a, dims=()):
+        if sorted(d % max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
+            raise ValueError(f"permute dims {dims} are not a permutation of {a.ndim} dimensions")
+        self.dims = dims
+        return a.transpose(dims)
+
+    def backward(self, grad):
+        # undo the permutation with its inverse
+        return grad.transpose(np.argsort([d % grad.ndim for d in self.dims]))
+
+
+class Squeeze(Function):
+    is_view = True
+
+    def forward(self, a, dim=None):
+        self.shape = a.shape
+        if dim is None:
+            return a.reshape([n for n in a.shape if n != 1])
+        axes = normalize_dims(dim, a.ndim)
+        keep = [n for i, n in enumerate(a.shape) if not (i in axes and n == 1)]
+        return a.reshape(keep)  # like PyTorch, dims whose size is not 1 are left alone
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class Unsqueeze(Function):
+    is_view = True
+
+    def forward(self, a, dim=0):
+        if not -(a.ndim + 1) <= dim <= a.ndim:
+            raise IndexError(f"unsqueeze dim {dim} out of range for {a.ndim} dimensions")
+        self.shape = a.shape
+        return np.expand_dims(a, dim)
+
+    def backward(self, grad):
+        return grad.reshape(self.shape)
+
+
+class BroadcastTo(Function):
+    def forward(self, a, shape=()):
+        try:
+            return np.broadcast_to(a, shape)
+        except ValueError:
+            raise ValueError(f"cannot expand a tensor of shape {a.shape} to {shape}") from None
+
+    def backward(self, grad):
+        # every copy's gradient is summed back: the engine's unbroadcast does exactly that
+        return grad
+
+
+def _is_advanced(key) -> bool:
+    """True when ``key`` uses integer or boolean arrays (numpy 'advanced' indexing)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, (np.ndarray, list)) for k in parts)
+
+
+class GetItem(Function):
+    is_view = True  # basic indexing returns a view (advanced indexing a copy: sharing is safe)
+
+    def forward(self, a, key=None):
+        self.shape, self.dtype, self.key = a.shape, a.dtype, key
+        self.advanced = _is_advanced(key)
+        try:
+            return a[key]
+        except IndexError as exc:
+            raise IndexError(
+                f"index {key!r} is invalid for a tensor of shape {a.shape}: {exc}"
+            ) from None
+
+    def backward(self, grad):
+        # each output element came from one input element: put its gradient back there.
+        # With integer arrays one input element may be picked several times, so the gradients
+        # must be added (np.add.at), not assigned (a[i] = g would keep only the last one).
+        out = np.zeros(self.shape, dtype=grad.dtype)
+        if self.advanced:
+            np.add.at(out, self.key, grad)
+        else:
+            out[self.key] = grad
+        return out
+
+
+class TakeAlongDim(Function):
+    """Pick one element per slice along ``dim`` (used by ``max(dim)`` / ``min(dim)``)."""
+
+    def forward(self, a, indices=None, dim=0):
+        self.shape, self.indices, self.dim = a.shape, indices, dim
+        return np.take_along_axis(a, indices, axis=dim)
+
+    def backward(self, grad):
+        # the picked element gets the gradient, the others nothing
+        out = np.zeros(self.shape, dtype=grad.dtype)
+        np.put_along_axis(out, self.indices, grad, axis=self.dim)
+        return out
+
+
+class Cat(Function):
+    def forward(self, *arrays, dim=0):
+        if not arrays:
+            raise ValueError("cat() needs at least one tensor")
+        try:
+            out = np.concatenate(arrays, axis=dim)
+        except (ValueError, np.exceptions.AxisError):
+            shapes = [a.shape for a in arrays]
+            raise ValueError(f"cat: shapes {shapes} do not match outside dim {dim}") from None
+        self.dim = dim % out.ndim
+        self.bounds = np.cumsum([a.shape[self.dim] for a in arrays])[:-1]
+        return out
+
+    def backward(self, grad):
+        # cut the gradient into the pieces that were concatenated
+        return tuple(np.split(grad, self.bounds, axis=self.dim))
+
+
+class Stack(Function):
+    def forward(self, *arrays, dim=0):
+        if not arrays:
+            raise ValueError("stack() needs at least one tensor")
+        try:
+            out = np.stack(arrays, axis=dim)
+        except ValueError:
+            shapes = [a.shape for a in arrays]
+            raise ValueError(f"stack: all tensors need the same shape, got {shapes}") from None
+        self.dim = dim % out.ndim
+        return out
+
+    def backward(self, grad):
+        # slice number i along dim came from input i
+        return tuple(np.take(grad, i, axis=self.dim) for i in range(grad.shape[self.dim]))
