@@ -1,0 +1,187 @@
+"""Scatter-add of rows: ``out[index[i], :] += src[i, :]``, the embedding layer's backward.
+
+An embedding lookup ``E[ids]`` is a row gather; its gradient sends each upstream row back to the row
+it came from, adding when an id repeats. That is a scatter-add::
+
+    >>> out = np.zeros((3, 2)); index = np.array([2, 0, 2])
+    >>> src = np.array([[1., 1.], [2., 2.], [3., 3.]])
+    >>> scatter_add(out, index, src); out
+    array([[2., 2.],
+           [0., 0.],
+           [4., 4.]])
+
+``np.add.at(out, index, src)`` computes the same thing, but element by element through a generic
+ufunc machinery (~25x slower, see ``benchmarks/bench_scatter.py``). Here a compiled loop adds whole
+rows, and for large inputs two threads share the work.
+
+Why the parallel version is race-free
+-------------------------------------
+Splitting the *input* rows between threads would let two threads add into the same output row at
+once (a hot token id appears everywhere): lost updates. Splitting the *columns* is safe but was
+measured slower than one thread (each thread still walks every id). Instead each thread **owns a set
+of destination rows** and handles exactly the input rows that land in its set:
+
+1. every id is hashed into one of 64 buckets; a counting pass measures how many input rows each
+   bucket receives;
+2. buckets go to threads greedily, heaviest first, so that a Zipf-hot id (20% of all rows) does not
+   leave one thread idle;
+3. a stable counting sort (by bucket) lists, per thread, the input rows it owns.
+
+No output row is owned by two threads, so no write is ever shared. The sort is stable, so the input
+rows of any one destination row are visited in increasing ``i``: every output element receives its
+additions in the same order as in the serial loop and in ``np.add.at``, and the parallel result is
+**bitwise identical** to both, in any dtype.
+
+Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions than ``+``.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .validate import (
+    as_index_array,
+    check_c_contiguous_writeable,
+    check_float_array,
+    check_ids_in_range,
+    check_same_dtype,
+)
+
+__all__ = ["scatter_add", "scatter_add_reference"]
+
+#: below this many elements (n * d) one thread wins: partitioning and waking the pool cost more
+PARALLEL_MIN_ELEMENTS = 1 << 20
+#: number of hash buckets that are dealt out to the threads (a power of two)
+NUM_BUCKETS = 64
+#: odd 64-bit constant (Fibonacci hashing), written as a signed int64 so numba stays in int64
+_HASH_MULT = -7046029254386353131
+
+
+@njit(cache=True, nogil=True)
+def _bucket_of(row: int) -> int:
+    # multiplicative hash, bits 32..37 of the product: spreads strided ids (0, 64, 128...) as well
+    # int(): a Python int under NUMBA_DISABLE_JIT=1 (no numpy overflow warning), int64 in numba
+    return ((int(row) * _HASH_MULT) >> 32) & (NUM_BUCKETS - 1)
+
+
+@njit(cache=True, nogil=True)
+def scatter_add_serial_kernel(out: np.ndarray, index: np.ndarray, src: np.ndarray) -> None:
+    """Raw kernel, one thread: ``out[index[i]] += src[i]`` for i = 0..n-1. No checks."""
+    n, d = src.shape
+    for i in range(n):
+        r = index[i]
+        for j in range(d):
+            out[r, j] += src[i, j]
+
+
+@njit(cache=True, nogil=True)
+def partition_rows_by_owner(index: np.ndarray, num_parts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counting partition of the input rows by the thread that owns their destination row.
+
+    Returns ``(order, offsets)``: part ``p`` handles input rows ``order[offsets[p]:offsets[p+1]]``
+    (grouped by bucket; the rows of one bucket in increasing order). Every destination row belongs
+    to exactly one part. O(n), no sort.
+    """
+    n = index.shape[0]
+    counts = np.zeros(NUM_BUCKETS, dtype=np.int64)
+    for i in range(n):
+        counts[_bucket_of(index[i])] += 1
+    # deal buckets to parts, heaviest first, each to the currently lightest part
+    owner = np.empty(NUM_BUCKETS, dtype=np.int64)
+    load = np.zeros(num_parts, dtype=np.int64)
+    for b in np.argsort(-counts):
+        p = np.argmin(load)
+        owner[b] = p
+        load[p] += counts[b]
+    offsets = np.zeros(num_parts + 1, dtype=np.int64)
+    for p in range(num_parts):
+        offsets[p + 1] = offsets[p] + load[p]
+    # a bucket's first slot in `order`: its part's start plus the buckets dealt to that part before
+    start = np.empty(NUM_BUCKETS, dtype=np.int64)
+    fill = offsets[:num_parts].copy()
+    for b in range(NUM_BUCKETS):
+        start[b] = fill[owner[b]]
+        fill[owner[b]] += counts[b]
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):  # stable within a bucket; buckets are independent, so per part too
+        b = _bucket_of(index[i])
+        order[start[b]] = i
+        start[b] += 1
+    return order, offsets
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def scatter_add_parallel_kernel(
+    out: np.ndarray, index: np.ndarray, src: np.ndarray, order: np.ndarray, offsets: np.ndarray
+) -> None:
+    """Raw kernel, one part per thread (see the module docstring for why it is race-free)."""
+    d = src.shape[1]
+    for p in prange(offsets.shape[0] - 1):
+        for k in range(offsets[p], offsets[p + 1]):
+            i = order[k]
+            r = index[i]
+            for j in range(d):
+                out[r, j] += src[i, j]
+
+
+def _flatten_rows(index: np.ndarray, src: np.ndarray, d: int) -> np.ndarray:
+    """Check ``src.shape == index.shape + (d,)`` and return ``src`` as a C-contiguous (n, d)."""
+    expected = (*index.shape, d)
+    if src.shape != expected:
+        raise ValueError(
+            f"src must have shape index.shape + (d,) = {expected}, got {src.shape} "
+            f"(index shape {index.shape}, out row width d = {d})"
+        )
+    # a non-contiguous src is copied once (cheaper than a strided inner loop, and one compiled type)
+    return np.ascontiguousarray(src).reshape(index.size, d)
+
+
+def scatter_add(
+    out: np.ndarray, index: np.ndarray, src: np.ndarray, *, parallel: bool | None = None
+) -> None:
+    """Add row ``src[i]`` into row ``out[index[i]]`` for every i, in place.
+
+    Args:
+        out: ``(V, d)`` float32 or float64, C-contiguous and writeable (written in place).
+        index: integer ids of any shape (int64; int32 and other integer dtypes are converted),
+            each in ``0 <= id < V``; repeats are summed.
+        src: ``index.shape + (d,)``, same dtype as ``out``; a non-contiguous ``src`` is copied.
+        parallel: force the serial (``False``) or row-partitioned parallel (``True``) kernel;
+            ``None`` picks by size (parallel from ``PARALLEL_MIN_ELEMENTS`` elements on).
+
+    Raises:
+        TypeError: non-float or mismatched dtypes, non-integer ids.
+        ValueError: wrong shapes, a non-contiguous or read-only ``out``.
+        IndexError: an id outside ``0..V-1`` (the message names it and V).
+
+    The result equals ``np.add.at(out, index, src)`` bit for bit (same order of additions per
+    element, see the module docstring).
+    """
+    check_float_array("out", out, ndim=2)
+    check_c_contiguous_writeable("out", out)
+    idx = as_index_array("index", index)
+    check_float_array("src", src)
+    check_same_dtype("out", out, "src", src)
+    V, d = out.shape
+    src2 = _flatten_rows(idx, src, d)
+    idx = idx.reshape(-1)
+    check_ids_in_range("index", idx, V)
+    n = idx.shape[0]
+    if n == 0 or d == 0:
+        return
+    threads = numba.get_num_threads()
+    if parallel is None:
+        parallel = threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS
+    if parallel:
+        order, offsets = partition_rows_by_owner(idx, threads)
+        scatter_add_parallel_kernel(out, idx, src2, order, offsets)
+    else:
+        scatter_add_serial_kernel(out, idx, src2)
+
+
+def scatter_add_reference(out: np.ndarray, index: np.ndarray, src: np.ndarray) -> None:
+    """Plain-NumPy reference: ``np.add.at`` on rows (the oracle the tests compare against)."""
+    index = np.asarray(index).reshape(-1)
+    np.add.at(out, index, np.asarray(src).reshape(index.shape[0], out.shape[1]))
