@@ -1,0 +1,479 @@
+"""Numba kernels of the fast BPE trainer: arrays in, arrays out, no Python objects.
+
+The trainer (``trainer.py``) hands these kernels the distinct chunks ("words") as one flat
+``int32`` array of token ids with a start, a current length and a count per word, and gets back the
+merges.  The data structures, all plain numpy arrays:
+
+* **pairs**: a pair of token ids ``(a, b)`` is one ``int64`` key ``a << 32 | b`` (so ordering keys
+  orders pairs by ``(a, b)``: the tie rule is "smallest key").  An open-addressing hash table
+  (``ht_keys`` → ``ht_vals``) gives each key a stable pair index ``p``; ``pcount[p]`` is its exact
+  count in the corpus;
+* **pair → words index**: a linked list per pair (``phead[p]``, then ``rnext[r]`` / ``rword[r]``)
+  of the words that gained the pair at some point.  Entries go stale (the word may have lost the
+  pair since) and repeat; both are filtered when the list is used, and the list is dropped once
+  the pair is merged;
+* **max-heap with lazy revalidation** (``hcount``, ``hkey``): entries may be stale; a popped entry
+  whose count differs from ``pcount`` is pushed again with the current count, or dropped at 0.
+  Every time a pair's count grows, a fresh entry is pushed, so the heap always holds an entry at
+  least as large as each pair's count, and the first valid entry popped is the true best;
+* **tokens**: the bytes of every token (``tbytes`` from ``tstart``, ``tlen`` long) and a hash table
+  from bytes to id, because two different pairs may spell the same bytes (then the existing id is
+  reused: see ``naive_trainer``).
+
+One merge of ``(a, b)`` → ``c``: walk the words of the pair; in each word count its pairs
+(left to right without overlap), merge in place, count again, sort both small lists and add the
+difference, times the word's count, to ``pcount``.  Only changed pairs touch the global table.
+
+Each kernel has a plain-Python reference: ``word_pairs`` / ``merge_word`` mirror
+``naive_trainer.pair_counts`` / ``merge``; the heap mirrors ``heapq`` on ``(-count, key)``; and the
+whole loop is held to ``naive_trainer.train_naive`` by the property tests.  Under
+``NUMBA_DISABLE_JIT=1`` everything runs as (slow) Python, which the ``nojit`` tests use.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_jit = njit(cache=True, nogil=True)
+
+# slots of the int64 scalar array ``sc`` that travels with the state
+NPAIRS, NREC, HSIZE, NTOK, NBYTES, NMERGES, STEP, NTOUCHED = range(8)
+N_SCALARS = 8
+_MOD = 2147483647  # 2**31 - 1, for the token-bytes hash
+
+
+@_jit
+def pair_key(a, b):
+    """``(a, b)`` as one int64, ordered like the tuple: ``a << 32 | b``."""
+    return (np.int64(a) << 32) | np.int64(b)
+
+
+@_jit
+def _slot(key, mask):
+    # both products stay below 2**62: no overflow, with or without the JIT
+    h = (key >> 32) * 1540483477 + (key & 0xFFFFFFFF) * 668265263
+    h ^= h >> 29
+    return h & mask
+
+
+@_jit
+def ht_find(ht_keys, key):
+    """Slot of ``key`` in the open-addressing table, or of the empty slot (-1) where it would go."""
+    mask = len(ht_keys) - 1
+    i = _slot(key, mask)
+    while ht_keys[i] != key and ht_keys[i] != -1:
+        i = (i + 1) & mask
+    return i
+
+
+@_jit
+def word_pairs(tok, s, n, out):
+    """Write the pair keys of ``tok[s:s+n]`` into ``out``, counted left to right without overlap.
+
+    Returns how many were written.  Reference: ``naive_trainer.pair_counts``.
+    """
+    m = 0
+    skip = False
+    for i in range(n - 1):
+        x = tok[s + i]
+        y = tok[s + i + 1]
+        if x == y and skip:
+            skip = False
+            continue
+        out[m] = pair_key(x, y)
+        m += 1
+        skip = x == y
+    return m
+
+
+@_jit
+def merge_word(tok, s, n, a, b, c):
+    """Replace ``a b`` by ``c`` in ``tok[s:s+n]``, left to right, in place; return the new length.
+
+    Reference: ``naive_trainer.merge``.
+    """
+    i = 0
+    j = 0
+    while i < n:
+        if i + 1 < n and tok[s + i] == a and tok[s + i + 1] == b:
+            tok[s + j] = c
+            i += 2
+        else:
+            tok[s + j] = tok[s + i]
+            i += 1
+        j += 1
+    return j
+
+
+@_jit
+def _sort_small(x, m):
+    if m > 24:
+        x[:m] = np.sort(x[:m])
+        return
+    for i in range(1, m):  # insertion sort: most words are a few tokens long
+        v = x[i]
+        j = i - 1
+        while j >= 0 and x[j] > v:
+            x[j + 1] = x[j]
+            j -= 1
+        x[j + 1] = v
+
+
+@_jit
+def heap_push(hcount, hkey, size, c, k):
+    """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        pc = hcount[parent]
+        pk = hkey[parent]
+        if pc > c or (pc == c and pk < k):
+            break
+        hcount[i] = pc
+        hkey[i] = pk
+        i = parent
+    hcount[i] = c
+    hkey[i] = k
+    return size + 1
+
+
+@_jit
+def heap_pop(hcount, hkey, size):
+    """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
+    size -= 1
+    c = hcount[size]
+    k = hkey[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        best = left
+        r = left + 1
+        if r < size and (
+            hcount[r] > hcount[left] or (hcount[r] == hcount[left] and hkey[r] < hkey[left])
+        ):
+            best = r
+        if hcount[best] > c or (hcount[best] == c and hkey[best] < k):
+            hcount[i] = hcount[best]
+            hkey[i] = hkey[best]
+            i = best
+        else:
+            break
+    hcount[i] = c
+    hkey[i] = k
+    return size
+
+
+@_jit
+def _add_pair(
+    key, delta, w, ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc
+):
+    """pcount[key] += delta; a gain also records word ``w`` and marks the pair for a heap push.
+
+    The caller has made room for one more pair, record and touched entry.
+    """
+    i = ht_find(ht_keys, key)
+    if ht_keys[i] == key:
+        p = ht_vals[i]
+    else:
+        p = sc[NPAIRS]
+        sc[NPAIRS] += 1
+        ht_keys[i] = key
+        ht_vals[i] = p
+        pkey[p] = key
+        pcount[p] = 0
+        phead[p] = -1
+        pstamp[p] = -1
+    pcount[p] += delta
+    if delta > 0:
+        r = sc[NREC]
+        sc[NREC] += 1
+        rword[r] = w
+        rnext[r] = phead[p]
+        phead[p] = r
+        if pstamp[p] != sc[STEP]:
+            pstamp[p] = sc[STEP]
+            touched[sc[NTOUCHED]] = p
+            sc[NTOUCHED] += 1
+
+
+@_jit
+def _grow(x, n):
+    """A copy of ``x`` with room for at least ``n`` elements (doubling)."""
+    cap = max(len(x), 16)
+    while cap < n:
+        cap *= 2
+    out = np.empty(cap, dtype=x.dtype)
+    out[: len(x)] = x
+    return out
+
+
+@_jit
+def _rehash(pkey, npairs, cap):
+    ht_keys = np.full(cap, -1, dtype=np.int64)
+    ht_vals = np.empty(cap, dtype=np.int32)
+    for p in range(npairs):
+        i = ht_find(ht_keys, pkey[p])
+        ht_keys[i] = pkey[p]
+        ht_vals[i] = p
+    return ht_keys, ht_vals
+
+
+@_jit
+def _token_slot(tht, thash, tstart, tlen, tbytes, h, buf, m):
+    """Slot of the token whose bytes are ``buf[:m]`` (hash ``h``) in ``tht``, or an empty one."""
+    mask = len(tht) - 1
+    i = h & mask
+    while tht[i] != -1:
+        t = tht[i]
+        if thash[t] == h and tlen[t] == m:
+            s = tstart[t]
+            same = True
+            for j in range(m):
+                if tbytes[s + j] != buf[j]:
+                    same = False
+                    break
+            if same:
+                return i
+        i = (i + 1) & mask
+    return i
+
+
+@_jit
+def _token_hash(buf, m):
+    h = 0
+    for j in range(m):
+        h = (h * 257 + buf[j] + 1) % _MOD
+    return h
+
+
+@_jit
+def new_state(tok, wstart, wlen, wcnt, max_tokens):
+    """Count the pairs of every word and build all the tables; returns the state tuple."""
+    nw = len(wstart)
+    max_len = 2
+    for w in range(nw):
+        max_len = max(max_len, wlen[w])
+    scratch_old = np.empty(max_len, dtype=np.int64)
+    scratch_new = np.empty(max_len, dtype=np.int64)
+    cap = 1 << 16
+    pkey = np.empty(cap, dtype=np.int64)
+    pcount = np.empty(cap, dtype=np.int64)
+    phead = np.empty(cap, dtype=np.int32)
+    pstamp = np.empty(cap, dtype=np.int32)
+    touched = np.empty(cap, dtype=np.int32)
+    ht_keys = np.full(4 * cap, -1, dtype=np.int64)
+    ht_vals = np.empty(4 * cap, dtype=np.int32)
+    rword = np.empty(len(tok) + 16, dtype=np.int32)
+    rnext = np.empty(len(tok) + 16, dtype=np.int32)
+    sc = np.zeros(N_SCALARS, dtype=np.int64)
+    wstamp = np.full(nw, -1, dtype=np.int32)
+    for w in range(nw):
+        m = word_pairs(tok, wstart[w], wlen[w], scratch_old)
+        if sc[NPAIRS] + m > len(pkey):
+            n = sc[NPAIRS] + m
+            pkey, pcount = _grow(pkey, n), _grow(pcount, n)
+            phead, pstamp, touched = _grow(phead, n), _grow(pstamp, n), _grow(touched, n)
+        if 2 * (sc[NPAIRS] + m) > len(ht_keys):
+            ht_keys, ht_vals = _rehash(pkey, sc[NPAIRS], 4 * len(ht_keys))
+        for j in range(m):
+            sc[NTOUCHED] = 0  # the initial heap is built from all pairs below
+            _add_pair(
+                scratch_old[j], wcnt[w], w,
+                ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc,
+            )  # fmt: skip
+    npairs = sc[NPAIRS]
+    hcount = np.empty(npairs + 1024, dtype=np.int64)
+    hkey = np.empty(npairs + 1024, dtype=np.int64)
+    size = 0
+    for p in range(npairs):
+        size = heap_push(hcount, hkey, size, pcount[p], pkey[p])
+    sc[HSIZE] = size
+    # tokens: the 256 single bytes
+    tcap = 16
+    while tcap < 2 * max_tokens:
+        tcap *= 2
+    tht = np.full(tcap, -1, dtype=np.int32)
+    tstart = np.zeros(max_tokens, dtype=np.int64)
+    tlen = np.zeros(max_tokens, dtype=np.int64)
+    thash = np.zeros(max_tokens, dtype=np.int64)
+    tbytes = np.empty(4096, dtype=np.uint8)
+    one = np.empty(1, dtype=np.uint8)
+    for t in range(256):
+        one[0] = t
+        h = _token_hash(one, 1)
+        i = _token_slot(tht, thash, tstart, tlen, tbytes, h, one, 1)
+        tht[i] = t
+        tbytes[t] = t
+        tstart[t] = t
+        tlen[t] = 1
+        thash[t] = h
+    sc[NTOK] = 256
+    sc[NBYTES] = 256
+    out = np.empty((1024, 3), dtype=np.int32)
+    return (
+        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
+        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
+        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
+    )  # fmt: skip
+
+
+@_jit
+def run_merges(state, min_count, max_merges):
+    """Merge until ``len(tstart)`` tokens exist, the best count is below ``min_count``, or
+    ``max_merges`` merges were done in this call.
+
+    Returns ``(state, status)``: status 0 = vocabulary full, 1 = no pair left with
+    ``count >= min_count``, 2 = ``max_merges`` reached (call again to continue).
+    """
+    (
+        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
+        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
+        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
+    ) = state  # fmt: skip
+    max_tokens = len(tstart)
+    buf = np.empty(16, dtype=np.uint8)
+    status = 2
+    for _ in range(max_merges):
+        if sc[NTOK] >= max_tokens:
+            status = 0
+            break
+        # 1. pop the best pair, revalidating stale entries
+        best = -1
+        count = 0
+        while sc[HSIZE] > 0:
+            c = hcount[0]
+            k = hkey[0]
+            sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
+            p = ht_vals[ht_find(ht_keys, k)]
+            if pcount[p] == c:
+                best = p
+                count = c
+                break
+            if pcount[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pcount[p], k)
+        if best < 0 or count < min_count:
+            status = 1
+            break
+        key = pkey[best]
+        a = np.int32(key >> 32)
+        b = np.int32(key & 0xFFFFFFFF)
+        # 2. the new token's bytes; reuse the id if these bytes are a token already
+        m = tlen[a] + tlen[b]
+        if m > len(buf):
+            buf = np.empty(2 * m, dtype=np.uint8)
+        buf[: tlen[a]] = tbytes[tstart[a] : tstart[a] + tlen[a]]
+        buf[tlen[a] : m] = tbytes[tstart[b] : tstart[b] + tlen[b]]
+        h = _token_hash(buf, m)
+        slot = _token_slot(tht, thash, tstart, tlen, tbytes, h, buf, m)
+        if tht[slot] >= 0:
+            c_id = tht[slot]
+        else:
+            c_id = sc[NTOK]
+            sc[NTOK] += 1
+            if sc[NBYTES] + m > len(tbytes):
+                tbytes = _grow(tbytes, sc[NBYTES] + m)
+            tbytes[sc[NBYTES] : sc[NBYTES] + m] = buf[:m]
+            tstart[c_id] = sc[NBYTES]
+            tlen[c_id] = m
+            thash[c_id] = h
+            sc[NBYTES] += m
+            tht[slot] = c_id
+        if sc[NMERGES] >= len(out):
+            bigger = np.empty((2 * len(out), 3), dtype=np.int32)
+            bigger[: len(out)] = out
+            out = bigger
+        out[sc[NMERGES], 0] = a
+        out[sc[NMERGES], 1] = b
+        out[sc[NMERGES], 2] = c_id
+        sc[NMERGES] += 1
+        # 3. merge in every word that holds the pair, adding count differences
+        sc[STEP] += 1
+        sc[NTOUCHED] = 0
+        r = phead[best]
+        phead[best] = -1
+        while r != -1:
+            w = rword[r]
+            r = rnext[r]
+            if wstamp[w] == sc[STEP]:
+                continue  # listed twice
+            wstamp[w] = sc[STEP]
+            s = wstart[w]
+            n = wlen[w]
+            mo = word_pairs(tok, s, n, scratch_old)
+            present = False
+            for j in range(mo):
+                if scratch_old[j] == key:
+                    present = True
+                    break
+            if not present:
+                continue  # a stale entry: the word lost the pair since
+            n2 = merge_word(tok, s, n, a, b, c_id)
+            wlen[w] = n2
+            mn = word_pairs(tok, s, n2, scratch_new)
+            # room for up to mn new pairs and records
+            need = sc[NPAIRS] + mn
+            if need > len(pkey):
+                pkey, pcount = _grow(pkey, need), _grow(pcount, need)
+                phead, pstamp, touched = (
+                    _grow(phead, need),
+                    _grow(pstamp, need),
+                    _grow(touched, need),
+                )
+            if 2 * need > len(ht_keys):
+                ht_keys, ht_vals = _rehash(pkey, sc[NPAIRS], 4 * len(ht_keys))
+            if sc[NREC] + mn > len(rword):
+                rword, rnext = _grow(rword, sc[NREC] + mn), _grow(rnext, sc[NREC] + mn)
+            _sort_small(scratch_old, mo)
+            _sort_small(scratch_new, mn)
+            # walk both sorted lists; keys left over on one side changed by -1 / +1 each
+            f = wcnt[w]
+            i = 0
+            j = 0
+            cur = np.int64(-1)
+            d = 0
+            while i < mo or j < mn:
+                if j >= mn or (i < mo and scratch_old[i] < scratch_new[j]):
+                    kk = scratch_old[i]
+                    dd = -1
+                    i += 1
+                elif i >= mo or scratch_new[j] < scratch_old[i]:
+                    kk = scratch_new[j]
+                    dd = 1
+                    j += 1
+                else:
+                    i += 1
+                    j += 1
+                    continue
+                if kk != cur:
+                    if d != 0:
+                        _add_pair(
+                            cur, d * f, w, ht_keys, ht_vals, pkey, pcount,
+                            phead, pstamp, rword, rnext, touched, sc,
+                        )  # fmt: skip
+                    cur = kk
+                    d = 0
+                d += dd
+            if d != 0:
+                _add_pair(
+                    cur, d * f, w,
+                    ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc,
+                )  # fmt: skip
+        # 4. a fresh heap entry for every pair whose count grew
+        need = sc[HSIZE] + sc[NTOUCHED]
+        if need > len(hkey):
+            hcount, hkey = _grow(hcount, need), _grow(hkey, need)
+        for t in range(sc[NTOUCHED]):
+            p = touched[t]
+            if pcount[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pcount[p], pkey[p])
+    if status == 2 and sc[NTOK] >= max_tokens:
+        status = 0
+    state = (
+        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
+        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
+        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
+    )  # fmt: skip
+    return state, status

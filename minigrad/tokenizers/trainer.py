@@ -1,0 +1,112 @@
+"""The fast byte-level BPE trainer: the same merges as the naive oracle, without recounting.
+
+``train_bpe`` learns ``mergeable_ranks`` (token bytes → rank) from a corpus::
+
+    >>> ranks = train_bpe("low lower lowest", 259, min_frequency=1)
+    >>> [tok for tok, rank in sorted(ranks.items(), key=lambda kv: kv[1]) if rank >= 256]
+    [b'lo', b'low', b' low']
+
+The rules (counting without overlap, ties to the smallest ``(left id, right id)``, repeated bytes,
+stopping) are those of ``naive_trainer``; read its docstring first.  This module gets the same
+answer faster:
+
+1. **Count distinct chunks once.**  A corpus of 10 MB of Python has ~2.4 M chunks but only ~10^5
+   distinct ones; each becomes a word, an array of byte ids, with its count.
+2. **Keep pair counts and an index pair → words**, so a merge touches only the words that hold
+   the pair, and adds to the counts only what changed there (times the word's count).
+3. **Pick the best pair from a max-heap with lazy revalidation**: entries are not updated when a
+   count falls; a popped entry that disagrees with the current count is pushed back with it.
+
+Steps 2-3 run in numba (``_train_kernels``): one merge costs time in proportion to the total
+length of the words that hold the pair, not to the corpus.
+
+What it leaves out: threads (the merge loop is sequential; the regex split is the
+single-threaded ``regex`` module), and protection against very long chunks: with
+``pattern=None`` each document is a single word, so each merge rescans it.  Memory grows with the
+number and length of the distinct chunks, not with the corpus size, since files are streamed
+(see ``_train_corpus`` for the streaming rule).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from minigrad.tokenizers import _train_kernels as K
+from minigrad.tokenizers._train_corpus import check_train_args, count_chunks
+
+__all__ = ["train_bpe"]
+
+#: merges per kernel call while a progress bar is shown
+_PROGRESS_BATCH = 256
+
+
+def train_bpe(
+    corpus: str | os.PathLike | Iterable[str | os.PathLike],
+    vocab_size: int,
+    *,
+    pattern: str | None = "gpt4",
+    special_tokens: Sequence[str] = (),
+    min_frequency: int = 2,
+    show_progress: bool = False,
+) -> dict[bytes, int]:
+    """Train byte-level BPE; return the mergeable ranks ``{token bytes: rank}``.
+
+    Args:
+        corpus: a ``str`` (always the text itself, never a file name), an ``os.PathLike`` such
+            as ``pathlib.Path`` (a UTF-8 file, streamed), or an iterable of those.  Each item is
+            split on its own.
+        vocab_size: the vocabulary including the special tokens; the ranks hold
+            ``vocab_size - len(special_tokens)`` tokens (256 single bytes, then one per merge).
+        pattern: split pattern: "gpt2", "gpt4" (= "cl100k"), "o200k", a regex, or ``None`` (no
+            split: each document is one chunk).
+        special_tokens: strings cut out of the text before splitting; they take no part in
+            training and get no rank here (the tokenizer gives them ids after the ranks).
+        min_frequency: stop early when no pair occurs at least this often; then the ranks hold
+            fewer tokens than asked for.
+        show_progress: show a tqdm bar (merges done, merges per second).
+
+    Raises:
+        ValueError: ``vocab_size < 256 + len(special_tokens)``, an empty corpus, a file that is
+            not UTF-8 (the message names it), a malformed pattern.
+        TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
+    """
+    specials = check_train_args(vocab_size, special_tokens, min_frequency)
+    chunk_counts = count_chunks(corpus, pattern, specials)
+    max_tokens = vocab_size - len(specials)
+    ranks = {bytes([i]): i for i in range(256)}
+
+    encoded = [c.encode("utf-8") for c in chunk_counts]
+    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+    counts = np.fromiter(chunk_counts.values(), dtype=np.int64, count=len(encoded))
+    keep = lengths > 1  # one-byte chunks hold no pair
+    if max_tokens == 256 or not keep.any():
+        return ranks
+    flat = b"".join([e for e, k in zip(encoded, keep.tolist()) if k])
+    del encoded
+    tok = np.frombuffer(flat, dtype=np.uint8).astype(np.int32)
+    wlen = lengths[keep].astype(np.int32)
+    wstart = np.zeros(len(wlen), dtype=np.int64)
+    np.cumsum(wlen[:-1], out=wstart[1:])
+    wcnt = counts[keep]
+
+    state = K.new_state(tok, wstart, wlen, wcnt, max_tokens)
+    min_count = max(min_frequency, 1)
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        with tqdm(total=max_tokens - 256, unit="merge", desc="BPE merges") as bar:
+            status = 2
+            while status == 2:
+                state, status = K.run_merges(state, min_count, _PROGRESS_BATCH)
+                bar.update(int(state[-1][K.NTOK]) - 256 - bar.n)
+    else:
+        state, _ = K.run_merges(state, min_count, 1 << 62)
+
+    tbytes, tstart, tlen, sc = state[18], state[19], state[20], state[-1]
+    for t in range(256, int(sc[K.NTOK])):
+        s = int(tstart[t])
+        ranks[tbytes[s : s + int(tlen[t])].tobytes()] = t
+    return ranks
