@@ -12,11 +12,12 @@ A byte-level BPE tokenizer is three tables and one rule:
   whose concatenation has the lowest rank (the leftmost such pair on a tie), until no adjacent
   pair is a token.
 
-Example (a five-token vocabulary on top of the bytes)::
+Example::
 
+    ranks: the 256 single bytes, then b"aa": 256, b"aaa": 257, b"ab": 258
     "aaab" -> bytes a a a b
-           -> "aa" (rank 256) is the lowest-ranked adjacent pair: aa a b
-           -> "aaa" (rank 258) beats "ab" (rank 259): aaa b  -> ids [258, 98]
+           -> "aa" (256) is the lowest-ranked adjacent pair (the leftmost of two): aa a b
+           -> "aaa" (257) beats "ab" (258): aaa b  -> ids [257, 98]
 
 These are the semantics of OpenAI's tiktoken, so ``tiktoken.Encoding(name, pat_str=tok.pattern,
 mergeable_ranks=tok.mergeable_ranks, special_tokens=tok.special_tokens)`` encodes identically.

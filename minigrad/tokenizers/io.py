@@ -31,6 +31,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,6 +247,26 @@ def _bpe_parts(token: bytes, ranks: dict[bytes, int], limit: int) -> list[bytes]
     return parts
 
 
+# An atom followed by a possessive interval quantifier: \p{N}{1,3}+ and the like.
+_POSSESSIVE_INTERVAL = re.compile(
+    r"(\\[pP]\{[^}]*\}|\\.|\[(?:\\.|[^\]\\])*\]|[^\\()|])(\{\d+(?:,\d*)?\})\+"
+)
+
+
+def onig_pattern(pattern: str) -> str:
+    r"""Rewrite a split pattern for Oniguruma, the regex engine of Hugging Face ``tokenizers``.
+
+    Oniguruma (in its default Ruby syntax) reads ``X{1,3}+`` not as a possessive ``X{1,3}`` but
+    as ``(X{1,3})+``, i.e. any number of X: GPT-4's ``\p{N}{1,3}+`` would swallow whole digit
+    runs.  The atomic group ``(?>X{1,3})`` means what ``regex`` and tiktoken mean.  Other
+    possessive quantifiers (``?+``, ``*+``, ``++``) mean the same in both engines.
+
+    >>> print(onig_pattern(r"\p{N}{1,3}+|a"))
+    (?>\p{N}{1,3})|a
+    """
+    return _POSSESSIVE_INTERVAL.sub(r"(?>\1\2)", pattern)
+
+
 def huggingface_json(tok: BPETokenizer) -> dict[str, Any]:
     """The ``tokenizer.json`` contents for ``tok``, as a dict (see ``to_huggingface_json``)."""
     b2u = bytes_to_unicode()
@@ -266,7 +287,7 @@ def huggingface_json(tok: BPETokenizer) -> dict[str, Any]:
     else:
         split = {
             "type": "Split",
-            "pattern": {"Regex": tok.pattern},
+            "pattern": {"Regex": onig_pattern(tok.pattern)},
             "behavior": "Isolated",
             "invert": False,
         }

@@ -1,0 +1,296 @@
+"""BPETokenizer: round trips, parity with tiktoken, BPE invariants, validation, speed."""
+
+from __future__ import annotations
+
+import pickle
+import time
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from minigrad.tokenizers import BPETokenizer, UnknownTokenError, byte_pair_encode
+from minigrad.tokenizers import bpe as bpe_module
+from minigrad.tokenizers.bpe import _merge_heap, _merge_small
+from tests.tokenizers.bpe_support import (
+    MULTILINGUAL,
+    SPECIALS,
+    tiktoken_for,
+    tiktoken_of,
+    trained,
+)
+
+PATTERNS = ["gpt2", "gpt4", "o200k"]
+
+# Text that exercises the split patterns: astral characters, combining marks, whitespace runs,
+# digits, contractions, and look-alikes of special tokens.
+unicode_text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",)),  # no lone surrogates
+    max_size=200,
+)
+tricky_text = st.lists(
+    st.sampled_from(
+        [
+            "a",
+            "Z",
+            "é",
+            "e\u0301",
+            "क",
+            "ि",
+            "्",
+            "中",
+            "😀",
+            "👍🏽",
+            "𝔘",
+            "٣",
+            "1",
+            "12345",
+            " ",
+            "  ",
+            "\t",
+            "\n",
+            "\r\n",
+            "\u00a0",
+            "\u3000",
+            "'s",
+            "'LL",
+            "!",
+            "...",
+            "<|",
+            "|>",
+            "<|endoftext|>",
+            "<|endoftext",
+            "endoftext|>",
+            "<|pad|>",
+            "_",
+            "(",
+            "\x00",
+        ]
+    ),
+    max_size=40,
+).map("".join)
+
+
+# ---- round trips ------------------------------------------------------------------------------
+@pytest.mark.parametrize("pattern", [*PATTERNS, None])
+@given(text=st.one_of(unicode_text, tricky_text))
+@example(text="")
+@example(text="\U0001f600 \u0915\u093f\u0924\u093e\u092c  \n\n 123456 <|endoftext|>")
+def test_round_trip(pattern, text):
+    tok = trained(pattern)
+    ids = tok.encode(text, disallowed_special=())
+    assert all(isinstance(i, int) for i in ids)
+    assert tok.decode_bytes(ids) == text.encode("utf-8")
+    assert tok.decode(ids) == text
+    assert tok.encode_ordinary(text) == ids
+
+
+def test_round_trip_real_text():
+    tok = trained("gpt4")
+    ids = tok.encode(MULTILINGUAL)
+    assert tok.decode(ids) == MULTILINGUAL
+    assert len(ids) < len(MULTILINGUAL.encode())
+
+
+# ---- parity with tiktoken -------------------------------------------------------------------
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(text=st.one_of(unicode_text, tricky_text))
+@example(text="a" * 300 + "b" * 300)  # a long chunk: the heap path
+def test_tiktoken_parity_arbitrary_text(pattern, text):
+    pytest.importorskip("tiktoken")
+    tok = trained(pattern)
+    assert tok.encode_ordinary(text) == tiktoken_for(pattern).encode_ordinary(text)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_tiktoken_parity_real_text(pattern, stdlib_sample):
+    pytest.importorskip("tiktoken")
+    tok = trained(pattern)
+    enc = tiktoken_for(pattern)
+    for text in (MULTILINGUAL, stdlib_sample):
+        assert tok.encode_ordinary(text) == enc.encode_ordinary(text)
+
+
+@pytest.fixture(scope="module")
+def stdlib_sample():
+    """~200 KB of the standard library, beyond the part the test vocabulary was trained on."""
+    from benchmarks.corpus import stdlib_corpus
+
+    return stdlib_corpus(300_000)[100_000:]
+
+
+@st.composite
+def random_vocab(draw):
+    """Rank tables made by gluing random pairs of tokens over a tiny alphabet, with shuffled byte
+    ranks: far stranger than trained vocabularies, so every branch of the merge rule is hit."""
+    alphabet = [b"a", b"b", b" ", "é".encode()[:1], "é".encode()[1:]]
+    order = draw(st.permutations(range(256)))
+    ranks = {bytes([b]): r for r, b in enumerate(order)}
+    pool = list(alphabet)
+    for _ in range(draw(st.integers(0, 40))):
+        new = draw(st.sampled_from(pool)) + draw(st.sampled_from(pool))
+        if new not in ranks:
+            ranks[new] = len(ranks)
+            pool.append(new)
+    return ranks
+
+
+@given(ranks=random_vocab(), text=st.text(alphabet="ab é\n", max_size=300))
+def test_tiktoken_parity_random_vocab(ranks, text):
+    pytest.importorskip("tiktoken")
+    tok = BPETokenizer(ranks, pattern="gpt2")
+    assert tok.encode_ordinary(text) == tiktoken_of(tok).encode_ordinary(text)
+    piece = text.encode()
+    if len(piece) > 1:
+        assert _merge_heap(piece, ranks) == _merge_small(piece, ranks)
+
+
+@given(ranks=random_vocab(), data=st.binary(min_size=2, max_size=400))
+def test_heap_merge_equals_simple_merge(ranks, data):
+    data = bytes(b"ab \xc3\xa9"[x % 5] for x in data)
+    assert _merge_heap(data, ranks) == _merge_small(data, ranks)
+
+
+def test_surrogates_like_tiktoken():
+    tiktoken = pytest.importorskip("tiktoken")  # noqa: F841
+    tok = trained("gpt4")
+    text = "a\ud800b \U0001f600\udfff"
+    assert tok.encode(text) == tiktoken_for("gpt4").encode(text)
+    assert tok.decode(tok.encode(text)) == "a\ufffdb \U0001f600\ufffd"
+
+
+# ---- BPE invariants of a trained vocabulary -------------------------------------------------
+def test_trained_vocab_invariants():
+    for pattern in PATTERNS:
+        tok = trained(pattern)
+        ranks = tok.mergeable_ranks
+        for token, rank in ranks.items():
+            if len(token) > 1:
+                assert any(
+                    ranks.get(token[:i], rank) < rank and ranks.get(token[i:], rank) < rank
+                    for i in range(1, len(token))
+                ), token
+        text = MULTILINGUAL
+        assert len(tok.encode(text)) <= len(text.encode())
+
+
+def test_known_example():
+    ranks = {bytes([i]): i for i in range(256)} | {b"aa": 256, b"aaa": 257, b"ab": 258}
+    tok = BPETokenizer(ranks, pattern=None)
+    # aa is the lowest pair; then aaa (257) beats ab (258)
+    assert tok.encode("aaab") == [257, 98]
+    # with ab ranked before aaa, the second step picks ab instead
+    swapped = {bytes([i]): i for i in range(256)} | {b"aa": 256, b"ab": 257, b"aaa": 258}
+    assert BPETokenizer(swapped, pattern=None).encode("aaab") == [256, 257]
+    assert byte_pair_encode(b"aab", ranks) == [256, 98]
+    assert tok.encode_to_numpy("aaab").dtype == np.int64
+
+
+# ---- attributes, validation, errors ---------------------------------------------------------
+def test_attributes():
+    tok = trained("gpt4")
+    assert tok.n_vocab == len(tok.mergeable_ranks) + len(SPECIALS)
+    assert tok.special_tokens_set == set(SPECIALS)
+    assert tok.pattern.startswith("'(?i:")
+    assert "gpt4" in repr(tok)
+
+
+@pytest.mark.parametrize(
+    ("ranks", "specials", "exc", "match"),
+    [
+        ({bytes([i]): i for i in range(255)}, None, ValueError, "256 single bytes"),
+        ({bytes([i]): i + 1 for i in range(256)}, None, ValueError, r"0\.\.255"),
+        ({bytes([i]): 0 for i in range(256)}, None, ValueError, "duplicate"),
+        ({**{bytes([i]): i for i in range(256)}, "x": 256}, None, TypeError, "bytes"),
+        ({bytes([i]): i for i in range(256)}, {"<s>": 3}, ValueError, "already the rank"),
+        ({bytes([i]): i for i in range(256)}, {"<s>": 256, "</s>": 256}, ValueError, "share"),
+        ({bytes([i]): i for i in range(256)}, {"": 256}, TypeError, "non-empty"),
+        ([1, 2], None, TypeError, "dict"),
+    ],
+)
+def test_validation_errors(ranks, specials, exc, match):
+    with pytest.raises(exc, match=match):
+        BPETokenizer(ranks, special_tokens=specials)
+
+
+def test_bad_arguments():
+    tok = trained("gpt4")
+    with pytest.raises(TypeError, match="str"):
+        tok.encode(b"bytes")
+    with pytest.raises(TypeError, match="allowed_special"):
+        tok.encode("x", allowed_special="<|pad|>")
+    with pytest.raises(TypeError, match="list of str"):
+        tok.encode_batch("one string")
+    with pytest.raises(ValueError, match="invalid split pattern"):
+        BPETokenizer(tok.mergeable_ranks, pattern="(unclosed")
+
+
+def test_unknown_ids():
+    tok = trained("gpt4")
+    for bad in (tok.n_vocab, -1, 10**9):
+        with pytest.raises(KeyError, match=f"unknown token id {bad}"):
+            tok.decode([104, bad])
+        with pytest.raises(ValueError, match=f"unknown token id {bad}"):
+            tok.decode_single_token_bytes(bad)
+    with pytest.raises(UnknownTokenError, match="must be ints"):
+        tok.decode(["a"])
+    assert tok.decode(np.array([104, 105])) == "hi"
+
+
+def test_batch_and_single_token():
+    tok = trained("gpt4")
+    texts = ["hello world", "", MULTILINGUAL]
+    assert tok.encode_batch(texts) == [tok.encode(t) for t in texts]
+    assert tok.encode_ordinary_batch(texts) == [tok.encode_ordinary(t) for t in texts]
+    assert tok.decode_batch(tok.encode_batch(texts)) == texts
+    assert tok.encode_single_token("<|pad|>") == tok.special_tokens["<|pad|>"]
+    assert tok.encode_single_token(b"a") == tok.mergeable_ranks[b"a"]
+    with pytest.raises(KeyError, match="not a single token"):
+        tok.encode_single_token("certainly not one token at all")
+
+
+# ---- pickling, cache ------------------------------------------------------------------------
+def test_pickle_rebuilds_compiled_state():
+    tok = trained("o200k")
+    text = MULTILINGUAL + " <|endoftext|>"
+    tok.encode_ordinary(text)  # fill the cache; it must not travel
+    clone = pickle.loads(pickle.dumps(tok))
+    assert clone == tok
+    assert clone._cache == {}
+    assert clone._regex.pattern == tok.pattern
+    assert clone.encode(text, allowed_special="all") == tok.encode(text, allowed_special="all")
+
+
+def test_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(bpe_module, "CACHE_CAPACITY", 8)
+    tok = BPETokenizer(trained("gpt4").mergeable_ranks)
+    text = " ".join(f"w{i}" for i in range(100))
+    first = tok.encode(text)
+    assert len(tok._cache) <= 8
+    assert tok.encode(text) == first
+
+
+# ---- pathological inputs --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 1_000_000,
+        "".join(chr(97 + (i * 7919) % 26) for i in range(1_000_000)),  # 1 MB chunk, no spaces
+        " " * 200_000 + "x",
+        "1" * 300_000,
+    ],
+    ids=["a*1e6", "letters-1MB", "spaces", "digits"],
+)
+def test_pathological_inputs_are_fast(text):
+    ranks = {bytes([i]): i for i in range(256)}
+    for k in range(1, 11):
+        ranks[b"a" * 2**k] = len(ranks)
+    for token in trained("gpt4").mergeable_ranks:
+        ranks.setdefault(token, len(ranks))
+    tok = BPETokenizer(ranks)
+    start = time.perf_counter()
+    ids = tok.encode(text)
+    elapsed = time.perf_counter() - start
+    assert tok.decode(ids) == text
+    assert elapsed < 15, f"{elapsed:.1f} s"
