@@ -96,8 +96,10 @@ class Pow(Function):
         a, b = self.a, self.b
         ga = gb = None
         if self.inputs[0] is not None:
-            # d(a^b)/da = b * a^(b-1)
-            ga = grad * b * np.power(a, b - 1)
+            # d(a^b)/da = b * a^(b-1), and 0 where b = 0 (a^0 = 1 is constant; the formula
+            # would give 0 * 0^-1 = NaN at a = 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ga = grad * np.where(b == 0, 0, b * np.power(a, b - 1))
         if self.inputs[1] is not None:
             # d(a^b)/db = a^b * ln(a)   (undefined for a <= 0: NaN there, as in PyTorch)
             with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,0 +1,64 @@
+"""Helpers shared by the autograd-core tests: one assertion that checks an op both ways.
+
+``check_op(fn, reference, *inputs)`` asserts that ``fn`` on minigrad tensors gives what the
+numpy expression ``reference`` gives on the same arrays (forward), and that ``fn``'s backward
+agrees with central finite differences for every input that requires grad (``gradcheck``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from minigrad import Tensor
+from minigrad.testing import gradcheck
+
+
+def arrays_of(inputs: tuple[Any, ...]) -> list[Any]:
+    """The numpy arrays behind ``inputs`` (non-tensors pass through), copied."""
+    return [np.array(t.data, copy=True) if isinstance(t, Tensor) else t for t in inputs]
+
+
+def check_forward(
+    fn: Callable[..., Tensor], reference: Callable[..., Any], *inputs: Any, rtol: float = 1e-12
+) -> None:
+    expected = np.asarray(reference(*arrays_of(inputs)))
+    out = fn(*inputs)
+    assert isinstance(out, Tensor)
+    assert out.shape == expected.shape, (out.shape, expected.shape)
+    assert out.dtype == expected.dtype, (out.dtype, expected.dtype)
+    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=1e-300)
+
+
+def check_op(
+    fn: Callable[..., Tensor], reference: Callable[..., Any], *inputs: Any, rtol: float = 1e-12
+) -> None:
+    """Forward equals ``reference`` (numpy) and backward equals finite differences."""
+    check_forward(fn, reference, *inputs, rtol=rtol)
+    assert gradcheck(fn, *inputs)
+
+
+@st.composite
+def reduction_dims(draw: st.DrawFn, ndim: int, allow_tuple: bool = True) -> Any:
+    """A ``dim`` argument for a tensor with ``ndim`` dimensions: None, an int or a tuple.
+
+    Negative dims are drawn too; tuples have distinct axes in any order.
+    """
+    if ndim == 0:
+        return None
+    kinds = ["none", "int", "tuple"] if allow_tuple else ["none", "int"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "none":
+        return None
+    if kind == "int":
+        return draw(st.integers(-ndim, ndim - 1))
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    return tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+
+
+def numpy_axis(dim: Any) -> Any:
+    """numpy's ``axis=`` for a minigrad ``dim`` (the same, but a list becomes a tuple)."""
+    return tuple(dim) if isinstance(dim, list) else dim
