@@ -245,7 +245,7 @@ def _token_slot(tht, thash, tstart, tlen, tbytes, h, buf, m):
 def _token_hash(buf, m):
     h = 0
     for j in range(m):
-        h = (h * 257 + buf[j] + 1) % _MOD
+        h = (h * 257 + np.int64(buf[j]) + 1) % _MOD
     return h
 
 

@@ -1,0 +1,81 @@
+"""The trainer's numba kernels against their plain-Python references.
+
+Marked ``nojit``: CI also runs these with ``NUMBA_DISABLE_JIT=1``, where the kernels are Python.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad.tokenizers import _train_kernels as K
+from minigrad.tokenizers.naive_trainer import merge, pair_counts, train_naive
+from minigrad.tokenizers.trainer import train_bpe
+
+pytestmark = pytest.mark.nojit
+
+ids_st = st.lists(st.integers(0, 3), max_size=30)
+
+
+@given(ids=ids_st)
+def test_word_pairs_matches_reference(ids):
+    tok = np.array([7, *ids, 7], dtype=np.int32)  # an offset start, as inside the flat array
+    out = np.empty(max(len(ids), 1), dtype=np.int64)
+    m = K.word_pairs(tok, 1, len(ids), out)
+    got: dict[tuple[int, int], int] = {}
+    for key in out[:m].tolist():
+        pair = (key >> 32, key & 0xFFFFFFFF)
+        got[pair] = got.get(pair, 0) + 1
+    assert got == pair_counts(ids)
+
+
+@given(ids=ids_st, a=st.integers(0, 3), b=st.integers(0, 3))
+def test_merge_word_matches_reference(ids, a, b):
+    tok = np.array([7, *ids, 7], dtype=np.int32)
+    n = K.merge_word(tok, 1, len(ids), a, b, 9)
+    assert tok[1 : 1 + n].tolist() == merge(ids, (a, b), 9)
+    assert tok[-1] == 7  # nothing written past the word
+
+
+@given(ops=st.lists(st.one_of(st.none(), st.tuples(st.integers(0, 5), st.integers(0, 5)))))
+def test_heap_matches_heapq(ops):
+    """Max count first, then the smallest key: heapq on (-count, key) is the reference."""
+    hcount = np.empty(len(ops) + 1, dtype=np.int64)
+    hkey = np.empty(len(ops) + 1, dtype=np.int64)
+    size = 0
+    ref: list[tuple[int, int]] = []
+    for op in ops:
+        if op is None:
+            if ref:
+                c, k = heapq.heappop(ref)
+                assert (hcount[0], hkey[0]) == (-c, k)
+                size = K.heap_pop(hcount, hkey, size)
+        else:
+            size = K.heap_push(hcount, hkey, size, op[0], op[1])
+            heapq.heappush(ref, (-op[0], op[1]))
+        assert size == len(ref)
+
+
+def test_pair_key_orders_like_tuples():
+    pairs = [(0, 5), (1, 0), (0, 300), (255, 255), (40000, 1), (3, 70000)]
+    keys = [K.pair_key(a, b) for a, b in pairs]
+    assert sorted(pairs) == [pairs[keys.index(k)] for k in sorted(keys)]
+
+
+@given(
+    corpus=st.lists(st.sampled_from(["a", "aa", "b", " ", "ab", "é", "\n"]), max_size=25).map(
+        "".join
+    ),
+    pattern=st.sampled_from(["gpt4", None]),
+    extra=st.integers(0, 20),
+)
+def test_trainer_matches_naive_small(corpus, pattern, extra):
+    try:
+        want = train_naive(corpus, 256 + extra, pattern=pattern, min_frequency=1)
+    except ValueError:
+        return
+    assert train_bpe(corpus, 256 + extra, pattern=pattern, min_frequency=1) == want
