@@ -66,7 +66,7 @@ class Var(Function):
         self.axes = normalize_dims(dim, a.ndim)
         self.keepdim = keepdim
         n = int(np.prod([a.shape[i] for i in self.axes]))
-        self.denom = n - correction
+        self.denom = max(n - correction, 0)  # as PyTorch: never a negative divisor
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (self.centered * self.centered).sum(
@@ -77,7 +77,8 @@ class Var(Function):
         # var = sum (a - mean)^2 / (N - c)  =>  d var/da_i = 2 (a_i - mean) / (N - c)
         # (the mean's own dependence on a_i drops out because sum(a - mean) = 0)
         g = _expand_back(grad, self.centered.shape, self.axes, self.keepdim)
-        return g * self.centered * (2.0 / self.denom)
+        # (N - c = 0 gives an infinite factor, so NaN or inf gradients as in PyTorch, no crash)
+        return g * self.centered * (2.0 / self.denom if self.denom else np.inf)
 
 
 class _Extreme(Function):
