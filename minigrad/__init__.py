@@ -68,3 +68,5 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
+
+from minigrad import nn, optim  # noqa: E402, F401  (after Tensor: they build on it)

@@ -1,0 +1,87 @@
+"""Embedding lookup as a differentiable op: forward is a row gather, backward a row scatter-add.
+
+For ids of any shape and a table ``E`` (V x d)::
+
+    out[..., :] = E[ids[...], :]            # forward: read one row per id
+
+That is the one-hot product ``one_hot(ids, V) @ E`` without the zeros.  Its gradient follows from
+the same picture: ``dL/dE = one_hot(ids, V).T @ G``, i.e. row ``r`` of ``dL/dE`` is the sum of the
+upstream rows ``G[i]`` over every position ``i`` where ``ids[i] == r``, and rows whose id never
+occurred get exactly zero.  Two ways to hand that to the optimizer:
+
+* dense (default): a (V, d) ndarray of zeros, then ``scatter_add`` of the n upstream rows;
+* sparse: only the touched rows, ``(unique sorted ids, summed rows)`` from ``row_sparse_sum``,
+  wrapped in ``RowSparseGrad``; its cost depends on the number of ids, not on V.
+
+``padding_idx`` (as in PyTorch): that row is looked up normally but never receives gradient.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd import Function
+from minigrad.kernels import scatter_add
+from minigrad.kernels.sparse_rows import row_sparse_sum
+
+
+def check_ids(ids: np.ndarray, num_embeddings: int) -> None:
+    """Raise ``TypeError`` for non-integer ids, ``IndexError`` for an id outside 0..V-1."""
+    if ids.dtype.kind not in "iu":
+        raise TypeError(
+            f"embedding ids must be integers (int64 or int32), got dtype {ids.dtype}; "
+            "float ids are almost always a bug (did you pass the embeddings instead of the ids?)"
+        )
+    if ids.size == 0:
+        return
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi >= num_embeddings:
+        bad = lo if lo < 0 else hi
+        raise IndexError(
+            f"embedding id {bad} is out of range for num_embeddings={num_embeddings} "
+            f"(valid ids are 0..{num_embeddings - 1})"
+        )
+
+
+class EmbeddingLookup(Function):
+    """``EmbeddingLookup.apply(weight, ids=..., padding_idx=None, sparse=False)``.
+
+    ``ids`` is passed as a keyword: it is an integer array, not a differentiable input.
+    The caller validates ids first (:func:`check_ids`); no kernel ever sees a bad id.
+    """
+
+    def forward(self, weight, ids=None, padding_idx=None, sparse=False):
+        self.ids = ids
+        self.shape = weight.shape
+        self.dtype = weight.dtype
+        self.padding_idx = padding_idx
+        self.sparse = sparse
+        return np.take(weight, ids, axis=0)  # a gather: out[i] = weight[ids[i]]
+
+    def backward(self, grad):
+        # dL/dE = one_hot(ids).T @ G: row r collects the sum of G[i] over all i with ids[i] == r.
+        if grad.dtype != self.dtype:
+            grad = grad.astype(self.dtype)
+        ids, pad = self.ids, self.padding_idx
+        weight_input = self.inputs[0]
+        # A row-sparse gradient goes to leaves only: an op upstream of a computed table would
+        # not know what to do with it.
+        if self.sparse and weight_input is not None and weight_input.is_leaf:
+            return self._sparse_grad(ids, grad, pad)
+        out = np.zeros(self.shape, dtype=self.dtype)
+        scatter_add(out, ids, grad)
+        if pad is not None:
+            out[pad] = 0  # the padding row gets no gradient, however often it occurred
+        return out
+
+    def _sparse_grad(self, ids, grad, pad):
+        from minigrad.nn.sparse import RowSparseGrad  # nn imports ops, not the other way round
+
+        indices, values = row_sparse_sum(ids, grad, num_rows=self.shape[0])
+        if pad is not None:
+            k = int(np.searchsorted(indices, pad))
+            if k < indices.shape[0] and indices[k] == pad:
+                # drop the row entirely (not a zero row): an optimizer must not touch it at all
+                indices = np.delete(indices, k)
+                values = np.delete(values, k, axis=0)
+        return RowSparseGrad(indices, values, self.shape)
