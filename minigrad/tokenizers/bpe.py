@@ -31,8 +31,10 @@ Performance notes (why the code looks the way it does):
 * Short chunks use the simple O(n*m) loop over a list of pair ranks (``min``/``index`` run in C).
 * Long chunks (``"a" * 1_000_000``) would make that loop quadratic, so they use a heap of
   candidate pairs over a linked list of parts: O(n log n).
-* ``encode_ordinary`` is ``split`` then ``_encode_chunks``, so a faster splitter (a compiled
-  pre-tokenizer for the built-in patterns) can replace ``_split`` without touching the merges.
+* ``encode_ordinary`` is "split, then merge each chunk".  For the built-in patterns the split
+  is done by the compiled scanner of ``fast_pretokenize`` (byte offsets into the UTF-8 text, no
+  Python string per chunk); custom patterns use the ``regex`` module (``_split``).  Both feed
+  the same per-chunk merge code, and the tests check both against tiktoken.
 
 What this module leaves out: training (see ``trainer.py``), file formats (``io.py``) and the
 streaming decoder (``decoding.py``).
@@ -40,13 +42,17 @@ streaming decoder (``decoding.py``).
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from minigrad.tokenizers.merge import (
+    byte_pair_encode,
+    validate_ranks,
+    validate_special_tokens,
+)
 from minigrad.tokenizers.pretokenize import compile_pattern, resolve_pattern
 
 if TYPE_CHECKING:
@@ -54,8 +60,6 @@ if TYPE_CHECKING:
 
     from minigrad.tokenizers.decoding import StreamingDecoder
 
-#: Chunks longer than this many bytes are merged with the heap algorithm.
-HEAP_THRESHOLD = 128
 #: The chunk cache is cleared when it holds this many entries (a simple, bounded policy).
 CACHE_CAPACITY = 1 << 18
 #: Chunks longer than this many characters are not cached (they rarely repeat).
@@ -69,147 +73,21 @@ class UnknownTokenError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-def validate_ranks(mergeable_ranks: dict[bytes, int]) -> dict[bytes, int]:
-    """Check a ``bytes -> rank`` table and return a copy of it.
-
-    The ranks must be exactly ``0 .. n-1`` (each once), and every single byte must be a token,
-    otherwise some text could not be encoded.  Example: ``{bytes([i]): i for i in range(256)}``
-    is the smallest valid table.
-    """
-    if not isinstance(mergeable_ranks, dict):
-        raise TypeError(
-            f"mergeable_ranks must be a dict[bytes, int], got {type(mergeable_ranks).__name__}"
-        )
-    ranks: dict[bytes, int] = {}
-    for token, rank in mergeable_ranks.items():
-        if not isinstance(token, bytes):
-            raise TypeError(f"mergeable_ranks keys must be bytes, got {token!r}")
-        if not isinstance(rank, (int, np.integer)) or isinstance(rank, bool):
-            raise TypeError(f"rank of {token!r} must be an int, got {rank!r}")
-        if not token:
-            raise ValueError("mergeable_ranks contains the empty token b''")
-        ranks[token] = int(rank)
-    n = len(ranks)
-    seen = set(ranks.values())
-    if len(seen) != n or (n and (min(seen) != 0 or max(seen) != n - 1)):
-        missing = sorted(set(range(n)) - seen)[:5]
-        raise ValueError(
-            f"ranks must be the integers 0..{n - 1}, each used once; "
-            f"{n - len(seen)} duplicate(s), missing e.g. {missing}, "
-            f"range seen {min(seen, default=None)}..{max(seen, default=None)}"
-        )
-    absent = [b for b in range(256) if bytes([b]) not in ranks]
-    if absent:
-        raise ValueError(
-            f"all 256 single bytes must be tokens; {len(absent)} missing, e.g. "
-            f"{[bytes([b]) for b in absent[:5]]}"
-        )
-    return ranks
+# How a lone surrogate (U+D800..U+DFFF) looks once encoded with "surrogatepass".
+_UTF8_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 
 
-def validate_special_tokens(special_tokens: dict[str, int] | None, n_ranks: int) -> dict[str, int]:
-    """Check a ``str -> id`` table of special tokens against ``n_ranks`` ordinary tokens."""
-    if special_tokens is None:
-        return {}
-    if not isinstance(special_tokens, dict):
-        raise TypeError(
-            f"special_tokens must be a dict[str, int], got {type(special_tokens).__name__}"
-        )
-    out: dict[str, int] = {}
-    owner: dict[int, str] = {}
-    for text, idx in special_tokens.items():
-        if not isinstance(text, str) or not text:
-            raise TypeError(f"special token names must be non-empty str, got {text!r}")
-        if not isinstance(idx, (int, np.integer)) or isinstance(idx, bool) or idx < 0:
-            raise ValueError(f"special token {text!r} needs a non-negative int id, got {idx!r}")
-        idx = int(idx)
-        if idx < n_ranks:
-            raise ValueError(
-                f"special token {text!r} has id {idx}, which is already the rank of an "
-                f"ordinary token (ranks are 0..{n_ranks - 1}); use ids >= {n_ranks}"
-            )
-        if idx in owner:
-            raise ValueError(f"special tokens {owner[idx]!r} and {text!r} share the id {idx}")
-        owner[idx] = text
-        out[text] = idx
-    return out
-
-
-def _merge_small(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
-    """tiktoken's rule on a short chunk: O(n*m) with the pair ranks kept in a list."""
-    parts = [piece[i : i + 1] for i in range(len(piece))]
-    inf = len(ranks)  # larger than any rank
-    get = ranks.get
-    pair_ranks = [get(parts[i] + parts[i + 1], inf) for i in range(len(parts) - 1)]
-    while pair_ranks:
-        best = min(pair_ranks)
-        if best == inf:
-            break
-        i = pair_ranks.index(best)  # leftmost pair with the lowest rank
-        parts[i] += parts.pop(i + 1)
-        del pair_ranks[i]
-        # only the two pairs that touch the new part changed
-        if i > 0:
-            pair_ranks[i - 1] = get(parts[i - 1] + parts[i], inf)
-        if i < len(pair_ranks):
-            pair_ranks[i] = get(parts[i] + parts[i + 1], inf)
-    return [ranks[p] for p in parts]
-
-
-def _merge_heap(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
-    """The same rule in O(n log n): a heap of (rank, start) candidates over a linked list.
-
-    Parts are named by their start offset; ``end[s]`` is where part ``s`` ends (so the next part
-    starts there) and ``prev[s]`` is the start of the part before it.  Entries in the heap go
-    stale when a neighbour merges; instead of deleting them we check on pop that the pair at
-    ``start`` still has the popped rank (ranks are unique, so then it *is* that pair).  Popping the
-    smallest ``(rank, start)`` is exactly "lowest rank, leftmost on a tie".
-    """
-    n = len(piece)
-    end = list(range(1, n + 1))
-    prev = list(range(-1, n - 1))
-    get = ranks.get
-    heap = [(r, i) for i in range(n - 1) if (r := get(piece[i : i + 2])) is not None]
-    heapq.heapify(heap)
-    pop, push = heapq.heappop, heapq.heappush
-    while heap:
-        r, s = pop(heap)
-        mid = end[s]
-        if mid < 0 or mid >= n or get(piece[s : end[mid]]) != r:
-            continue  # stale: s was absorbed, is now last, or its pair changed
-        stop = end[mid]
-        end[s] = stop
-        end[mid] = -1  # the right part is gone
-        if stop < n:
-            prev[stop] = s
-            rr = get(piece[s : end[stop]])
-            if rr is not None:
-                push(heap, (rr, s))
-        p = prev[s]
-        if p >= 0:
-            rr = get(piece[p:stop])
-            if rr is not None:
-                push(heap, (rr, p))
-    out = []
-    s = 0
-    while s < n:
-        out.append(ranks[piece[s : end[s]]])
-        s = end[s]
-    return out
-
-
-def byte_pair_encode(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
-    """Encode one chunk's bytes with tiktoken's rule (no chunk cache, no whole-chunk shortcut).
-
-    >>> ranks = {bytes([i]): i for i in range(256)} | {b"aa": 256, b"ab": 257}
-    >>> byte_pair_encode(b"aab", ranks)
-    [256, 98]
-    """
-    if len(piece) <= 1:
-        return [ranks[piece]] if piece else []
-    if len(piece) > HEAP_THRESHOLD:
-        return _merge_heap(piece, ranks)
-    return _merge_small(piece, ranks)
+def _fast_scanner_name(pattern: str | None) -> str | None:
+    """The compiled scanner's name for a built-in pattern source, or None (use ``regex``)."""
+    if pattern is None:
+        return None
+    try:
+        from minigrad.tokenizers import fast_pretokenize
+    except ImportError:  # numba missing, or the module not there: the regex path still works
+        return None
+    if not fast_pretokenize.supports(pattern):
+        return None
+    return fast_pretokenize.pattern_name_of(pattern)
 
 
 def _fix_surrogates(text: str) -> str:
@@ -255,6 +133,8 @@ class BPETokenizer:
         for text, idx in self.special_tokens.items():
             self._decoder[idx] = text.encode("utf-8", "surrogatepass")
         self._regex = compile_pattern(self.pattern) if self.pattern is not None else None
+        #: name of the compiled scanner for this pattern, or None to use the regex
+        self._fast: str | None = _fast_scanner_name(self.pattern)
         self._special_regex_cache: dict[frozenset[str], re.Pattern[str]] = {}
         self._cache: dict[str, list[int]] = {}
 
@@ -335,8 +215,7 @@ class BPETokenizer:
             return [text] if text else []
         return self._regex.findall(text)
 
-    def _encode_chunk(self, chunk: str) -> list[int]:
-        piece = chunk.encode("utf-8")
+    def _encode_piece(self, piece: bytes) -> list[int]:
         rank = self.mergeable_ranks.get(piece)
         if rank is not None:  # the whole chunk is a token: tiktoken's shortcut, part of its rule
             return [rank]
@@ -351,13 +230,51 @@ class BPETokenizer:
         for chunk in chunks:
             ids = get(chunk)
             if ids is None:
-                ids = self._encode_chunk(chunk)
+                ids = self._encode_piece(chunk.encode("utf-8"))
                 if len(chunk) <= CACHE_MAX_CHUNK:
                     if len(cache) >= CACHE_CAPACITY:
                         cache.clear()
                     cache[chunk] = ids
             extend(ids)
         return out
+
+    def _encode_utf8(self, data: bytes, bounds: list[int]) -> list[int]:
+        """``_encode_chunks`` for chunks given as byte offsets: chunk j is data[b[j]:b[j+1]].
+
+        The cache is shared with ``_encode_chunks``: its keys are ``bytes`` here, ``str`` there
+        (a ``str`` never equals a ``bytes``, so they cannot collide).
+        """
+        out: list[int] = []
+        extend = out.extend
+        cache = self._cache
+        get = cache.get
+        start = 0
+        for stop in bounds[1:]:
+            piece = data[start:stop]
+            start = stop
+            ids = get(piece)
+            if ids is None:
+                ids = self._encode_piece(piece)
+                if len(piece) <= CACHE_MAX_CHUNK:
+                    if len(cache) >= CACHE_CAPACITY:
+                        cache.clear()
+                    cache[piece] = ids
+            extend(ids)
+        return out
+
+    def _encode_text(self, text: str) -> list[int]:
+        """Split and merge a text that holds no special-token handling (surrogates allowed)."""
+        if self._fast is not None:
+            from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
+
+            data, bounds = utf8_chunk_bounds(text, self._fast)
+            if b"\xed" in data and _UTF8_SURROGATE.search(data):
+                data, bounds = utf8_chunk_bounds(_fix_surrogates(text), self._fast)
+            return self._encode_utf8(data, bounds.tolist())
+        try:
+            return self._encode_chunks(self._split(text))
+        except UnicodeEncodeError:
+            return self._encode_chunks(self._split(_fix_surrogates(text)))
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text``, treating special-token text as ordinary text.
@@ -368,10 +285,7 @@ class BPETokenizer:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        try:
-            return self._encode_chunks(self._split(text))
-        except UnicodeEncodeError:
-            return self._encode_chunks(self._split(_fix_surrogates(text)))
+        return self._encode_text(text)
 
     def _special_regex(self, names: frozenset[str]) -> re.Pattern[str]:
         pat = self._special_regex_cache.get(names)
@@ -431,17 +345,13 @@ class BPETokenizer:
                 )
         if not allowed:
             return self.encode_ordinary(text)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = _fix_surrogates(text)
         out: list[int] = []
         start = 0
         for match in self._special_regex(allowed).finditer(text):
-            out += self._encode_chunks(self._split(text[start : match.start()]))
+            out += self._encode_text(text[start : match.start()])
             out.append(specials[match.group()])
             start = match.end()
-        out += self._encode_chunks(self._split(text[start:]))
+        out += self._encode_text(text[start:])
         return out
 
     def encode_batch(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, UnknownTokenError, byte_pair_encode
 from minigrad.tokenizers import bpe as bpe_module
-from minigrad.tokenizers.bpe import _merge_heap, _merge_small
+from minigrad.tokenizers.merge import _merge_heap, _merge_small
 from tests.tokenizers.bpe_support import (
     MULTILINGUAL,
     SPECIALS,
@@ -101,6 +101,17 @@ def test_tiktoken_parity_arbitrary_text(pattern, text):
     pytest.importorskip("tiktoken")
     tok = trained(pattern)
     assert tok.encode_ordinary(text) == tiktoken_for(pattern).encode_ordinary(text)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(text=st.one_of(unicode_text, tricky_text))
+@example(text="x\ud800y \ud83d\ude00")  # lone surrogate, and a surrogate pair
+def test_regex_path_equals_compiled_path(pattern, text):
+    """The compiled scanner (used for built-in patterns) and the regex reference agree."""
+    tok = trained(pattern)
+    slow = BPETokenizer(tok.mergeable_ranks, pattern=pattern)
+    slow._fast = None  # force the regex path
+    assert slow.encode_ordinary(text) == tok.encode_ordinary(text)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
