@@ -38,10 +38,10 @@ class MatMul(Function):
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
         g2 = grad
+        if b.ndim == 1:  # first: for vector @ vector, grad is 0-d and becomes (1,), then (1, 1)
+            g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
         ga = gb = None
         if self.inputs[0] is not None:
             ga = np.matmul(g2, np.swapaxes(b2, -1, -2))  # dL/dA = dL/dC @ B^T
