@@ -302,7 +302,9 @@ class Tensor:
     # ----------------------------------------------------------------- arithmetic
     def _operand(self, other: Any) -> Any:
         """Tensors pass through; numbers stay Python numbers; arrays take our float dtype."""
-        if isinstance(other, (Tensor, int, float, bool)):
+        # `type(...) in`, not isinstance: np.float64 subclasses float but, unlike a Python
+        # float, would promote a float32 array to float64 under numpy's casting rules.
+        if isinstance(other, Tensor) or type(other) in _PYTHON_NUMBERS:
             return other
         if self.data.dtype.kind == "f":
             return _as_array(other, self.data.dtype, copy=False)
@@ -574,6 +576,9 @@ class Tensor:
         out.grad, out._grad_fn, out.requires_grad = None, None, False
         out._version = [0]
         return out
+
+
+_PYTHON_NUMBERS = (int, float, bool)
 
 
 def _describe(x: Any) -> str:
