@@ -172,6 +172,30 @@ def iter_documents(
             )
 
 
+def iter_segments(
+    corpus: str | os.PathLike | Iterable[str | os.PathLike],
+    pattern_source: str | None,
+    specials: tuple[str, ...],
+    block_chars: int = BLOCK_CHARS,
+) -> Iterator[str]:
+    """Yield the non-empty pieces of text between special tokens, document by document.
+
+    Each piece is split on its own; files come in pieces cut at safe points (module docstring),
+    except with ``pattern_source=None`` where a file is one piece.
+    """
+    cutter = _special_splitter(specials)
+    for pieces in iter_documents(
+        corpus, stream=pattern_source is not None, block_chars=block_chars, specials=specials
+    ):
+        for text in pieces:
+            for seg in cutter.split(text) if cutter is not None else (text,):
+                if seg:
+                    yield seg
+
+
+EMPTY_CORPUS = "the corpus holds no text to train on (empty, or only special tokens)"
+
+
 def count_chunks(
     corpus: str | os.PathLike | Iterable[str | os.PathLike],
     pattern: str | None = "gpt4",
@@ -185,23 +209,14 @@ def count_chunks(
     piece is split with ``pattern`` (a built-in name, a regex, or ``None`` for "no split").
     Raises ``ValueError`` when the corpus holds no text at all.
     """
-    specials = tuple(special_tokens)
     source = resolve_pattern(pattern)
     finder = compile_pattern(source).findall if source is not None else None
-    cutter = _special_splitter(specials)
     counts: Counter[str] = Counter()
-    for pieces in iter_documents(
-        corpus, stream=source is not None, block_chars=block_chars, specials=specials
-    ):
-        for text in pieces:
-            segments = cutter.split(text) if cutter is not None else (text,)
-            for seg in segments:
-                if not seg:
-                    continue
-                if finder is None:
-                    counts[seg] += 1
-                else:
-                    counts.update(finder(seg))
+    for seg in iter_segments(corpus, source, tuple(special_tokens), block_chars):
+        if finder is None:
+            counts[seg] += 1
+        else:
+            counts.update(finder(seg))
     if not counts:
-        raise ValueError("the corpus holds no text to train on (empty, or only special tokens)")
+        raise ValueError(EMPTY_CORPUS)
     return counts

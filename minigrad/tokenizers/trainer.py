@@ -35,7 +35,8 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from minigrad.tokenizers import _train_kernels as K
-from minigrad.tokenizers._train_corpus import check_train_args, count_chunks
+from minigrad.tokenizers._chunk_counter import count_chunk_bytes
+from minigrad.tokenizers._train_corpus import check_train_args
 
 __all__ = ["train_bpe"]
 
@@ -74,23 +75,13 @@ def train_bpe(
         TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
     """
     specials = check_train_args(vocab_size, special_tokens, min_frequency)
-    chunk_counts = count_chunks(corpus, pattern, specials)
+    arena, wstart, lengths, wcnt = count_chunk_bytes(corpus, pattern, specials)
     max_tokens = vocab_size - len(specials)
     ranks = {bytes([i]): i for i in range(256)}
-
-    encoded = [c.encode("utf-8") for c in chunk_counts]
-    lengths = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
-    counts = np.fromiter(chunk_counts.values(), dtype=np.int64, count=len(encoded))
-    keep = lengths > 1  # one-byte chunks hold no pair
-    if max_tokens == 256 or not keep.any():
+    if max_tokens == 256 or not (lengths > 1).any():
         return ranks
-    flat = b"".join([e for e, k in zip(encoded, keep.tolist()) if k])
-    del encoded
-    tok = np.frombuffer(flat, dtype=np.uint8).astype(np.int32)
-    wlen = lengths[keep].astype(np.int32)
-    wstart = np.zeros(len(wlen), dtype=np.int64)
-    np.cumsum(wlen[:-1], out=wstart[1:])
-    wcnt = counts[keep]
+    tok = arena.astype(np.int32)
+    wlen = lengths.astype(np.int32)
 
     state = K.new_state(tok, wstart, wlen, wcnt, max_tokens)
     min_count = max(min_frequency, 1)

@@ -10,10 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from minigrad.tokenizers._chunk_counter import count_chunk_bytes
 from minigrad.tokenizers._train_corpus import count_chunks
 from minigrad.tokenizers.naive_trainer import train_naive
 from minigrad.tokenizers.pretokenize import split
@@ -155,6 +157,23 @@ def test_streaming_cuts_like_whole_file(tmp_path_factory, text, pattern, block):
     assert count_chunks(path, pattern, (SPECIAL,), block_chars=block) == want
 
 
+@given(corpus=corpus_st, pattern=st.sampled_from(PATTERNS))
+@example(corpus=["ab ab", "ab", "b a"], pattern="gpt4")
+def test_byte_chunk_counter_matches_counter(corpus, pattern):
+    """The compiled scanner + numba table count exactly what regex + Counter count."""
+    try:
+        want = count_chunks(corpus, pattern, (SPECIAL,))
+    except ValueError:
+        with pytest.raises(ValueError):
+            count_chunk_bytes(corpus, pattern, (SPECIAL,))
+        return
+    arena, start, length, count = count_chunk_bytes(corpus, pattern, (SPECIAL,))
+    got = {arena[s : s + n].tobytes(): int(c) for s, n, c in zip(start, length, count)}
+    assert got == {k.encode(): v for k, v in want.items()}
+    assert len(got) == len(start)  # each distinct chunk once
+    assert start.tolist() == np.cumsum([0, *length.tolist()])[:-1].tolist()  # back to back
+
+
 def test_special_with_space_not_cut(tmp_path):
     special = "<|end of text|>"
     text = f"some words {special} more words{special}and end" * 3
@@ -239,5 +258,8 @@ def test_errors(tmp_path):
         train_bpe("abc", 300, min_frequency=-1)
     with pytest.raises(TypeError, match="vocab_size"):
         train_bpe("abc", 300.0)
+    for pattern in ("gpt4", None):
+        with pytest.raises(ValueError, match="surrogate"):
+            train_bpe("ab\ud800cd", 300, pattern=pattern)
     with pytest.raises(ValueError, match="invalid split pattern"):
         train_bpe("abc", 300, pattern="(")

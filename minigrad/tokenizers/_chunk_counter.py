@@ -1,0 +1,171 @@
+"""Counting distinct chunks as bytes, without one Python string per chunk.
+
+The fast trainer needs each distinct chunk's UTF-8 bytes and its count.  The plain way,
+``Counter(regex.findall(text))``, builds ~2.4 M Python strings for 10 MB of Python source, and
+the regex alone runs at ~14 MB/s.  For the built-in patterns this module instead takes the chunk
+bounds from the compiled scanner (``fast_pretokenize.utf8_chunk_bounds``) and counts the byte
+slices in a numba hash table whose keys live in one growing byte arena::
+
+    >>> arena, start, length, count = count_chunk_bytes("hi hi hi", "gpt4", ())
+    >>> [(arena[s : s + n].tobytes(), int(c)) for s, n, c in zip(start, length, count)]
+    [(b'hi', 1), (b' hi', 2)]
+
+Distinct chunks sit in the arena in order of first appearance, back to back, which is exactly the
+flat word layout the merge loop wants.  The reference is ``_train_corpus.count_chunks`` (regex +
+``Counter``); the tests check that both give the same counts.  Custom patterns and
+``pattern=None`` take the reference path and are encoded afterwards.
+
+What it leaves out: threads (a document's chunk bounds depend on what precedes them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+import numpy as np
+from numba import njit
+
+from minigrad.tokenizers._train_corpus import (
+    BLOCK_CHARS,
+    EMPTY_CORPUS,
+    count_chunks,
+    iter_segments,
+)
+from minigrad.tokenizers.pretokenize import resolve_pattern
+
+_jit = njit(cache=True, nogil=True)
+_HMASK = (1 << 42) - 1  # keeps h * 1000003 below 2**62: no overflow with or without the JIT
+NENT, NBYTES = 0, 1
+
+
+@_jit
+def _hash(buf, s, e):
+    h = 0
+    for i in range(s, e):
+        h = ((h * 1000003) + np.int64(buf[i]) + 1) & _HMASK
+    return h ^ (h >> 21)
+
+
+@_jit
+def new_table():
+    """An empty table: (arena, slots, start, length, hash, count, scalars)."""
+    return (
+        np.empty(1 << 16, dtype=np.uint8),
+        np.full(1 << 12, -1, dtype=np.int32),
+        np.empty(1 << 10, dtype=np.int64),
+        np.empty(1 << 10, dtype=np.int64),
+        np.empty(1 << 10, dtype=np.int64),
+        np.empty(1 << 10, dtype=np.int64),
+        np.zeros(2, dtype=np.int64),
+    )
+
+
+@_jit
+def _grow(x, n):
+    cap = max(len(x), 16)
+    while cap < n:
+        cap *= 2
+    out = np.empty(cap, dtype=x.dtype)
+    out[: len(x)] = x
+    return out
+
+
+@_jit
+def add_chunks(table, buf, bounds):
+    """Count the chunks ``buf[bounds[j]:bounds[j + 1]]`` into ``table``; return the table."""
+    arena, slots, start, length, hashes, count, sc = table
+    for j in range(len(bounds) - 1):
+        s = bounds[j]
+        e = bounds[j + 1]
+        m = e - s
+        h = _hash(buf, s, e)
+        mask = len(slots) - 1
+        i = h & mask
+        while True:
+            t = slots[i]
+            if t == -1:
+                break
+            if hashes[t] == h and length[t] == m:
+                a = start[t]
+                same = True
+                for q in range(m):
+                    if arena[a + q] != buf[s + q]:
+                        same = False
+                        break
+                if same:
+                    break
+            i = (i + 1) & mask
+        if t != -1:
+            count[t] += 1
+            continue
+        # a new distinct chunk: append its bytes to the arena
+        t = sc[NENT]
+        if t == len(start):
+            start, length = _grow(start, t + 1), _grow(length, t + 1)
+            hashes, count = _grow(hashes, t + 1), _grow(count, t + 1)
+        if sc[NBYTES] + m > len(arena):
+            arena = _grow(arena, sc[NBYTES] + m)
+        arena[sc[NBYTES] : sc[NBYTES] + m] = buf[s:e]
+        start[t] = sc[NBYTES]
+        length[t] = m
+        hashes[t] = h
+        count[t] = 1
+        sc[NBYTES] += m
+        sc[NENT] += 1
+        slots[i] = t
+        if 2 * sc[NENT] > len(slots):  # keep the load under one half
+            slots = np.full(4 * len(slots), -1, dtype=np.int32)
+            mask = len(slots) - 1
+            for u in range(sc[NENT]):
+                k = hashes[u] & mask
+                while slots[k] != -1:
+                    k = (k + 1) & mask
+                slots[k] = u
+    return arena, slots, start, length, hashes, count, sc
+
+
+def _encode(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"the corpus holds a lone surrogate, which UTF-8 cannot encode: {exc}"
+        ) from None
+
+
+def count_chunk_bytes(
+    corpus: str | os.PathLike | Iterable[str | os.PathLike],
+    pattern: str | None,
+    specials: tuple[str, ...],
+    *,
+    block_chars: int = BLOCK_CHARS,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(arena, start, length, count)``: distinct chunks as byte slices of ``arena``, in order
+    of first appearance, with their counts.  Same chunks and counts as ``count_chunks``."""
+    source = resolve_pattern(pattern)
+    try:
+        from minigrad.tokenizers.fast_pretokenize import pattern_name_of, supports
+        from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds as bounds_of
+    except ImportError:  # pragma: no cover - the compiled pre-tokenizer is optional here
+        supports = None
+    if supports is None or not supports(source):
+        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars)
+        encoded = [_encode(c) for c in counts]
+        length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        start = np.zeros(len(encoded), dtype=np.int64)
+        np.cumsum(length[:-1], out=start[1:])
+        arena = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        count = np.fromiter(counts.values(), dtype=np.int64, count=len(encoded))
+        return arena, start, length, count
+    name = pattern_name_of(source)
+    table = new_table()
+    for seg in iter_segments(corpus, source, specials, block_chars):
+        _encode(seg)  # rejects lone surrogates, as the reference path does
+        data, bounds = bounds_of(seg, name)
+        table = add_chunks(table, np.frombuffer(data, dtype=np.uint8), bounds)
+    arena, _, start, length, _, count, sc = table
+    n = int(sc[NENT])
+    if n == 0:
+        raise ValueError(EMPTY_CORPUS)
+    return arena[: int(sc[NBYTES])], start[:n], length[:n], count[:n]
