@@ -199,6 +199,8 @@ def scan_gpt2(buf, table, out):
                     end = last_start
                 else:
                     end = j
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
         out[k] = end
         k += 1
         i = end
@@ -252,6 +254,8 @@ def scan_gpt4(buf, table, out):
                         end = last_start
                     else:
                         end = j
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
         out[k] = end
         k += 1
         i = end
@@ -351,6 +355,8 @@ def scan_o200k(buf, table, out):
                         end = e
                     else:
                         end = last_start
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
         out[k] = end
         k += 1
         i = end

@@ -23,7 +23,7 @@ from minigrad.tokenizers.fast_pretokenize import (
     split_fast,
     utf8_chunk_bounds,
 )
-from minigrad.tokenizers.pretokenize import PATTERNS, compile_pattern
+from minigrad.tokenizers.pretokenize import PATTERNS, split, split_reference
 
 NAMES = ("gpt2", "gpt4", "o200k")
 
@@ -64,7 +64,7 @@ MANY = settings(max_examples=5 * settings.default.max_examples)
 
 
 def reference(text: str, name: str) -> list[str]:
-    return compile_pattern(PATTERNS[name]).findall(text)
+    return split_reference(text, name)
 
 
 def check(text: str) -> None:
@@ -205,3 +205,13 @@ def test_stdlib_sources() -> None:
     assert texts, "no stdlib sources found"
     for text in texts:
         check(text)
+
+
+@pytest.mark.nojit
+@given(tricky_text)
+def test_split_dispatches_and_agrees(text: str) -> None:
+    for name in FAST_PATTERNS:
+        assert split(text, name) == split(text, PATTERNS[name]) == split_reference(text, name)
+    custom = r"\w+|\W"
+    assert split(text, custom) == split_reference(text, custom)
+    assert split(text, None) == ([text] if text else [])

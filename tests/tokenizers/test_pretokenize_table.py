@@ -1,0 +1,120 @@
+"""The class table agrees with ``regex`` per code point; its disk cache; the public API's errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import regex
+from hypothesis import given
+from hypothesis import strategies as st
+
+from minigrad.tokenizers import _unicode_table as ut
+from minigrad.tokenizers.fast_pretokenize import (
+    FAST_PATTERNS,
+    chunk_bounds,
+    encode_text,
+    pattern_name_of,
+    split_fast,
+    supports,
+)
+from minigrad.tokenizers.pretokenize import PATTERNS
+
+CLASSES = [
+    (r"\p{L}", ut.FLAG_L),
+    (r"\p{N}", ut.FLAG_N),
+    (r"\s", ut.FLAG_S),
+    (r"[\r\n]", ut.FLAG_CRLF),
+    (r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", ut.FLAG_UPPER),
+    (r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]", ut.FLAG_LOWER),
+    (r"[^\s\p{L}\p{N}]", ut.FLAG_PUNCT),
+    (r"[^\r\n\p{L}\p{N}]", ut.FLAG_PREFIX),
+]
+
+
+@pytest.mark.nojit
+@given(st.integers(0, ut.N_CODE_POINTS - 1))
+def test_table_agrees_with_regex(cp: int) -> None:
+    flags = int(ut.class_table()[cp])
+    ch = chr(cp)
+    for pattern, flag in CLASSES:
+        assert bool(flags & flag) == bool(regex.fullmatch(pattern, ch)), (hex(cp), pattern)
+    code = (flags & ut.LETTER_MASK) >> ut.LETTER_SHIFT
+    expected = [
+        i + 1 for i, c in enumerate(ut.CONTRACTION_LETTERS) if regex.fullmatch(f"(?i:{c})", ch)
+    ]
+    assert [code] == expected if expected else code == 0
+
+
+def test_table_known_values() -> None:
+    t = ut.class_table()
+    assert t.dtype == np.uint16 and t.shape == (ut.N_CODE_POINTS,)
+    assert not t.flags.writeable
+    assert t[0x1C] & ut.FLAG_S == 0  # str.isspace() says yes, regex's \s says no
+    assert t[0x85] & ut.FLAG_S
+    assert (t[ord("ſ")] & ut.LETTER_MASK) >> ut.LETTER_SHIFT == ut.CODE_S
+    assert t[0xD800] & ut.FLAG_PUNCT  # a lone surrogate is "anything else"
+    assert t[0x0301] & ut.FLAG_UPPER and t[0x0301] & ut.FLAG_LOWER and t[0x0301] & ut.FLAG_PREFIX
+
+
+def test_cache_roundtrip(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(tmp_path))
+    path = ut.cache_path()
+    assert path.parent == tmp_path and regex.__version__ in path.name
+    assert ut._load(path) is None  # absent
+    table = ut.class_table()
+    ut._save(path, table)
+    loaded = ut._load(path)
+    assert loaded is not None and np.array_equal(loaded, table)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left over
+
+
+def test_cache_rejects_corrupt_files(tmp_path) -> None:
+    bad = tmp_path / "t.npy"
+    bad.write_bytes(b"not a numpy file")
+    assert ut._load(bad) is None
+    np.save(bad, np.zeros(10, dtype=np.uint16))  # wrong shape
+    assert ut._load(bad) is None
+    np.save(bad, np.zeros(ut.N_CODE_POINTS, dtype=np.int32))  # wrong dtype
+    assert ut._load(bad) is None
+
+
+def test_unwritable_cache_is_not_an_error(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a directory should be")
+    ut._save(blocker / "sub" / "t.npy", np.zeros(3, dtype=np.uint16))  # must not raise
+
+
+def test_cache_dir_precedence(monkeypatch, tmp_path) -> None:
+    monkeypatch.delenv("MINIGRAD_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert ut.cache_dir() == tmp_path / "minigrad"
+    monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(tmp_path / "x"))
+    assert ut.cache_dir() == tmp_path / "x"
+
+
+@pytest.mark.nojit
+def test_supports_only_builtin_sources() -> None:
+    for name in FAST_PATTERNS:
+        assert supports(PATTERNS[name])
+        assert pattern_name_of(PATTERNS[name]) in FAST_PATTERNS
+    assert not supports("gpt4")  # a name, not a source
+    assert not supports(PATTERNS["gpt4"] + "|x")
+    assert not supports(None)
+    with pytest.raises(ValueError, match="no compiled scanner"):
+        pattern_name_of(r"\w+")
+
+
+@pytest.mark.nojit
+def test_errors_name_the_offending_value() -> None:
+    with pytest.raises(ValueError, match="'gpt5'"):
+        chunk_bounds("x", "gpt5")
+    with pytest.raises(TypeError, match="NoneType"):
+        split_fast("x", None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="bytes"):
+        split_fast(b"x", "gpt4")  # type: ignore[arg-type]
+
+
+@pytest.mark.nojit
+def test_encode_text_passes_surrogates() -> None:
+    assert encode_text("a\ud800") == b"a\xed\xa0\x80"
+    assert encode_text("é") == "é".encode()
