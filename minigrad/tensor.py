@@ -39,17 +39,19 @@ def _as_array(data: ArrayLike, dtype: np.dtype | None, copy: bool) -> np.ndarray
     """Convert user data to an ndarray with minigrad's default dtypes."""
     if isinstance(data, Tensor):
         data = data.data
-    if isinstance(data, np.ndarray):
-        arr = np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
-    else:
-        arr = np.array(data, dtype=dtype)
-        if dtype is None and arr.dtype == np.float64:
-            arr = arr.astype(np.float32)  # Python floats default to float32, as in PyTorch
-    if arr.dtype.kind not in "biuf":
+    if not isinstance(data, np.ndarray):
+        # Convert without a target dtype first: np.array("1.5", dtype=float) would parse the
+        # string and np.array(None, dtype=float) would give NaN, where both must be rejected.
+        data = np.array(data)
+        if dtype is None and data.dtype == np.float64:
+            dtype = np.dtype(np.float32)  # Python floats default to float32, as in PyTorch
+        copy = False  # already a fresh array
+    if data.dtype.kind not in "biuf" or (dtype is not None and dtype.kind not in "biuf"):
         raise TypeError(
-            f"minigrad tensors hold numbers or booleans; got an array of dtype {arr.dtype}"
+            f"minigrad tensors hold numbers or booleans; got an array of dtype "
+            f"{data.dtype if data.dtype.kind not in 'biuf' else dtype}"
         )
-    return arr
+    return np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
 
 
 class Tensor:
