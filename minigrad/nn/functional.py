@@ -123,7 +123,9 @@ class LinearFn(Function):
             gx = (g2 @ self.weight).reshape(self.x_shape)  # dL/dx = G @ W
         if self.inputs[1] is not None:
             gw = g2.T @ self.x2  # dL/dW = G^T @ x: (out, in), summed over every row
-        if len(self.inputs) > 2 and self.inputs[2] is not None:
+        if len(self.inputs) == 2:  # called without a bias
+            return gx, gw
+        if self.inputs[2] is not None:
             gb = g2.sum(axis=0)  # dL/db = column sums of G (b was added to every row)
         return gx, gw, gb
 

@@ -62,7 +62,9 @@ class EmbeddingLookup(Function):
         # dL/dE = one_hot(ids).T @ G: row r collects the sum of G[i] over all i with ids[i] == r.
         if grad.dtype != self.dtype:
             grad = grad.astype(self.dtype)
-        ids, pad = self.ids, self.padding_idx
+        # flat (n,) ids and (n, d) rows: the kernels' layout (and 0-d ids become one row)
+        ids, pad = self.ids.reshape(-1), self.padding_idx
+        grad = grad.reshape(ids.shape[0], self.shape[1])
         weight_input = self.inputs[0]
         # A row-sparse gradient goes to leaves only: an op upstream of a computed table would
         # not know what to do with it.
