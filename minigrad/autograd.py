@@ -204,8 +204,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         if g is None:
             in_grads: Any = (None,) * len(node.inputs)
         else:
-            if node.retained is not None:
-                node.retained.grad = np.array(g, copy=True) if type(g) is np.ndarray else g
+            if node.retained is not None:  # accumulates across backward calls, like a leaf's
+                _accumulate_leaf(node.retained, g)
             _check_versions(node)
             in_grads = node.backward(g)
             if type(in_grads) is not tuple:
