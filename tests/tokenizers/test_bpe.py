@@ -19,6 +19,7 @@ from tests.tokenizers.bpe_support import (
     tiktoken_for,
     tiktoken_of,
     trained,
+    training_text,
 )
 
 PATTERNS = ["gpt2", "gpt4", "o200k"]
@@ -73,6 +74,7 @@ tricky_text = st.lists(
 
 
 # ---- round trips ------------------------------------------------------------------------------
+@pytest.mark.nojit
 @pytest.mark.parametrize("pattern", [*PATTERNS, None])
 @given(text=st.one_of(unicode_text, tricky_text))
 @example(text="")
@@ -94,6 +96,7 @@ def test_round_trip_real_text():
 
 
 # ---- parity with tiktoken -------------------------------------------------------------------
+@pytest.mark.nojit
 @pytest.mark.parametrize("pattern", PATTERNS)
 @given(text=st.one_of(unicode_text, tricky_text))
 @example(text="a" * 300 + "b" * 300)  # a long chunk: the heap path
@@ -186,6 +189,7 @@ def test_trained_vocab_invariants():
         assert len(tok.encode(text)) <= len(text.encode())
 
 
+@pytest.mark.nojit
 def test_known_example():
     ranks = {bytes([i]): i for i in range(256)} | {b"aa": 256, b"aaa": 257, b"ab": 258}
     tok = BPETokenizer(ranks, pattern=None)
@@ -196,6 +200,23 @@ def test_known_example():
     assert BPETokenizer(swapped, pattern=None).encode("aaab") == [256, 257]
     assert byte_pair_encode(b"aab", ranks) == [256, 98]
     assert tok.encode_to_numpy("aaab").dtype == np.int64
+
+
+def test_train_classmethod():
+    corpus = training_text()[:20_000]
+    tok = BPETokenizer.train(corpus, 400, special_tokens=["<|endoftext|>", "<|pad|>"], name="t")
+    n = len(tok.mergeable_ranks)
+    assert 256 < n <= 398
+    assert tok.special_tokens == {"<|endoftext|>": n, "<|pad|>": n + 1}
+    assert tok.pattern == trained("gpt4").pattern and tok.name == "t"
+    ids = tok.encode(corpus + "<|pad|>", allowed_special="all")
+    assert ids[-1] == n + 1
+    assert len(ids) < len(corpus.encode()) / 2
+    assert tok.decode(ids) == corpus + "<|pad|>"
+    with pytest.raises(TypeError, match="sequence of str"):
+        BPETokenizer.train(corpus, 400, special_tokens="<|pad|>")
+    with pytest.raises(ValueError, match="duplicates"):
+        BPETokenizer.train(corpus, 400, special_tokens=["<a>", "<a>"])
 
 
 # ---- attributes, validation, errors ---------------------------------------------------------

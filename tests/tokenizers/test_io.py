@@ -17,6 +17,7 @@ tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # ---- minigrad's format ----------------------------------------------------------------------
+@pytest.mark.nojit
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_save_load_round_trip(tmp_path, pattern):
     tok = trained(pattern)

@@ -25,6 +25,7 @@ def _outcome(fn):
         return ValueError
 
 
+@pytest.mark.nojit
 @given(text=fragments, allowed=policies, disallowed=disallowed_policies)
 @example(text="a<|endoftext|>b<|pad|>", allowed="all", disallowed="all")
 @example(text="<|pad|>", allowed=frozenset(), disallowed=())

@@ -28,6 +28,7 @@ def ids_and_cuts(draw):
     return ids, cuts
 
 
+@pytest.mark.nojit
 @given(ids_and_cuts())
 @example(([0xC3, 0xA9], [1]))
 @example(([0xF0, 0x9F, 0x98, 0x80, 0xFF, 0xF0, 0x9F], [1, 2, 3, 5, 6]))
