@@ -6,5 +6,20 @@ loop runs, because numba does no bounds checks.
 """
 
 from .scatter import scatter_add, scatter_add_reference
+from .sparse_rows import (
+    merge_row_sparse,
+    merge_row_sparse_reference,
+    row_sparse_sum,
+    row_sparse_sum_reference,
+    unique_first_seen,
+)
 
-__all__ = ["scatter_add", "scatter_add_reference"]
+__all__ = [
+    "merge_row_sparse",
+    "merge_row_sparse_reference",
+    "row_sparse_sum",
+    "row_sparse_sum_reference",
+    "scatter_add",
+    "scatter_add_reference",
+    "unique_first_seen",
+]
