@@ -27,14 +27,16 @@ of destination rows** and handles exactly the input rows that land in its set:
    leave one thread idle;
 3. a stable counting sort (by bucket) lists, per thread, the input rows it owns.
 
-No output row is owned by two threads, so no write is ever shared. Ownership goes by blocks of 8
-consecutive rows (``ROW_BLOCK_SHIFT``): a NumPy array's rows are usually not aligned to 64-byte cache
-lines, so two neighbouring rows share a line, and if two threads hammered the hot ids 0 and 1 (Zipf:
-token ids are ranked by frequency) that line would bounce between the cores ("false sharing":
-correct, but measured up to 15x slower). In blocks, only every 8th row boundary can be shared. The sort is stable, so the input
+No output row is owned by two threads, so no write is ever shared. The sort is stable, so the input
 rows of any one destination row are visited in increasing ``i``: every output element receives its
 additions in the same order as in the serial loop and in ``np.add.at``, and the parallel result is
 **bitwise identical** to both, in any dtype.
+
+Ownership goes by blocks of 8 consecutive rows (``ROW_BLOCK_SHIFT``), not single rows: a NumPy
+array's rows are usually not aligned to 64-byte cache lines, so neighbouring rows share a line; if
+two threads hammered the hot ids 0 and 1 (token ids are ranked by frequency), that line would bounce
+between the cores ("false sharing": still correct, but measured up to 15x slower). With blocks only
+every 8th row boundary can be shared.
 
 Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions than ``+``.
 """

@@ -1,8 +1,8 @@
 """Row-sparse gradients: the embedding gradient as (unique ids, one summed row per id).
 
-The gradient of ``E[ids]`` with respect to ``E`` (V x d) is zero except on the rows whose ids occurred.
-With a 1M-token vocabulary and a batch of 65k ids, at most 65k of the 1M rows are non-zero, so
-instead of a dense V x d array we build the compact form::
+The gradient of ``E[ids]`` with respect to ``E`` (V x d) is zero except on the rows whose ids
+occurred. With a 1M-token vocabulary and a batch of 65k ids, at most 65k of the 1M rows are
+non-zero, so instead of a dense V x d array we build the compact form::
 
     >>> index = np.array([7, 2, 7]); src = np.array([[1., 1.], [2., 2.], [3., 3.]])
     >>> indices, values = row_sparse_sum(index, src)
@@ -20,8 +20,8 @@ How, in O(n) and without any O(V) pass
 3. **Scatter-add** the n input rows into a fresh U x d array with :func:`scatter_add`'s kernels
    (row-owner partitioned across threads, race-free, bitwise equal to ``np.add.at``).
 
-:func:`merge_row_sparse` adds two such gradients (two backward calls accumulate) by a linear merge of
-their sorted index lists.
+:func:`merge_row_sparse` adds two such gradients (two backward calls accumulate) by a linear merge
+of their sorted index lists.
 
 Out of scope: the ``.to_dense()`` container class and optimizers (``minigrad.nn``/``optim``).
 """

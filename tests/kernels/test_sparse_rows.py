@@ -88,7 +88,7 @@ def test_errors():
         row_sparse_sum(np.array([1, 10]), np.ones((2, 2)), num_rows=10)
     with pytest.raises(ValueError, match=r"\(2, 2\)"):
         row_sparse_sum(np.array([1, 2]), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="sorted and unique.*4 then 4"):
+    with pytest.raises(ValueError, match=r"sorted and unique.*4 then 4"):
         merge_row_sparse(np.array([1, 4, 4]), np.ones((3, 1)), np.array([2]), np.ones((1, 1)))
     with pytest.raises(TypeError, match="int64"):
         merge_row_sparse(np.array([1], np.int32), np.ones((1, 1)), np.array([2]), np.ones((1, 1)))
