@@ -74,7 +74,7 @@ def _flags_len(buf, table, i):
     return np.int64(table[cp]), 4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _run(buf, table, i, n, mask):
     """End of the maximal run of characters from ``i`` whose classes intersect ``mask``."""
     while i < n:
@@ -85,7 +85,7 @@ def _run(buf, table, i, n, mask):
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _numbers_upto3(buf, table, i, n):
     r"""End of ``\p{N}{1,3}`` from ``i`` (the caller checked that one number is there)."""
     for _ in range(3):
@@ -98,7 +98,7 @@ def _numbers_upto3(buf, table, i, n):
     return i
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _whitespace(buf, table, i, n):
     r"""Scan the maximal ``\s`` run from ``i``.
 
@@ -126,7 +126,7 @@ def _whitespace(buf, table, i, n):
     return i, last_start, crlf_end
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _contraction_ci(buf, table, a, n):
     """End of a case-insensitive ``s|d|m|t|ll|ve|re`` starting at ``a``, or -1.
 
@@ -262,7 +262,7 @@ def scan_gpt4(buf, table, out):
     return k
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _o200k_word(buf, table, i, n, f, j):
     r"""End of o200k's two word alternatives at ``i`` (X = ``[^\r\n\p{L}\p{N}]``), or -1.
 
@@ -306,7 +306,7 @@ def _o200k_word(buf, table, i, n, f, j):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _o200k_contraction(buf, table, e, n):
     """Extend ``e`` over an optional ``(?i:'s|'t|'re|'ve|'m|'ll|'d)``."""
     if e < n and buf[e] == APOSTROPHE:
@@ -380,4 +380,28 @@ def byte_to_char_offsets(buf, byte_bounds):
                 chars += 1
             pos += 1
         out[t] = chars
+    return out
+
+
+@njit(cache=True, nogil=True)
+def join_chunks(buf, byte_bounds, sep):
+    """The chunks of ``buf`` joined by the single byte ``sep`` (an ASCII character).
+
+    ``split_fast`` decodes this once and calls ``str.split(sep)``: one C loop that builds all
+    the chunk strings, about twice as fast as slicing the text once per chunk in Python.
+
+    >>> # buf b"ab cd", byte_bounds [0, 2, 5], sep 0 -> b"ab\\x00 cd"
+    """
+    k = byte_bounds.shape[0] - 1
+    if k <= 0:
+        return np.empty(0, dtype=np.uint8)
+    out = np.empty(byte_bounds[k] - byte_bounds[0] + k - 1, dtype=np.uint8)
+    o = 0
+    for t in range(k):
+        if t > 0:
+            out[o] = sep
+            o += 1
+        for p in range(byte_bounds[t], byte_bounds[t + 1]):
+            out[o] = buf[p]
+            o += 1
     return out

@@ -215,3 +215,11 @@ def test_split_dispatches_and_agrees(text: str) -> None:
     custom = r"\w+|\W"
     assert split(text, custom) == split_reference(text, custom)
     assert split(text, None) == ([text] if text else [])
+
+
+@pytest.mark.nojit
+@given(tricky_text)
+def test_split_fast_without_a_free_separator(text: str) -> None:
+    # every candidate separator present: split_fast must fall back to slicing
+    text = "".join(map(chr, range(9))) + text
+    check(text)
