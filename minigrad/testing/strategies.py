@@ -12,6 +12,7 @@ abs(0), where the derivative jumps and a central difference straddles the jump.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -70,7 +71,9 @@ def tensors(
 
     ``elements`` defaults to ``safe_floats()`` for float dtypes.  ``unique=True`` draws distinct
     values (for max/min, where ties are kinks).  ``contiguous=False`` always, and ``None``
-    sometimes, returns a non-contiguous view (a transposed array), as real code produces.
+    sometimes, returns a non-contiguous view, as real code produces: a transposed array when at
+    least two dimensions exceed 1, else every other element of a longer array.  (An array of
+    one element is always contiguous.)
     """
     if shape is None:
         shape = shapes()
@@ -84,12 +87,22 @@ def tensors(
         else:
             elements = hnp.from_dtype(dtype)
     make_strided = False
-    if len(shape) >= 2 and contiguous is not True:
+    if contiguous is not True and math.prod(shape) > 1:
         make_strided = True if contiguous is False else draw(st.booleans())
-    base_shape = tuple(reversed(shape)) if make_strided else shape
+    # Transposing makes a non-contiguous view only if two dimensions exceed 1: (1, 3).T is
+    # still contiguous, and a 1-D array has nothing to transpose.  Then take a strided slice.
+    transpose = make_strided and sum(n > 1 for n in shape) >= 2
+    if transpose:
+        base_shape = tuple(reversed(shape))
+    elif make_strided:
+        base_shape = (*shape[:-1], 2 * shape[-1])
+    else:
+        base_shape = shape
     arr = draw(hnp.arrays(dtype, base_shape, elements=elements, unique=unique))
-    if make_strided:
+    if transpose:
         arr = arr.transpose()  # same values, Fortran order: a non-contiguous view
+    elif make_strided:
+        arr = arr[..., ::2]  # every other element along the last axis: a strided view
     t = Tensor._wrap(arr)
     if requires_grad and dtype.kind == "f":
         t.requires_grad_(True)
