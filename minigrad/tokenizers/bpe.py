@@ -35,6 +35,8 @@ Performance notes (why the code looks the way it does):
   is done by the compiled scanner of ``fast_pretokenize`` (byte offsets into the UTF-8 text, no
   Python string per chunk); custom patterns use the ``regex`` module (``_split``).  Both feed
   the same per-chunk merge code, and the tests check both against tiktoken.
+* Long texts skip even the per-chunk dict lookup: numba kernels find the distinct chunks and
+  copy the ids out, so Python touches each *distinct* chunk once (``_encode_kernels.py``).
 
 What this module leaves out: training (see ``trainer.py``), file formats (``io.py``) and the
 streaming decoder (``decoding.py``).
@@ -64,6 +66,8 @@ if TYPE_CHECKING:
 CACHE_CAPACITY = 1 << 18
 #: Chunks longer than this many characters are not cached (they rarely repeat).
 CACHE_MAX_CHUNK = 64
+#: Texts with more chunks than this go through the numba dedupe-and-gather path.
+BULK_MIN_CHUNKS = 512
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -262,6 +266,32 @@ class BPETokenizer:
             extend(ids)
         return out
 
+    def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
+        """``_encode_utf8`` for long texts: merge each *distinct* chunk once, in Python, and let
+        numba kernels find the distinct chunks and copy the ids out (see ``_encode_kernels``).
+        """
+        from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
+
+        which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
+        flat: list[int] = []
+        extend = flat.extend
+        offsets = [0]
+        mark = offsets.append
+        cache = self._cache
+        get = cache.get
+        for start, stop in zip(bounds[reps].tolist(), bounds[reps + 1].tolist()):
+            piece = data[start:stop]
+            ids = get(piece)
+            if ids is None:
+                ids = self._encode_piece(piece)
+                if len(piece) <= CACHE_MAX_CHUNK:
+                    if len(cache) >= CACHE_CAPACITY:
+                        cache.clear()
+                    cache[piece] = ids
+            extend(ids)
+            mark(len(flat))
+        return gather_ids(which, np.array(offsets, dtype=np.int64), np.array(flat, dtype=np.int64))
+
     def _encode_text(self, text: str) -> list[int]:
         """Split and merge a text that holds no special-token handling (surrogates allowed)."""
         if self._fast is not None:
@@ -270,6 +300,8 @@ class BPETokenizer:
             data, bounds = utf8_chunk_bounds(text, self._fast)
             if b"\xed" in data and _UTF8_SURROGATE.search(data):
                 data, bounds = utf8_chunk_bounds(_fix_surrogates(text), self._fast)
+            if len(bounds) > BULK_MIN_CHUNKS:
+                return self._encode_bulk(data, bounds).tolist()
             return self._encode_utf8(data, bounds.tolist())
         try:
             return self._encode_chunks(self._split(text))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import pickle
 import time
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -115,6 +117,40 @@ def test_regex_path_equals_compiled_path(pattern, text):
     slow = BPETokenizer(tok.mergeable_ranks, pattern=pattern)
     slow._fast = None  # force the regex path
     assert slow.encode_ordinary(text) == tok.encode_ordinary(text)
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(text=st.one_of(unicode_text, tricky_text))
+@example(text="the cat and the hat and the cat " * 20)
+def test_bulk_path_equals_per_chunk_path(pattern, text):
+    """The numba dedupe-and-gather path (long texts) gives the per-chunk loop's ids."""
+    tok = trained(pattern)
+    expected = tiktoken_for(pattern).encode_ordinary(text)
+    with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text takes the bulk path
+        tok._cache.clear()
+        assert tok.encode_ordinary(text) == expected
+        assert tok.encode_ordinary(text) == expected  # again, from the cache
+
+
+@given(
+    data=st.binary(max_size=300).map(lambda b: bytes(x % 4 for x in b)),
+    cuts=st.lists(st.integers(0, 300), max_size=60),
+)
+def test_distinct_chunks_kernel(data, cuts):
+    from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
+
+    bounds = np.array(sorted({0, len(data), *(c for c in cuts if c <= len(data))}), np.int64)
+    which, reps = distinct_chunks(np.frombuffer(data, np.uint8), bounds)
+    chunks = [data[a:b] for a, b in itertools.pairwise(bounds.tolist())]
+    first: dict[bytes, int] = {}
+    for j, c in enumerate(chunks):
+        first.setdefault(c, len(first))
+        assert which[j] == first[c]
+    assert [chunks[r] for r in reps] == list(first)
+    # gather: chunk j's "ids" are its bytes
+    flat = np.frombuffer(b"".join(first), np.uint8).astype(np.int64)
+    offsets = np.cumsum([0, *(len(c) for c in first)]).astype(np.int64)
+    assert gather_ids(which, offsets, flat).tolist() == list(data)
 
 
 @pytest.mark.parametrize("pattern", PATTERNS)
