@@ -5,6 +5,12 @@ Every public function validates its inputs (dtype, shape, layout, ids in range) 
 loop runs, because numba does no bounds checks.
 """
 
+from .cross_entropy import (
+    CrossEntropyState,
+    cross_entropy_backward,
+    cross_entropy_forward,
+    cross_entropy_reference,
+)
 from .scatter import scatter_add, scatter_add_reference
 from .sparse_rows import (
     merge_row_sparse,
@@ -15,6 +21,10 @@ from .sparse_rows import (
 )
 
 __all__ = [
+    "CrossEntropyState",
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "cross_entropy_reference",
     "merge_row_sparse",
     "merge_row_sparse_reference",
     "row_sparse_sum",

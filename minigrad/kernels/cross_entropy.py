@@ -1,0 +1,296 @@
+"""Fused cross-entropy on (N, C) logits: per-row loss forward, in-place gradient backward.
+
+For one row of logits ``x`` (C classes) and target class ``t``::
+
+    loss = logsumexp(x) - x[t]                    = -log softmax(x)[t]
+    dloss/dx = softmax(x) - onehot(t)
+
+With label smoothing ε the target distribution is ``q = (1-ε)·onehot(t) + ε/C``,
+``loss = -Σ_j q_j log softmax(x)_j = (1-ε)(lse - x[t]) + ε(lse - mean(x))`` and the gradient is
+``softmax - q``.
+
+    >>> loss, state = cross_entropy_forward(np.array([[0.0, 0.0]]), np.array([1]))
+    >>> loss                           # log 2
+    array([0.69314718])
+    >>> cross_entropy_backward(state, np.array([1.0]))
+    array([[ 0.5, -0.5]])
+
+How it is fused
+---------------
+Forward computes, per row, ``m = max(x)`` and writes ``e = exp(x - m)`` **once** into a fresh
+buffer, then ``s = Σ e`` and ``loss = log(s) + (m - x[t])``. The buffer is kept in the returned
+:class:`CrossEntropyState`; backward turns it *in place* into the gradient,
+``e * (g/s) - g·ε/C`` and ``-g·(1-ε)`` at the target, where ``g`` is the upstream gradient of that
+row's loss. No one-hot matrix, no second exp pass, no (N, C) temporary besides the one buffer.
+
+Why this mix of NumPy and numba (measured, see ``benchmarks/bench_cross_entropy.py``): numba has no
+SVML on this machine, so ``exp`` inside a compiled loop is scalar libm and about 3x slower than
+NumPy's SIMD ``np.exp``. The forward therefore runs NumPy ufuncs with ``out=`` on row blocks of
+~0.5 MiB (they stay in the L2 cache between the max, subtract, exp and sum passes), one contiguous
+share of the rows per thread (NumPy releases the GIL inside ufunc loops). The backward has no
+transcendental function, so it is one numba ``prange`` loop that LLVM vectorises.
+
+Numerics: ``x - m <= 0``, so ``exp`` never overflows (logits of ±1e4 are fine) and ``s >= 1``.
+``loss = log(s) + (m - x[t])`` keeps full precision even when ``x[t]`` is large. A target logit of
+``-inf`` gives loss ``inf``; a row that is all ``-inf`` or contains NaN or ``+inf`` gives NaN (as
+PyTorch). Rows whose target is ``ignore_index`` get loss 0 and gradient 0.
+
+Out of scope: reductions (mean over non-ignored rows, sum), class weights, (N, C, d1...) layouts:
+those belong to ``minigrad.nn.functional.cross_entropy``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .validate import as_index_array, check_float_array
+
+__all__ = [
+    "CrossEntropyState",
+    "cross_entropy_backward",
+    "cross_entropy_forward",
+    "cross_entropy_reference",
+]
+
+#: rows are processed in blocks of about this many bytes (two such blocks fit the 1 MiB L2)
+BLOCK_BYTES = 1 << 19
+#: below this many logits one thread does the whole forward (thread hand-off costs ~50 us)
+PARALLEL_MIN_ELEMENTS = 1 << 18
+
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _thread_pool(size: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``size`` worker threads, created on first use."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minigrad-ce")
+            _pool_size = size
+        return _pool
+
+
+@dataclass
+class CrossEntropyState:
+    """What :func:`cross_entropy_backward` needs, kept by :func:`cross_entropy_forward`.
+
+    Attributes:
+        exp_shifted: (N, C) ``exp(logits - rowmax)``; backward overwrites it with the gradient.
+        sumexp: (N,) row sums of ``exp_shifted`` (>= 1 for finite rows).
+        logsumexp: (N,) ``rowmax + log(sumexp)``, the log-partition per row.
+        target: (N,) int64 class ids (ignored rows hold ``ignore_index``).
+        valid: (N,) bool, ``target != ignore_index``.
+        label_smoothing: ε.
+        consumed: set by backward: the buffer now holds a gradient, not exponentials.
+    """
+
+    exp_shifted: np.ndarray
+    sumexp: np.ndarray
+    logsumexp: np.ndarray
+    target: np.ndarray
+    valid: np.ndarray
+    label_smoothing: float
+    consumed: bool = False
+
+
+def _forward_rows(
+    logits: np.ndarray,
+    buf: np.ndarray,
+    rowmax: np.ndarray,
+    sumexp: np.ndarray,
+    rowmean: np.ndarray | None,
+    lo: int,
+    hi: int,
+) -> None:
+    """NumPy forward for rows lo..hi-1, in cache-sized blocks (runs in a worker thread)."""
+    C = logits.shape[1]
+    step = max(1, BLOCK_BYTES // max(1, C * logits.itemsize))
+    # inf - inf and NaN make "invalid value" warnings; they are the intended NaN results
+    with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+        for a in range(lo, hi, step):
+            b = min(a + step, hi)
+            x = logits[a:b]
+            e = buf[a:b]
+            m = np.max(x, axis=1)  # propagates NaN
+            np.subtract(x, m[:, None], out=e)
+            np.exp(e, out=e)
+            np.sum(e, axis=1, out=sumexp[a:b])
+            rowmax[a:b] = m
+            if rowmean is not None:
+                np.mean(x, axis=1, out=rowmean[a:b])
+
+
+def _check_target(target: object, N: int, C: int, ignore_index: int) -> np.ndarray:
+    t = as_index_array("target", target)
+    if t.shape != (N,):
+        raise ValueError(f"target must have shape (N,) = ({N},) for logits (N, C), got {t.shape}")
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        value = int(t[np.flatnonzero(bad)[0]])
+        raise IndexError(
+            f"target {value} is out of range for {C} classes (valid targets are 0..{C - 1}, "
+            f"or ignore_index={ignore_index})"
+        )
+    return t
+
+
+def cross_entropy_forward(
+    logits: np.ndarray,
+    target: np.ndarray,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> tuple[np.ndarray, CrossEntropyState]:
+    """Per-row cross-entropy loss of ``(N, C)`` logits against class ids, plus backward state.
+
+    Args:
+        logits: (N, C) float32 or float64 (any layout; read only).
+        target: (N,) integer class ids in ``0..C-1``, or ``ignore_index``.
+        ignore_index: target value whose rows get loss 0 and gradient 0 (PyTorch's default -100).
+        label_smoothing: ε in [0, 1]; the target distribution is ``(1-ε)·onehot + ε/C``.
+
+    Returns:
+        ``loss`` (N,) with ``logits``' dtype (the caller reduces it), and a
+        :class:`CrossEntropyState` for :func:`cross_entropy_backward`.
+
+    Raises:
+        TypeError: non-float logits or non-integer targets. ValueError: wrong shapes, ε outside
+        [0, 1]. IndexError: a target outside ``0..C-1`` that is not ``ignore_index``.
+    """
+    check_float_array("logits", logits, ndim=2)
+    N, C = logits.shape
+    if C == 0:
+        raise ValueError(f"logits must have at least one class (C >= 1), got shape {(N, C)}")
+    eps = float(label_smoothing)
+    if not 0.0 <= eps <= 1.0:
+        raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    t = _check_target(target, N, C, int(ignore_index))
+    valid = t != ignore_index
+    dtype = logits.dtype
+    buf = np.empty((N, C), dtype=dtype)
+    rowmax = np.empty(N, dtype=dtype)
+    sumexp = np.empty(N, dtype=dtype)
+    rowmean = np.empty(N, dtype=dtype) if eps > 0 else None
+    threads = numba.get_num_threads()
+    if threads > 1 and N > 1 and N * C >= PARALLEL_MIN_ELEMENTS:
+        parts = min(threads, N)
+        bounds = [N * p // parts for p in range(parts + 1)]
+        pool = _thread_pool(parts)
+        jobs = [
+            pool.submit(_forward_rows, logits, buf, rowmax, sumexp, rowmean, lo, hi)
+            for lo, hi in itertools.pairwise(bounds)
+        ]
+        for job in jobs:
+            job.result()
+    else:
+        _forward_rows(logits, buf, rowmax, sumexp, rowmean, 0, N)
+    safe_t = np.where(valid, t, 0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        log_s = np.log(sumexp)
+        lse = rowmax + log_s
+        loss = log_s + (rowmax - logits[np.arange(N), safe_t])
+        if rowmean is not None:
+            loss = (1.0 - eps) * loss + eps * (log_s + (rowmax - rowmean))
+    loss = np.where(valid, loss, 0).astype(dtype, copy=False)
+    state = CrossEntropyState(buf, sumexp, lse, t, valid, eps)
+    return loss, state
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def cross_entropy_backward_kernel(
+    buf: np.ndarray,
+    sumexp: np.ndarray,
+    target: np.ndarray,
+    valid: np.ndarray,
+    grad: np.ndarray,
+    eps_over_c: float,
+    one_minus_eps: float,
+) -> None:
+    """Raw kernel: rows of ``buf`` (= exp(x - m)) become ``g · (softmax - q)`` in place.
+
+    Rows are independent and each is written by exactly one thread: race-free. ``eps_over_c`` and
+    ``one_minus_eps`` come in the buffer's dtype, so float32 stays float32 (16 lanes per AVX-512
+    instruction instead of 8).
+    """
+    for i in prange(buf.shape[0]):
+        if not valid[i]:
+            buf[i, :] = 0.0
+            continue
+        g = grad[i]
+        scale = g / sumexp[i]  # softmax_j = e_j / s
+        smooth = g * eps_over_c  # the ε/C part of q, the same for every class
+        for j in range(buf.shape[1]):
+            buf[i, j] = buf[i, j] * scale - smooth
+        buf[i, target[i]] -= g * one_minus_eps
+
+
+def cross_entropy_backward(state: CrossEntropyState, grad_per_row: np.ndarray) -> np.ndarray:
+    """Gradient of ``Σ_i grad_per_row[i] · loss[i]`` with respect to the logits, (N, C).
+
+    ``grad_per_row`` is the upstream gradient of each row's loss: all ones for ``reduction="sum"``,
+    ``1 / (number of non-ignored rows)`` for ``"mean"``; a scalar is broadcast. The state's buffer
+    is overwritten and returned (no new (N, C) array), so backward can run once per forward: a
+    second call raises ``RuntimeError``.
+    """
+    if not isinstance(state, CrossEntropyState):
+        raise TypeError(f"state must be a CrossEntropyState, got {type(state).__name__}")
+    if state.consumed:
+        raise RuntimeError(
+            "cross_entropy_backward was already called on this state: its buffer now holds the "
+            "gradient; run cross_entropy_forward again"
+        )
+    buf = state.exp_shifted
+    N = buf.shape[0]
+    g = np.asarray(grad_per_row)
+    if g.dtype.kind not in "fiu":
+        raise TypeError(f"grad_per_row must be a float array or scalar, got dtype {g.dtype}")
+    if g.shape not in ((), (N,)):
+        raise ValueError(f"grad_per_row must have shape ({N},) or be a scalar, got {g.shape}")
+    g = np.ascontiguousarray(np.broadcast_to(g, (N,)), dtype=buf.dtype)
+    state.consumed = True
+    eps = state.label_smoothing
+    C = buf.shape[1]
+    kind = buf.dtype.type
+    cross_entropy_backward_kernel(
+        buf, state.sumexp, state.target, state.valid, g, kind(eps / C), kind(1.0 - eps)
+    )
+    return buf
+
+
+def cross_entropy_reference(
+    logits: np.ndarray,
+    target: np.ndarray,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Plain NumPy, textbook form: ``(loss_per_row, grad of loss.sum())`` via an explicit one-hot.
+
+    Readable rather than fast: log-softmax by ``x - logsumexp(x)``, the target distribution ``q``
+    as a dense (N, C) matrix, ``loss = -Σ q log p`` and ``grad = p - q`` per valid row.
+    """
+    x = np.asarray(logits)
+    N, C = x.shape
+    t = np.asarray(target).astype(np.int64)
+    valid = t != ignore_index
+    with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+        m = np.max(x, axis=1, keepdims=True)
+        lse = m + np.log(np.sum(np.exp(x - m), axis=1, keepdims=True))
+        logp = x - lse
+        q = np.full((N, C), label_smoothing / C, dtype=x.dtype)
+        q[np.arange(N)[valid], t[valid]] += 1.0 - label_smoothing
+        # 0 * -inf is NaN, but a class with q = 0 contributes nothing: mask it
+        loss = -np.sum(np.where(q > 0, q * logp, 0.0), axis=1)
+        grad = np.exp(logp) - q
+    loss = np.where(valid, loss, 0.0).astype(x.dtype)
+    grad[~valid] = 0.0
+    return loss, grad
