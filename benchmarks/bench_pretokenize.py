@@ -140,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
             )
         rows = compare(contenders, repeats=repeats, baseline="minigrad split_fast")
         for row in rows:
-            row["MB_per_s"] = size / row["median_s"] / 1e6
+            row["MB/s"] = size / row["median_s"] / 1e6
         title = f"{name}: {size / 1e6:.1f} MB, {n_chunks:,} chunks"
         sections[title] = rows
         print(f"\n## {title}\n")
-        print(markdown_table(rows, ["name", "median_s", "min_s", "warmup_s", "MB_per_s", "ratio"]))
+        print(markdown_table(rows, ["name", "median_s", "min_s", "warmup_s", "MB/s", "ratio"]))
 
     notes = (
         f"One thread. Class table: built from regex in {costs['table_build_s']:.2f} s (once per "

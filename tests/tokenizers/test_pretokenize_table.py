@@ -1,6 +1,8 @@
-"""The class table agrees with ``regex`` per code point; its disk cache; the public API's errors."""
+"""The class table agrees with ``regex`` per code point; its disk cache; API errors; long runs."""
 
 from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from minigrad.tokenizers.fast_pretokenize import (
     split_fast,
     supports,
 )
-from minigrad.tokenizers.pretokenize import PATTERNS
+from minigrad.tokenizers.pretokenize import PATTERNS, split_reference
 
 CLASSES = [
     (r"\p{L}", ut.FLAG_L),
@@ -118,3 +120,21 @@ def test_errors_name_the_offending_value() -> None:
 def test_encode_text_passes_surrogates() -> None:
     assert encode_text("a\ud800") == b"a\xed\xa0\x80"
     assert encode_text("é") == "é".encode()
+
+
+@pytest.mark.parametrize(
+    "unit", ["A", "a", " ", "\n ", "\u0301", "A\u0301", "\u0301A", "1", "!", "'s", "ǅ", "\ud800"]
+)
+def test_long_runs_stay_linear(unit: str) -> None:
+    # 200k characters of one kind: a quadratic rescan would take minutes, not milliseconds
+    text = unit * (200_000 // len(unit)) + "x"
+    for name in ("gpt2", "gpt4", "o200k"):
+        assert split_fast(text, name) == split_reference(text, name)
+
+
+def test_threads_share_the_scanner() -> None:
+    texts = [f"Thread {i}: naïve 'S  words\r\n{i * 12345}  " * 500 for i in range(8)]
+    want = [chunk_bounds(t, "o200k") for t in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(lambda t: chunk_bounds(t, "o200k"), texts))
+    assert all(np.array_equal(a, b) for a, b in zip(got, want))
