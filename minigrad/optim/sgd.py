@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.grad_mode import no_grad
+from minigrad.kernels import scatter_add
 from minigrad.nn.sparse import RowSparseGrad
 from minigrad.optim.optimizer import Optimizer, bump
 
@@ -99,9 +100,14 @@ class SGD(Optimizer):
             state = self.state.setdefault(p, {})
             buf = state.get("momentum_buffer")
             if buf is None:
-                # np.zeros maps zero pages lazily: only the rows we touch ever cost memory/time
+                # allocated and written once (O(V x d) on the first step only, as in PyTorch)
                 buf = state["momentum_buffer"] = np.zeros_like(p.data)
             rbuf = momentum * buf[rows] + (1 - group["dampening"]) * vals
             buf[rows] = rbuf
             vals = vals + momentum * rbuf if group["nesterov"] else rbuf
-        p.data[rows] -= lr * vals  # rows are unique: a plain fancy-index update is exact
+        if p.data.flags.c_contiguous and vals.dtype == p.data.dtype:
+            # rows are unique, so "add -lr * vals to those rows" is a scatter-add: one compiled
+            # pass that reads and writes each touched row once (and validates the row ids)
+            scatter_add(p.data, rows, vals * -lr)
+        else:
+            p.data[rows] -= lr * vals

@@ -217,3 +217,33 @@ def test_bad_hyper_parameters_raise():
     with pytest.raises(ValueError, match="does not require grad"):
         optim.SGD([mg.tensor([1.0])], lr=0.1)
     assert "lr: 0.1" in repr(optim.SGD([p], lr=0.1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("cls", "wd"), [(optim.Adam, 0.0), (optim.Adam, 0.1), (optim.AdamW, 0.1)])
+def test_lazy_adam_kernel_matches_numpy_reference(dtype, cls, wd):
+    """The fused row kernel (C-contiguous parameter) == the numpy path (non-contiguous one)."""
+    w0 = np.random.default_rng(4).standard_normal((V, D)).astype(dtype)
+    fast = nn.Parameter(w0.copy())
+    slow = nn.Parameter(np.asfortranarray(w0))  # not C-contiguous: takes the numpy path
+    of, os_ = cls([fast], lr=0.1, weight_decay=wd), cls([slow], lr=0.1, weight_decay=wd)
+    for k, rows in enumerate([[0, 3], [3, 8], [2]]):
+        g = _sparse(rows, k)
+        g = RowSparseGrad(g.indices, g.values.astype(dtype), (V, D))
+        fast.grad = slow.grad = g
+        of.step()
+        os_.step()
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fast.data, slow.data, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(
+        of.state[fast]["exp_avg_sq"], os_.state[slow]["exp_avg_sq"], rtol=rtol
+    )
+
+
+def test_sparse_grad_with_bad_rows_is_rejected_before_any_write():
+    p = nn.Parameter(np.zeros((V, D)))
+    opt = optim.Adam([p])
+    p.grad = RowSparseGrad(np.array([2, V]), np.ones((2, D)), (V, D))
+    with pytest.raises(IndexError, match=str(V)):
+        opt.step()
+    assert not p.data.any()
