@@ -11,6 +11,7 @@ from .cross_entropy import (
     cross_entropy_forward,
     cross_entropy_reference,
 )
+from .elementwise import erf, erf_reference
 from .scatter import scatter_add, scatter_add_reference
 from .sparse_rows import (
     merge_row_sparse,
@@ -25,6 +26,8 @@ __all__ = [
     "cross_entropy_backward",
     "cross_entropy_forward",
     "cross_entropy_reference",
+    "erf",
+    "erf_reference",
     "merge_row_sparse",
     "merge_row_sparse_reference",
     "row_sparse_sum",
