@@ -161,7 +161,8 @@ def count_chunk_bytes(
     name = pattern_name_of(source)
     table = new_table()
     for seg in iter_segments(corpus, source, specials, block_chars):
-        _encode(seg)  # rejects lone surrogates, as the reference path does
+        if not seg.isascii():
+            _encode(seg)  # rejects lone surrogates, as the reference path does
         data, bounds = bounds_of(seg, name)
         table = add_chunks(table, np.frombuffer(data, dtype=np.uint8), bounds)
     arena, _, start, length, _, count, sc = table

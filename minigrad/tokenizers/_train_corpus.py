@@ -19,16 +19,21 @@ in training and never glue the text on their two sides together.
 
 Streaming rule for files
 ------------------------
-A file is read in blocks of characters.  Each block is cut at its last *safe point*: a space
-that has a letter (``\\p{L}``) on both sides, as in ``"the cat"`` (the cut falls just before the
-space).  For the built-in patterns no chunk can contain such a space in its middle (a space before
-letters always starts a new chunk), so the chunks of a streamed file are exactly the chunks of the
-whole file split at once; the tests check this on generated text.  Text after the last safe point
-is carried over to the next block.  A block without a safe point (say, a long run of digits or of
-CJK text) is kept and the next block appended, so memory grows with the longest stretch without
-a safe point, not with the file.  Two things are read whole: a file with ``pattern=None`` (the
-whole file is one chunk, by definition), and a custom pattern whose chunks can contain
-"letter space letter" will see them cut at such points (use the built-in patterns for files).
+A file is read in blocks of characters.  Each block is cut at its last *safe point*, one of
+
+* just before a space that has a letter (``\\p{L}``) on both sides: ``"the| cat"``;
+* just after a line feed that follows a non-space and precedes a letter: ``"x = 1\\n|print"``.
+
+For the built-in patterns no chunk can run across a safe point (a space before letters always
+starts a new chunk; a lone line feed before a letter is a chunk of its own, or ends a run of
+punctuation), so the chunks of a streamed file are exactly the chunks of the whole file split at
+once; the tests check this on generated text with tiny blocks.  Text after the last safe point
+is carried over to the next block.  A block without a safe point (say, one long line of CJK text
+or digits) is kept and the next block appended, so memory grows with the longest stretch without
+a safe point, not with the file.  A safe point where a special token would straddle the cut is
+skipped.  Two caveats: with ``pattern=None`` a file is read whole (it is one chunk, by
+definition); and a custom pattern whose chunks can run across a safe point will see them cut
+there (use the built-in patterns for files).
 Files are read with ``newline=""``: line endings are kept exactly as they are in the file.
 """
 
@@ -43,11 +48,11 @@ import regex
 
 from minigrad.tokenizers.pretokenize import compile_pattern, resolve_pattern
 
-#: characters per block when streaming a file (4 MiB of text at one byte per character)
-BLOCK_CHARS = 1 << 22
+#: characters per block when streaming a file (1 MiB of text at one byte per character)
+BLOCK_CHARS = 1 << 20
 
 # The safe cut point: a space with a letter on both sides.  Searched from the end of a block.
-_SAFE_CUT = regex.compile(r"(?<=\p{L}) (?=\p{L})", flags=regex.REVERSE)
+_SAFE_CUT = regex.compile(r"(?<=\p{L})(?= \p{L})|(?<=\S\n)(?=\p{L})", flags=regex.REVERSE)
 
 
 def check_train_args(
@@ -88,18 +93,18 @@ def _special_splitter(specials: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _straddles(buf: str, cut: int, specials: tuple[str, ...]) -> bool:
-    """Could a special token containing a space run across position ``cut`` (a space)?"""
+    """Could a special token start before ``cut`` and end after it?  (Checks prefixes only.)"""
     for s in specials:
-        for j, ch in enumerate(s):
-            if ch == " " and cut - j >= 0 and buf.startswith(s[:j], cut - j):
+        for j in range(1, min(len(s), cut + 1)):
+            if buf.startswith(s[:j], cut - j):
                 return True
     return False
 
 
-def _find_cut(buf: str, start: int, specials_with_space: tuple[str, ...]) -> int:
+def _find_cut(buf: str, start: int, specials: tuple[str, ...]) -> int:
     """The last safe cut point in ``buf[start:]`` (see the module docstring), or -1."""
     for m in _SAFE_CUT.finditer(buf, start):
-        if not _straddles(buf, m.start(), specials_with_space):
+        if not _straddles(buf, m.start(), specials):
             return m.start()
     return -1
 
@@ -111,7 +116,6 @@ def iter_file_blocks(
 
     ``block_chars=None`` reads the whole file as one piece.
     """
-    specials_with_space = tuple(s for s in specials if " " in s)
     parts: list[str] = []
     try:
         with open(path, encoding="utf-8", errors="strict", newline="") as f:
@@ -125,7 +129,7 @@ def iter_file_blocks(
                 else:
                     buf = "".join(parts)
                     start = len(buf) - len(block)
-                cut = -1 if block_chars is None else _find_cut(buf, start, specials_with_space)
+                cut = -1 if block_chars is None else _find_cut(buf, start, specials)
                 if cut <= 0:
                     parts = [buf]  # no safe point yet: keep reading
                     continue

@@ -146,6 +146,8 @@ def test_special_tokens_never_merged():
 @given(text=text_st, pattern=st.sampled_from(["gpt2", "gpt4", "o200k"]), block=st.integers(1, 9))
 @example(text="ab cd  ef\n gh i", pattern="gpt2", block=1)
 @example(text="it's  a b\r\n c", pattern="gpt4", block=2)
+@example(text="x\nab.\nab \nab\r\nab:\n/a", pattern="o200k", block=1)
+@example(text="a \n\nb\n  c\nd", pattern="gpt2", block=1)
 def test_streaming_cuts_like_whole_file(tmp_path_factory, text, pattern, block):
     """Reading a file in tiny blocks gives exactly the chunks of splitting it at once."""
     path = tmp_path_factory.mktemp("s") / "f.txt"
@@ -175,7 +177,7 @@ def test_byte_chunk_counter_matches_counter(corpus, pattern):
 
 
 def test_special_with_space_not_cut(tmp_path):
-    special = "<|end of text|>"
+    special = "<|end of\ntext|>"
     text = f"some words {special} more words{special}and end" * 3
     path = tmp_path / "f.txt"
     path.write_text(text, encoding="utf-8")
