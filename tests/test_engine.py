@@ -368,3 +368,20 @@ def test_float32_chain_gradient_matches_float64_closely():
         grads.append(x.grad.astype(np.float64))
     np.testing.assert_allclose(grads[0], grads[1], rtol=1e-4, atol=1e-5)
     assert math.isfinite(float(grads[0].sum()))
+
+
+# Tensors that need no gradient but that backward reuses (index arrays, masks, the indices of
+# max(dim)) must not let an in-place change silently move gradients either.
+def test_changing_index_tensor_after_indexing_does_not_move_gradients():
+    x = leaf([1.0, 2.0, 3.0])
+    idx = mg.tensor([0, 0])
+    y = x[idx]
+    idx[0] = 2  # after the forward: the gradient must still go where the values came from
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 0.0, 0.0])
+    x.grad = None
+    arr = np.array([1, 1])
+    z = x[:, None][arr, 0]  # a numpy index inside a tuple key
+    arr[:] = 0
+    z.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 2.0, 0.0])

@@ -93,8 +93,14 @@ class GetItem(Function):
     is_view = True  # basic indexing returns a view (advanced indexing a copy: sharing is safe)
 
     def forward(self, a, key=None):
-        self.shape, self.dtype, self.key = a.shape, a.dtype, key
         self.advanced = _is_advanced(key)
+        if self.advanced:
+            # own the index arrays: backward reuses them, and the caller may change theirs in place
+            if isinstance(key, tuple):
+                key = tuple(k.copy() if isinstance(k, np.ndarray) else k for k in key)
+            elif isinstance(key, np.ndarray):
+                key = key.copy()
+        self.shape, self.dtype, self.key = a.shape, a.dtype, key
         try:
             return a[key]
         except IndexError as exc:
