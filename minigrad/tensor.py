@@ -628,7 +628,9 @@ def _reduce_with_indices(x: Tensor, dim: int, keepdim: bool, fn: Any) -> ValuesI
     if not keepdim:
         values = values.squeeze(dim)
         idx = idx.squeeze(dim)
-    return ValuesIndices(values, Tensor._wrap(idx))
+    # a copy: the node keeps `idx` for backward, so an in-place change to the returned indices
+    # would otherwise send the gradient to other elements
+    return ValuesIndices(values, Tensor._wrap(idx.copy()))
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:

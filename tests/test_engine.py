@@ -385,3 +385,11 @@ def test_changing_index_tensor_after_indexing_does_not_move_gradients():
     arr[:] = 0
     z.sum().backward()
     np.testing.assert_array_equal(x.grad, [0.0, 2.0, 0.0])
+
+
+def test_changing_max_indices_does_not_move_gradients():
+    x = leaf([[1.0, 5.0, 2.0], [7.0, 0.0, 3.0]])
+    values, indices = x.max(dim=1)
+    indices.zero_()
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
