@@ -641,7 +641,10 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     ref = x if isinstance(x, Tensor) else y if isinstance(y, Tensor) else None
     if ref is None:
         return Tensor._wrap(np.where(cond, x, y))
-    return Where.apply(cond, ref._operand(x), ref._operand(y))
+    # a Tensor condition goes in as a Tensor, so that its version is recorded: backward uses
+    # the saved mask and must refuse to run if the mask was changed in place since
+    cond_in = condition if isinstance(condition, Tensor) else cond
+    return Where.apply(cond_in, ref._operand(x), ref._operand(y))
 
 
 # The ops are imported last because they import Function from autograd, which imports Tensor.

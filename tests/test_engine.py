@@ -393,3 +393,12 @@ def test_changing_max_indices_does_not_move_gradients():
     indices.zero_()
     values.sum().backward()
     np.testing.assert_array_equal(x.grad, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+
+
+def test_changing_where_mask_in_place_raises_at_backward():
+    x = leaf([1.0, -2.0, 3.0])
+    mask = x > 0
+    y = mg.where(mask, x, 0.0)
+    mask[0] = False  # allowed (a bool tensor), but the saved mask is now stale
+    with pytest.raises(RuntimeError, match="modified in place"):
+        y.sum().backward()
