@@ -1,0 +1,143 @@
+"""Cross-entropy forward + backward: minigrad's fused kernels vs PyTorch and plain NumPy.
+
+``python -m benchmarks cross_entropy [--quick] [--repeats R]``
+
+N = 4,096 rows of float32 logits, C in {1,000, 50,000} classes (16 MB / 819 MB of logits), uniform
+targets, mean reduction (upstream gradient 1/N per row). Contenders, interleaved in one process:
+
+* minigrad ``cross_entropy_forward`` + ``cross_entropy_backward`` (numba's threads; and 1 thread);
+* ``torch.nn.functional.cross_entropy`` forward + ``backward()``, 1 and 2 threads;
+* NumPy straightforward: log-sum-exp with temporaries, softmax recomputed for the gradient;
+* floor: one ``np.exp(logits, out=buf)`` pass (the least any exp-based method must do).
+
+GBps_rw = 2 x logits bytes / time: one read of the logits and one write of the gradient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import numba
+import numpy as np
+
+from benchmarks.harness import Contender, compare, markdown_table, write_results
+from minigrad.kernels import cross_entropy_backward, cross_entropy_forward
+
+N = 4096
+
+
+def threads(n: int):
+    """A ``before`` hook: set torch's and numba's thread counts to ``n`` (untimed)."""
+
+    def before() -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+    return before
+
+
+def numpy_straightforward(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
+    """Textbook NumPy: ``lse`` with temporaries, then softmax again for the gradient."""
+    n = logits.shape[0]
+    m = logits.max(axis=1, keepdims=True)
+    lse = m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True))
+    loss = float(np.mean(lse[:, 0] - logits[np.arange(n), target]))
+    grad = np.exp(logits - lse)
+    grad[np.arange(n), target] -= 1.0
+    grad /= n
+    return loss, grad
+
+
+def one_config(C: int, repeats: int, with_torch: bool) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(C)
+    logits = (rng.standard_normal((N, C), dtype=np.float32) * 3).astype(np.float32)
+    target = rng.integers(0, C, N)
+    upstream = np.full(N, 1.0 / N, np.float32)
+    buf = np.empty_like(logits)
+    nthreads = numba.config.NUMBA_NUM_THREADS
+
+    def minigrad() -> None:
+        loss, state = cross_entropy_forward(logits, target)
+        float(loss.mean())
+        cross_entropy_backward(state, upstream)
+
+    cs = [
+        Contender(f"minigrad fwd+bwd ({nthreads} threads)", minigrad, before=threads(nthreads)),
+        Contender("minigrad fwd+bwd (1 thread)", minigrad, before=threads(1)),
+        Contender(
+            "numpy straightforward",
+            lambda: numpy_straightforward(logits, target),
+            before=threads(1),
+        ),
+        Contender(
+            "floor: np.exp(logits, out=buf)", lambda: np.exp(logits, out=buf), before=threads(1)
+        ),
+    ]
+    if with_torch:
+        import torch
+        import torch.nn.functional as F
+
+        x = torch.from_numpy(logits).requires_grad_()
+        t = torch.from_numpy(target)
+
+        def torch_ce() -> None:
+            x.grad = None
+            F.cross_entropy(x, t).backward()
+
+        cs += [
+            Contender("torch F.cross_entropy fwd+bwd 1T", torch_ce, before=threads(1)),
+            Contender("torch F.cross_entropy fwd+bwd 2T", torch_ce, before=threads(2)),
+        ]
+    rows = compare(cs, repeats=repeats, baseline=cs[0].name)
+    for r in rows:
+        r["C"] = C
+        r["GBps_rw"] = 2 * logits.nbytes / r["median_s"] / 1e9
+    threads(nthreads)()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks cross_entropy", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="only C=1000, 5 repeats")
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args(argv)
+    load_before = os.getloadavg()
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            with_torch = False
+    sizes = [1000] if args.quick else [1000, 50_000]
+    columns = ["name", "C", "median_s", "min_s", "ratio", "GBps_rw", "warmup_s"]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for C in sizes:
+        repeats = 5 if args.quick else (args.repeats if C <= 1000 else max(3, args.repeats // 2))
+        rows = one_config(C, repeats, with_torch)
+        title = f"cross-entropy fwd+bwd N={N} C={C:,} float32 ({N * C * 4 / 1e6:.0f} MB logits)"
+        sections[title] = rows
+        print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
+    load = os.getloadavg()
+    notes = (
+        f"load average before/after: {load_before[0]:.2f} / {load[0]:.2f} (1 min; 2 CPUs: "
+        "anything above ~0.5 means other processes competed for the cores, which hurts every "
+        "multi-threaded contender most). "
+        "ratio = median / minigrad (numba's threads) median (>1: slower than minigrad). "
+        "torch nT = torch.set_num_threads(n); minigrad's thread count = numba.set_num_threads."
+    )
+    name = "cross_entropy_quick" if args.quick else "cross_entropy"
+    json_path, md_path = write_results(name, sections, notes=notes)
+    print(f"\nwrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Embedding-gradient scatter-add: minigrad's kernels vs NumPy and PyTorch, side by side.
+
+``python -m benchmarks scatter [--quick] [--repeats R]``
+
+n = 65,536 rows of the upstream gradient g (float32), d in {64, 256}, V in {1e3, 5e4, 1e6},
+ids Zipf(1.2) (draws past V redrawn, not clipped: clipping piles ~20% of the mass on row V-1) or
+uniform.
+Contenders, all timed interleaved in one process (``harness.compare``):
+
+* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto = 2 threads here, and
+  forced serial), ``np.add.at``, ``torch.index_add_`` 1T/2T, ``F.embedding`` backward 1T/2T;
+* minigrad ``scatter_add`` alone (the zeroing done untimed in ``before``);
+* compact (unique rows + summed values): minigrad ``row_sparse_sum`` vs torch ``sparse=True``
+  backward + ``coalesce()`` 1T/2T;
+* floor: a copy of g into a preallocated array (``np.copyto``).
+
+GB/s = (bytes of g + 2 x U x d x 4) / time (reading g, read-modify-write of the U touched rows);
+for the copy it is 2 x bytes of g / time. ``frac_copy`` = GB/s over the copy's GB/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+import numba
+import numpy as np
+
+from benchmarks.harness import Contender, compare, markdown_table, write_results
+from minigrad.kernels import row_sparse_sum, scatter_add
+
+N_ROWS = 65_536
+
+
+def zipf_ids(rng: np.random.Generator, n: int, num_rows: int, a: float = 1.2) -> np.ndarray:
+    """Zipf(a) ids in ``0..num_rows-1``, id 0 the most frequent; out-of-range draws redrawn."""
+    out = rng.zipf(a, n) - 1
+    bad = out >= num_rows
+    while bad.any():
+        out[bad] = rng.zipf(a, int(bad.sum())) - 1
+        bad = out >= num_rows
+    return out.astype(np.int64)
+
+
+def threads(n: int):
+    """A ``before`` hook: set torch's and numba's thread counts to ``n`` (untimed)."""
+
+    def before() -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+
+    return before
+
+
+def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> list[dict[str, Any]]:
+    rng = np.random.default_rng(1234 + d + V)
+    index = zipf_ids(rng, N_ROWS, V) if kind == "zipf" else rng.integers(0, V, N_ROWS)
+    g = rng.standard_normal((N_ROWS, d)).astype(np.float32)
+    copy_dst = np.empty_like(g)
+    out = np.zeros((V, d), np.float32)  # shared by the dense NumPy contenders (each zeroes it)
+    U = int(np.unique(index).size)
+    nthreads = numba.config.NUMBA_NUM_THREADS
+    params = {"d": d, "V": V, "ids": kind, "U": U}
+
+    def dense(fn):
+        def run() -> None:
+            out.fill(0)
+            fn()
+
+        return run
+
+    cs = [
+        Contender(
+            "minigrad scatter_add (zero + scatter)",
+            dense(lambda: scatter_add(out, index, g)),
+            before=threads(nthreads),
+        ),
+        Contender(
+            "minigrad scatter_add serial (zero + scatter)",
+            dense(lambda: scatter_add(out, index, g, parallel=False)),
+            before=threads(1),
+        ),
+        Contender(
+            "minigrad scatter_add only",
+            lambda: scatter_add(out, index, g),
+            before=lambda: (threads(nthreads)(), out.fill(0)),
+        ),
+        Contender(
+            "np.add.at (zero + scatter)", dense(lambda: np.add.at(out, index, g)), before=threads(1)
+        ),
+        Contender(
+            "minigrad row_sparse_sum (compact)",
+            lambda: row_sparse_sum(index, g),
+            before=threads(nthreads),
+        ),
+        Contender("floor: copy g (np.copyto)", lambda: np.copyto(copy_dst, g), before=threads(1)),
+    ]
+    if with_torch:
+        import torch
+        import torch.nn.functional as F
+
+        t_out = torch.from_numpy(out)
+        t_idx = torch.from_numpy(index)
+        t_g = torch.from_numpy(g)
+        weight = torch.zeros(V, d, requires_grad=True)
+
+        def index_add() -> None:
+            t_out.zero_()
+            t_out.index_add_(0, t_idx, t_g)
+
+        def emb_dense() -> None:
+            weight.grad = None
+            F.embedding(t_idx, weight).backward(t_g)
+
+        def emb_sparse() -> None:
+            weight.grad = None
+            F.embedding(t_idx, weight, sparse=True).backward(t_g)
+            weight.grad.coalesce()
+
+        for n in (1, 2):
+            cs += [
+                Contender(f"torch index_add_ {n}T (zero + scatter)", index_add, before=threads(n)),
+                Contender(f"torch F.embedding bwd dense {n}T", emb_dense, before=threads(n)),
+                Contender(f"torch sparse=True bwd + coalesce {n}T", emb_sparse, before=threads(n)),
+            ]
+    rows = compare(cs, repeats=repeats, baseline="minigrad scatter_add (zero + scatter)")
+    g_bytes = g.nbytes
+    copy_row = next(r for r in rows if r["name"].startswith("floor"))
+    copy_gbps = 2 * g_bytes / copy_row["median_s"] / 1e9
+    for r in rows:
+        moved = 2 * g_bytes if r is copy_row else g_bytes + 2 * U * d * 4
+        r.update(params)
+        r["GBps"] = moved / r["median_s"] / 1e9
+        r["frac_copy"] = r["GBps"] / copy_gbps
+    threads(nthreads)()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks scatter", description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="only d=64, V=5e4, 3 repeats")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--no-torch", action="store_true")
+    args = ap.parse_args(argv)
+    load_before = os.getloadavg()
+    with_torch = not args.no_torch
+    if with_torch:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            with_torch = False
+    dims = [64] if args.quick else [64, 256]
+    vocabs = [50_000] if args.quick else [1_000, 50_000, 1_000_000]
+    repeats = 3 if args.quick else args.repeats
+    columns = ["name", "U", "median_s", "min_s", "ratio", "GBps", "frac_copy", "warmup_s"]
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for d in dims:
+        for V in vocabs:
+            for kind in ("zipf", "uniform"):
+                rows = one_config(d, V, kind, repeats, with_torch)
+                title = f"scatter n={N_ROWS} d={d} V={V:,} ids={kind} (U={rows[0]['U']:,})"
+                sections[title] = rows
+                print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
+    load = os.getloadavg()
+    notes = (
+        f"load average before/after: {load_before[0]:.2f} / {load[0]:.2f} (1 min; 2 CPUs: "
+        "anything above ~0.5 means other processes competed for the cores, which hurts every "
+        "multi-threaded contender most). "
+        "ratio = median / minigrad scatter_add (zero + scatter) median (>1: slower than minigrad). "
+        f"minigrad uses numba's {numba.config.NUMBA_NUM_THREADS} threads unless marked serial; "
+        "torch nT = torch.set_num_threads(n). GBps = (bytes of g + 2*U*d*4)/time; copy: 2*g/time."
+    )
+    name = "scatter_quick" if args.quick else "scatter"
+    json_path, md_path = write_results(name, sections, notes=notes)
+    print(f"\nwrote {json_path} and {md_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
