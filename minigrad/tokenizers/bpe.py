@@ -44,6 +44,7 @@ streaming decoder (``decoding.py``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
@@ -51,6 +52,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from minigrad.tokenizers.merge import (
+    HEAP_THRESHOLD,
     byte_pair_encode,
     validate_ranks,
     validate_special_tokens,
@@ -68,6 +70,8 @@ CACHE_CAPACITY = 1 << 18
 CACHE_MAX_CHUNK = 64
 #: Texts with more chunks than this go through the numba dedupe-and-gather path.
 BULK_MIN_CHUNKS = 512
+#: Merge new chunks of long texts, and long chunks, with the numba kernel (False: pure Python).
+USE_COMPILED_MERGE = True
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -140,7 +144,8 @@ class BPETokenizer:
         #: name of the compiled scanner for this pattern, or None to use the regex
         self._fast: str | None = _fast_scanner_name(self.pattern)
         self._special_regex_cache: dict[frozenset[str], re.Pattern[str]] = {}
-        self._cache: dict[str, list[int]] = {}
+        self._cache: dict[str | bytes, list[int]] = {}
+        self._merger = None  # the numba merge tables, built on first need
 
     # ---- pickling: only the three tables travel; compiled state is rebuilt -------------------
     def __reduce__(self):
@@ -223,7 +228,16 @@ class BPETokenizer:
         rank = self.mergeable_ranks.get(piece)
         if rank is not None:  # the whole chunk is a token: tiktoken's shortcut, part of its rule
             return [rank]
+        if len(piece) > HEAP_THRESHOLD and USE_COMPILED_MERGE:
+            return self._compiled_merger().encode_pieces([piece])[0]
         return byte_pair_encode(piece, self.mergeable_ranks)
+
+    def _compiled_merger(self):
+        if self._merger is None:
+            from minigrad.tokenizers._encode_kernels import CompiledMerger
+
+            self._merger = CompiledMerger(self.mergeable_ranks)
+        return self._merger
 
     def _encode_chunks(self, chunks: Iterable[str]) -> list[int]:
         """Merge each chunk and concatenate the ids; repeated chunks hit the cache."""
@@ -273,24 +287,37 @@ class BPETokenizer:
         from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
 
         which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
-        flat: list[int] = []
-        extend = flat.extend
-        offsets = [0]
-        mark = offsets.append
+        per: list[list[int] | None] = [None] * len(reps)
+        missing: list[int] = []
         cache = self._cache
         get = cache.get
-        for start, stop in zip(bounds[reps].tolist(), bounds[reps + 1].tolist()):
+        ranks = self.mergeable_ranks
+        for d, (start, stop) in enumerate(zip(bounds[reps].tolist(), bounds[reps + 1].tolist())):
             piece = data[start:stop]
             ids = get(piece)
             if ids is None:
-                ids = self._encode_piece(piece)
+                rank = ranks.get(piece)  # the whole-chunk shortcut
+                if rank is None:
+                    missing.append(d)
+                    continue
+                ids = [rank]
+            per[d] = ids
+        if missing:  # merge every new chunk in one call
+            pieces = [data[bounds[reps[d]] : bounds[reps[d] + 1]] for d in missing]
+            if USE_COMPILED_MERGE:
+                merged = self._compiled_merger().encode_pieces(pieces)
+            else:
+                merged = [byte_pair_encode(p, ranks) for p in pieces]
+            if len(cache) + len(missing) >= CACHE_CAPACITY:
+                cache.clear()
+            for d, piece, ids in zip(missing, pieces, merged):
+                per[d] = ids
                 if len(piece) <= CACHE_MAX_CHUNK:
-                    if len(cache) >= CACHE_CAPACITY:
-                        cache.clear()
                     cache[piece] = ids
-            extend(ids)
-            mark(len(flat))
-        return gather_ids(which, np.array(offsets, dtype=np.int64), np.array(flat, dtype=np.int64))
+        offsets = np.zeros(len(per) + 1, dtype=np.int64)
+        np.cumsum([len(ids) for ids in per], out=offsets[1:])
+        flat = np.fromiter(itertools.chain.from_iterable(per), dtype=np.int64, count=offsets[-1])
+        return gather_ids(which, offsets, flat)
 
     def _encode_text(self, text: str) -> list[int]:
         """Split and merge a text that holds no special-token handling (surrogates allowed)."""

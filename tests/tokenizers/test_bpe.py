@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, UnknownTokenError, byte_pair_encode
 from minigrad.tokenizers import bpe as bpe_module
+from minigrad.tokenizers._encode_kernels import CompiledMerger
 from minigrad.tokenizers.merge import _merge_heap, _merge_small
 from tests.tokenizers.bpe_support import (
     MULTILINGUAL,
@@ -127,11 +128,14 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     tok = trained(pattern)
     expected = tiktoken_for(pattern).encode_ordinary(text)
     with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text takes the bulk path
-        tok._cache.clear()
-        assert tok.encode_ordinary(text) == expected
-        assert tok.encode_ordinary(text) == expected  # again, from the cache
+        for compiled in (True, False):
+            with mock.patch.object(bpe_module, "USE_COMPILED_MERGE", compiled):
+                tok._cache.clear()
+                assert tok.encode_ordinary(text) == expected
+                assert tok.encode_ordinary(text) == expected  # again, from the cache
 
 
+@pytest.mark.nojit
 @given(
     data=st.binary(max_size=300).map(lambda b: bytes(x % 4 for x in b)),
     cuts=st.lists(st.integers(0, 300), max_size=60),
@@ -196,10 +200,19 @@ def test_tiktoken_parity_random_vocab(ranks, text):
         assert _merge_heap(piece, ranks) == _merge_small(piece, ranks)
 
 
+@pytest.mark.nojit
 @given(ranks=random_vocab(), data=st.binary(min_size=2, max_size=400))
 def test_heap_merge_equals_simple_merge(ranks, data):
     data = bytes(b"ab \xc3\xa9"[x % 5] for x in data)
-    assert _merge_heap(data, ranks) == _merge_small(data, ranks)
+    expected = _merge_small(data, ranks)
+    assert _merge_heap(data, ranks) == expected
+    merger = CompiledMerger(ranks)  # the numba kernel
+    assert merger.encode_pieces([data, data[:7], b"", data[3:]]) == [
+        expected,
+        _merge_small(data[:7], ranks),
+        [],
+        byte_pair_encode(data[3:], ranks),
+    ]
 
 
 def test_surrogates_like_tiktoken():
