@@ -78,14 +78,6 @@ class Op:
             self.torch_fn = self.mg_fn
 
 
-def _gelu_exact_available() -> bool:
-    try:
-        from minigrad.kernels.elementwise import erf  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 SINGLE = shapes().map(lambda s: (s,))
 AT_LEAST_1D = shapes(min_dims=1).map(lambda s: (s,))
 AT_LEAST_2D = shapes(min_dims=2).map(lambda s: (s,))
@@ -191,8 +183,6 @@ OPS = [
 @pytest.mark.parametrize("op", OPS, ids=[o.name for o in OPS])
 @given(data=st.data(), seed=st.integers(0, 2**16))
 def test_each_op_matches_torch(op, data, seed):
-    if op.name == "gelu_exact" and not _gelu_exact_available():
-        pytest.skip("exact GELU needs minigrad.kernels.elementwise.erf (being written)")
     if op.shapes is None:
         shape_tuple = data.draw(broadcastable_shapes(num_shapes=op.arity))
     else:

@@ -204,7 +204,8 @@ class GeluErf(Function):
         from minigrad.kernels.elementwise import erf
 
         self.a = a
-        self.cdf = 0.5 * (1 + erf(a * (1 / math.sqrt(2.0))))
+        # np.asarray: for a 0-d input numpy's product is a scalar, and erf takes arrays only
+        self.cdf = 0.5 * (1 + erf(np.asarray(a * (1 / math.sqrt(2.0)))))
         return a * self.cdf
 
     def backward(self, grad):
