@@ -108,16 +108,23 @@ def merge_word(tok, s, n, a, b, c):
 
 @_jit
 def _sort_small(x, m):
-    if m > 24:
-        x[:m] = np.sort(x[:m])
-        return
-    for i in range(1, m):  # insertion sort: most words are a few tokens long
-        v = x[i]
-        j = i - 1
-        while j >= 0 and x[j] > v:
-            x[j + 1] = x[j]
-            j -= 1
-        x[j + 1] = v
+    """Sort ``x[:m]`` in place: insertion sort with shrinking gaps (Shell sort).
+
+    Most words are a few tokens long, where this is plain insertion sort; written out rather
+    than ``np.sort`` because numba's ``np.sort`` costs seconds of compile time.
+    """
+    gap = 1
+    while gap * 3 + 1 < m:
+        gap = gap * 3 + 1
+    while gap >= 1:
+        for i in range(gap, m):
+            v = x[i]
+            j = i - gap
+            while j >= 0 and x[j] > v:
+                x[j + gap] = x[j]
+                j -= gap
+            x[j + gap] = v
+        gap //= 3
 
 
 @_jit
@@ -395,7 +402,7 @@ def run_merges(state, min_count, max_merges):
         r = phead[best]
         phead[best] = -1
         while r != -1:
-            w = rword[r]
+            w = np.int64(rword[r])
             r = rnext[r]
             if wstamp[w] == sc[STEP]:
                 continue  # listed twice

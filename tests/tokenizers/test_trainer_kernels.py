@@ -79,3 +79,11 @@ def test_trainer_matches_naive_small(corpus, pattern, extra):
     except ValueError:
         return
     assert train_bpe(corpus, 256 + extra, pattern=pattern, min_frequency=1) == want
+
+
+@given(xs=st.lists(st.integers(-(2**62), 2**62), max_size=200), extra=st.integers(0, 3))
+def test_sort_small_sorts_the_prefix(xs, extra):
+    x = np.array([*xs, *([7] * extra)], dtype=np.int64)
+    K._sort_small(x, len(xs))
+    assert x[: len(xs)].tolist() == sorted(xs)
+    assert x[len(xs) :].tolist() == [7] * extra  # the rest untouched
