@@ -51,6 +51,12 @@ def test_matmul_mismatch_names_both_shapes(sa, sb):
     _names_both(exc_info, sa, sb)
 
 
+def test_pow_error_that_is_not_about_shapes_is_not_reported_as_one():
+    with pytest.raises(ValueError, match="negative") as exc_info:
+        mg.tensor([1, 2]) ** -1  # numpy: integers to negative integer powers are not allowed
+    assert "broadcast" not in str(exc_info.value)
+
+
 def test_matmul_of_zero_dim_raises():
     with pytest.raises(ValueError, match="at least 1 dimension"):
         mg.tensor(2.0) @ mg.ones(2)

@@ -88,8 +88,12 @@ class Pow(Function):
         self.a, self.b = a, b
         try:
             self.out = np.power(a, b)
-        except ValueError:
-            raise _broadcast_error("pow", a, b) from None
+        except ValueError as exc:
+            try:
+                np.broadcast_shapes(np.shape(a), np.shape(b))
+            except ValueError:
+                raise _broadcast_error("pow", a, b) from None
+            raise ValueError(f"pow: {exc}") from None  # e.g. an integer to a negative power
         return self.out
 
     def backward(self, grad):
