@@ -224,6 +224,21 @@ def test_out_of_range_dims_raise_index_error(call):
         call(mg.ones(2, 3, requires_grad=True))
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mg.cat([mg.ones(2, 3), mg.ones(2, 3)], dim=2),
+        lambda: mg.cat([mg.ones(2, 3), mg.ones(2, 3)], dim=-3),
+        lambda: mg.stack([mg.ones(2), mg.ones(2)], dim=2),
+        lambda: mg.stack([mg.ones(2), mg.ones(2)], dim=-3),
+    ],
+)
+def test_cat_stack_out_of_range_dim_is_not_reported_as_a_shape_mismatch(call):
+    # the shapes match; the dim is what is wrong, and the message must say so
+    with pytest.raises(IndexError, match="out of range"):
+        call()
+
+
 def test_repeated_dims_and_bad_permutations_raise_value_error():
     x = mg.ones(2, 3)
     with pytest.raises(ValueError, match="repeated"):

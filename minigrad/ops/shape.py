@@ -140,7 +140,11 @@ class Cat(Function):
             raise ValueError("cat() needs at least one tensor")
         try:
             out = np.concatenate(arrays, axis=dim)
-        except (ValueError, np.exceptions.AxisError):
+        except np.exceptions.AxisError:  # before ValueError, of which it is a subclass
+            raise IndexError(
+                f"cat: dim {dim} is out of range for tensors with {np.ndim(arrays[0])} dimensions"
+            ) from None
+        except ValueError:
             shapes = [a.shape for a in arrays]
             raise ValueError(f"cat: shapes {shapes} do not match outside dim {dim}") from None
         self.dim = dim % out.ndim
@@ -158,6 +162,11 @@ class Stack(Function):
             raise ValueError("stack() needs at least one tensor")
         try:
             out = np.stack(arrays, axis=dim)
+        except np.exceptions.AxisError:  # before ValueError, of which it is a subclass
+            raise IndexError(
+                f"stack: dim {dim} is out of range for stacking tensors with "
+                f"{np.ndim(arrays[0])} dimensions"
+            ) from None
         except ValueError:
             shapes = [a.shape for a in arrays]
             raise ValueError(f"stack: all tensors need the same shape, got {shapes}") from None
