@@ -330,18 +330,22 @@ def scan_o200k(buf, table, out):
         j = i + w
         b = buf[i]
         end = -1
-        if f & (FLAG_UPPER | FLAG_LOWER | FLAG_PREFIX):
+        g = np.int64(0)
+        if j < n:
+            g, _ = _flags_len(buf, table, j)
+        # Both word rules need an UPPER or LOWER character at i, or right after a prefix at i;
+        # testing that first spares punctuation and spaces the backtracking walk.
+        word = FLAG_UPPER | FLAG_LOWER
+        if (f & word) or ((f & FLAG_PREFIX) and (g & word)):
             end = _o200k_word(buf, table, i, n, f, j)
         if end < 0:
             if f & FLAG_N:
                 end = _numbers_upto3(buf, table, i, n)
             else:
                 s = -1
-                if b == SPACE and j < n:
-                    g, _ = _flags_len(buf, table, j)
-                    if g & FLAG_PUNCT:
-                        s = j
-                if s < 0 and (f & FLAG_PUNCT):
+                if b == SPACE and (g & FLAG_PUNCT):
+                    s = j
+                elif f & FLAG_PUNCT:
                     s = i
                 if s >= 0:  # ' ?[^\s\p{L}\p{N}]+[\r\n/]*' (nothing follows: maximal runs)
                     end = _run(buf, table, s, n, FLAG_PUNCT)
