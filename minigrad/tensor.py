@@ -517,8 +517,14 @@ class Tensor:
         return self.reshape(shape)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
+        for d in (dim0, dim1):
+            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
+                raise IndexError(
+                    f"transpose: dim {d} is out of range for a tensor with {self.ndim} dimensions"
+                )
         axes = list(range(self.ndim))
-        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        if axes:  # a 0-d tensor accepts dims 0 and -1, as in PyTorch, and stays as it is
+            axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return Permute.apply(self, dims=tuple(axes))
 
     def permute(self, *dims: Any) -> Tensor:

@@ -231,12 +231,20 @@ def test_out_of_range_dims_raise_index_error(call):
         lambda: mg.cat([mg.ones(2, 3), mg.ones(2, 3)], dim=-3),
         lambda: mg.stack([mg.ones(2), mg.ones(2)], dim=2),
         lambda: mg.stack([mg.ones(2), mg.ones(2)], dim=-3),
+        lambda: mg.ones(2, 3).transpose(0, 2),
+        lambda: mg.ones(2, 3).transpose(-3, 1),
     ],
 )
-def test_cat_stack_out_of_range_dim_is_not_reported_as_a_shape_mismatch(call):
-    # the shapes match; the dim is what is wrong, and the message must say so
+def test_out_of_range_dim_message_says_so(call):
+    # cat/stack: the shapes match, the dim is what is wrong; transpose: not a bare list error
     with pytest.raises(IndexError, match="out of range"):
         call()
+
+
+def test_transpose_of_zero_dim_accepts_dim_0_and_minus_1():
+    x = mg.tensor(2.0, requires_grad=True)
+    x.transpose(0, -1).backward()
+    assert x.grad == 1.0
 
 
 def test_repeated_dims_and_bad_permutations_raise_value_error():
