@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from minigrad.tokenizers._chunk_counter import count_chunk_bytes
@@ -47,6 +47,7 @@ def _train_both(corpus, vocab_size, **kw):
     return train_bpe(corpus, vocab_size, **kw), want
 
 
+@settings(max_examples=max(150, settings.default.max_examples // 2))
 @given(
     corpus=corpus_st,
     pattern=st.sampled_from(PATTERNS),
@@ -83,6 +84,14 @@ def test_matches_naive_on_real_text():
     text = Path(__file__).read_text(encoding="utf-8")
     for pattern in PATTERNS[:3]:
         assert train_bpe(text, 400, pattern=pattern) == train_naive(text, 400, pattern=pattern)
+
+
+def test_matches_naive_on_long_words():
+    """Words longer than the insertion-sort cutoff, with long runs: the Shell-sort path."""
+    corpus = ["abcab" * 40 + "a" * 61 + "b" * 30, "ba" * 50 + "ab" * 49, "é" * 45]
+    for min_frequency in (1, 2):
+        kw = {"pattern": None, "min_frequency": min_frequency}
+        assert train_bpe(corpus, 330, **kw) == train_naive(corpus, 330, **kw)
 
 
 def test_vocab_size_reached_exactly():
