@@ -1,30 +1,77 @@
-"""Numba kernels for encoding long texts: find the distinct chunks, then copy their ids out.
+"""Numba kernels for encoding long texts: distinct chunks, the merge rule, copying ids out.
 
 Real text repeats itself: 10 MB of Python source is about 2.4 million chunks but only about
-60 thousand distinct ones.  ``BPETokenizer`` therefore encodes a long text in three steps:
+60 thousand distinct ones.  ``BPETokenizer`` therefore encodes a long text in three steps
+(``encode_distinct``):
 
 1. ``distinct_chunks(data, bounds)``: a hash set over byte slices (open addressing, linear
    probing, and a byte-by-byte comparison on every hash match, so collisions cost time, never
    correctness) gives each chunk the index of its distinct chunk, and one representative chunk
    per distinct chunk;
-2. Python merges each *distinct* chunk once (or finds it in the chunk cache);
+2. each distinct chunk's ids come from the chunk cache, or, for chunks not seen before, from
+   one call of ``merge_chunks``: tiktoken's merge rule over a pair table and a heap, the same
+   algorithm as ``merge._merge_heap`` (``CompiledMerger`` holds its tables);
 3. ``gather_ids(which, offsets, flat)`` writes every chunk's ids into one int64 array.
 
-Only step 2 runs per distinct chunk in Python; steps 1 and 3 are linear loops over bytes and
-ids.  The reference for both kernels is the plain Python loop in ``BPETokenizer._encode_utf8``
-(one dict lookup per chunk); a test checks that the two paths give the same ids.  The kernels
-are also correct, just slow, as plain Python under ``NUMBA_DISABLE_JIT=1`` (no integer overflow:
-the hash is kept below 2**40).
+Python touches each distinct chunk once; everything per chunk or per byte is compiled.  The
+references are the plain Python paths (``BPETokenizer._encode_chunks``, ``merge._merge_small``);
+tests check that all give tiktoken's ids.  The kernels are also correct, just slow, as plain
+Python under ``NUMBA_DISABLE_JIT=1`` (no integer overflow: every product stays below 2**63).
 
-What it leaves out: the merges themselves (``merge.py``) and the split (``fast_pretokenize``).
+What it leaves out: the split into chunks (``fast_pretokenize``) and the whole-chunk shortcut
+(``BPETokenizer._merge_many`` applies it before calling ``merge_chunks``).
 """
 
 from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
 
 import numba
 import numpy as np
 
 _HASH_MASK = (1 << 40) - 1  # h * 1000003 + 255 stays below 2**63
+
+
+def encode_distinct(
+    data: bytes,
+    bounds: np.ndarray,
+    cache: dict,
+    merge_many: Callable[[list[bytes]], list[list[int]]],
+    capacity: int,
+    max_chunk: int,
+) -> np.ndarray:
+    """The ids of every chunk ``data[bounds[j]:bounds[j + 1]]``, as one int64 array.
+
+    Steps 1-3 of the module docstring: find the distinct chunks (numba), take each one's ids
+    from ``cache`` (bytes -> ids) or, for the new ones, from a single ``merge_many`` call, then
+    copy the ids out (numba).  ``cache`` is cleared when it would exceed ``capacity`` entries;
+    chunks longer than ``max_chunk`` bytes are not cached.
+    """
+    which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
+    starts = bounds[reps].tolist()
+    stops = bounds[reps + 1].tolist()
+    per: list[list[int] | None] = [None] * len(reps)
+    missing: list[int] = []
+    get = cache.get
+    for d in range(len(per)):
+        ids = get(data[starts[d] : stops[d]])
+        if ids is None:
+            missing.append(d)
+        else:
+            per[d] = ids
+    if missing:  # merge every new chunk in one call
+        pieces = [data[starts[d] : stops[d]] for d in missing]
+        if len(cache) + len(missing) >= capacity:
+            cache.clear()
+        for d, piece, ids in zip(missing, pieces, merge_many(pieces)):
+            per[d] = ids
+            if len(piece) <= max_chunk:
+                cache[piece] = ids
+    offsets = np.zeros(len(per) + 1, dtype=np.int64)
+    np.cumsum([len(ids) for ids in per], out=offsets[1:])
+    flat = np.fromiter(itertools.chain.from_iterable(per), dtype=np.int64, count=offsets[-1])
+    return gather_ids(which, offsets, flat)
 
 
 @numba.njit(cache=True)

@@ -44,13 +44,13 @@ streaming decoder (``decoding.py``).
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from minigrad.tokenizers import io as _io
 from minigrad.tokenizers.merge import (
     HEAP_THRESHOLD,
     byte_pair_encode,
@@ -239,8 +239,11 @@ class BPETokenizer:
             self._merger = CompiledMerger(self.mergeable_ranks)
         return self._merger
 
-    def _encode_chunks(self, chunks: Iterable[str]) -> list[int]:
-        """Merge each chunk and concatenate the ids; repeated chunks hit the cache."""
+    def _encode_chunks(self, chunks: Iterable[str | bytes]) -> list[int]:
+        """Merge each chunk (a ``str`` from the regex, or ``bytes`` cut from the UTF-8 text) and
+        concatenate the ids; repeated chunks hit the cache.  ``str`` and ``bytes`` keys share
+        the cache without colliding (a ``str`` never equals a ``bytes``).
+        """
         out: list[int] = []
         extend = out.extend
         cache = self._cache
@@ -248,7 +251,7 @@ class BPETokenizer:
         for chunk in chunks:
             ids = get(chunk)
             if ids is None:
-                ids = self._encode_piece(chunk.encode("utf-8"))
+                ids = self._encode_piece(chunk.encode() if isinstance(chunk, str) else chunk)
                 if len(chunk) <= CACHE_MAX_CHUNK:
                     if len(cache) >= CACHE_CAPACITY:
                         cache.clear()
@@ -256,68 +259,27 @@ class BPETokenizer:
             extend(ids)
         return out
 
-    def _encode_utf8(self, data: bytes, bounds: list[int]) -> list[int]:
-        """``_encode_chunks`` for chunks given as byte offsets: chunk j is data[b[j]:b[j+1]].
-
-        The cache is shared with ``_encode_chunks``: its keys are ``bytes`` here, ``str`` there
-        (a ``str`` never equals a ``bytes``, so they cannot collide).
-        """
-        out: list[int] = []
-        extend = out.extend
-        cache = self._cache
-        get = cache.get
-        start = 0
-        for stop in bounds[1:]:
-            piece = data[start:stop]
-            start = stop
-            ids = get(piece)
-            if ids is None:
-                ids = self._encode_piece(piece)
-                if len(piece) <= CACHE_MAX_CHUNK:
-                    if len(cache) >= CACHE_CAPACITY:
-                        cache.clear()
-                    cache[piece] = ids
-            extend(ids)
-        return out
-
     def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
-        """``_encode_utf8`` for long texts: merge each *distinct* chunk once, in Python, and let
-        numba kernels find the distinct chunks and copy the ids out (see ``_encode_kernels``).
-        """
-        from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
+        """``_encode_chunks`` for long texts: each *distinct* chunk is looked up or merged once
+        (see ``_encode_kernels.encode_distinct``)."""
+        from minigrad.tokenizers._encode_kernels import encode_distinct
 
-        which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
-        per: list[list[int] | None] = [None] * len(reps)
-        missing: list[int] = []
-        cache = self._cache
-        get = cache.get
-        ranks = self.mergeable_ranks
-        for d, (start, stop) in enumerate(zip(bounds[reps].tolist(), bounds[reps + 1].tolist())):
-            piece = data[start:stop]
-            ids = get(piece)
-            if ids is None:
-                rank = ranks.get(piece)  # the whole-chunk shortcut
-                if rank is None:
-                    missing.append(d)
-                    continue
-                ids = [rank]
-            per[d] = ids
-        if missing:  # merge every new chunk in one call
-            pieces = [data[bounds[reps[d]] : bounds[reps[d] + 1]] for d in missing]
-            if USE_COMPILED_MERGE:
-                merged = self._compiled_merger().encode_pieces(pieces)
-            else:
-                merged = [byte_pair_encode(p, ranks) for p in pieces]
-            if len(cache) + len(missing) >= CACHE_CAPACITY:
-                cache.clear()
-            for d, piece, ids in zip(missing, pieces, merged):
-                per[d] = ids
-                if len(piece) <= CACHE_MAX_CHUNK:
-                    cache[piece] = ids
-        offsets = np.zeros(len(per) + 1, dtype=np.int64)
-        np.cumsum([len(ids) for ids in per], out=offsets[1:])
-        flat = np.fromiter(itertools.chain.from_iterable(per), dtype=np.int64, count=offsets[-1])
-        return gather_ids(which, offsets, flat)
+        return encode_distinct(
+            data, bounds, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK
+        )
+
+    def _merge_many(self, pieces: list[bytes]) -> list[list[int]]:
+        """``_encode_piece`` on many chunks, with one call of the compiled merge for them all."""
+        if not USE_COMPILED_MERGE:
+            return [self._encode_piece(p) for p in pieces]
+        get = self.mergeable_ranks.get
+        out = [None if (r := get(p)) is None else [r] for p in pieces]  # whole-chunk shortcut
+        rest = [i for i, ids in enumerate(out) if ids is None]
+        if rest:
+            merged = self._compiled_merger().encode_pieces([pieces[i] for i in rest])
+            for i, ids in zip(rest, merged):
+                out[i] = ids
+        return out  # type: ignore[return-value]
 
     def _encode_text(self, text: str) -> list[int]:
         """Split and merge a text that holds no special-token handling (surrogates allowed)."""
@@ -329,7 +291,8 @@ class BPETokenizer:
                 data, bounds = utf8_chunk_bounds(_fix_surrogates(text), self._fast)
             if len(bounds) > BULK_MIN_CHUNKS:
                 return self._encode_bulk(data, bounds).tolist()
-            return self._encode_utf8(data, bounds.tolist())
+            b = bounds.tolist()
+            return self._encode_chunks(data[b[j] : b[j + 1]] for j in range(len(b) - 1))
         try:
             return self._encode_chunks(self._split(text))
         except UnicodeEncodeError:
@@ -509,22 +472,16 @@ class BPETokenizer:
     # ---- files (implemented in io.py) -------------------------------------------------------
     def save(self, path: str | PathLike[str]) -> None:
         """Write the tokenizer to ``path`` (format documented in ``minigrad.tokenizers.io``)."""
-        from minigrad.tokenizers import io
-
-        io.save(self, path)
+        _io.save(self, path)
 
     @classmethod
     def load(cls, path: str | PathLike[str]) -> BPETokenizer:
         """Read a file written by :meth:`save`; a damaged file raises ``ValueError``."""
-        from minigrad.tokenizers import io
-
-        return io.load(path, cls=cls)
+        return _io.load(path, cls=cls)
 
     def save_tiktoken(self, path: str | PathLike[str]) -> None:
         """Write the ranks as a tiktoken ``.tiktoken`` file (pattern and specials are not kept)."""
-        from minigrad.tokenizers import io
-
-        io.save_tiktoken_ranks(self.mergeable_ranks, path)
+        _io.save_tiktoken_ranks(self.mergeable_ranks, path)
 
     @classmethod
     def load_tiktoken(
@@ -535,23 +492,17 @@ class BPETokenizer:
         name: str = "minigrad-bpe",
     ) -> BPETokenizer:
         """Read a ``.tiktoken`` rank file; the pattern and specials must be given."""
-        from minigrad.tokenizers import io
-
-        ranks = io.load_tiktoken_ranks(path)
+        ranks = _io.load_tiktoken_ranks(path)
         return cls(ranks, pattern=pattern, special_tokens=special_tokens, name=name)
 
     def to_huggingface_json(self, path: str | PathLike[str]) -> None:
         """Export a Hugging Face ``tokenizer.json`` (see ``io.to_huggingface_json``)."""
-        from minigrad.tokenizers import io
-
-        io.to_huggingface_json(self, path)
+        _io.to_huggingface_json(self, path)
 
     @classmethod
     def from_tiktoken(cls, encoding: object) -> BPETokenizer:
         """Copy the tables of a ``tiktoken.Encoding`` (no download: pass the object)."""
-        from minigrad.tokenizers import io
-
-        return io.from_tiktoken(encoding, cls=cls)
+        return _io.from_tiktoken(encoding, cls=cls)
 
 
 def _pattern_label(pattern: str | None) -> str:
