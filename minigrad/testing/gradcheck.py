@@ -98,6 +98,7 @@ def gradcheck(
             ):
                 raise GradcheckError(
                     f"gradient mismatch for input {i} (shape {t.shape}) at element {idx}: "
-                    f"analytic {a!r}, numeric {numeric!r} (atol={atol}, rtol={rtol}, eps={eps})"
+                    f"analytic {float(a)!r}, numeric {float(numeric)!r} "
+                    f"(atol={atol}, rtol={rtol}, eps={eps})"
                 )
     return True
