@@ -8,9 +8,10 @@ properties such as ``\\p{L}`` (any letter) and possessive quantifiers such as ``
 
 Two splitters with one answer: :func:`split_reference` always runs ``regex.findall`` (the
 oracle, and the path for custom patterns); :func:`split` hands the built-in patterns to the
-compiled scanner of :mod:`minigrad.tokenizers.fast_pretokenize` (about ten times faster), which
-property tests hold equal to the reference on arbitrary Unicode, and everything else to
-``regex``.  numba is only imported when a built-in pattern is first split.
+compiled scanner of :mod:`minigrad.tokenizers.fast_pretokenize` (three to four times faster for
+a list of strings, about ten times for bare chunk offsets), which property tests hold equal to
+the reference on arbitrary Unicode, and everything else to ``regex``.  numba is only imported
+when a built-in pattern is first split.
 
 Example::
 
