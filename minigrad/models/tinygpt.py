@@ -1,0 +1,229 @@
+"""TinyGPT: a small decoder-only transformer language model (GPT-2's shape, in miniature).
+
+::
+
+    ids (B, T)
+      --tok_emb + pos_emb-------->  (B, T, d)     what the token is + where it is
+      --blocks[0..L-1]----------->  (B, T, d)     pre-norm attention + MLP, with residuals
+      --ln_f--------------------->  (B, T, d)
+      --head (d -> V, no bias)--->  logits (B, T, V), or straight into the loss:
+      --linear_cross_entropy(hidden, head.weight, next ids)   (no (B, T, V) logits held)
+
+State dict keys map one-to-one onto a PyTorch module with the same attributes:
+``tok_emb.weight`` (V, d), ``pos_emb.weight`` (context, d), ``blocks.{i}.ln1.weight`` ...
+(see ``nn.transformer``), ``ln_f.weight``/``bias`` and ``head.weight`` (V, d).
+
+Weight tying (``tie_weights=True``, as GPT-2): ``head.weight`` *is* ``tok_emb.weight``.  The
+one table then gets gradient from two places, and autograd adds them: the lookup gives rows
+only for the ids in the batch (row-sparse with ``sparse_embeddings=True``), the output
+projection gives every row (dense), and the engine's leaf accumulation turns sparse + dense
+into one dense array.  Both keys appear in the state dict, as in PyTorch.
+
+Deliberately left out: a key/value cache (``generate`` re-reads the whole window for every new
+token, which is fine at these sizes), dropout on the embeddings' sum only (dropout is applied
+inside the blocks and after the embeddings, as nanoGPT does), and GPT-2's scaled init of
+residual projections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from minigrad.creation import generator
+from minigrad.grad_mode import no_grad
+from minigrad.nn.container import ModuleList
+from minigrad.nn.dropout import Dropout
+from minigrad.nn.fused_linear_ce import linear_cross_entropy
+from minigrad.nn.layers import Embedding, Linear
+from minigrad.nn.module import Module
+from minigrad.nn.normalization import LayerNorm
+from minigrad.nn.transformer import TransformerBlock
+from minigrad.tensor import Tensor
+
+
+@dataclass(frozen=True)
+class TinyGPTConfig:
+    """The sizes of a :class:`TinyGPT` (``asdict`` gives what a checkpoint stores)."""
+
+    vocab_size: int
+    context_length: int
+    d_model: int
+    n_heads: int
+    n_layers: int
+    tie_weights: bool = False
+    dropout: float = 0.0
+    sparse_embeddings: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "context_length", "d_model", "n_heads", "n_layers"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"TinyGPT {name} must be a positive int, got {value!r}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"TinyGPT d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"TinyGPT dropout must be in [0, 1), got {self.dropout}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TinyGPT(Module):
+    """A GPT-style language model: ``model(ids)`` gives logits, ``model.loss(ids, targets)``.
+
+    >>> import minigrad as mg
+    >>> _ = mg.manual_seed(0)
+    >>> m = TinyGPT(vocab_size=50, context_length=8, d_model=16, n_heads=2, n_layers=1)
+    >>> m(np.zeros((2, 5), np.int64)).shape
+    (2, 5, 50)
+    >>> m.generate(np.array([1, 2]), max_new_tokens=3, seed=0).shape
+    (5,)
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        context_length: int,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        tie_weights: bool = False,
+        dropout: float = 0.0,
+        sparse_embeddings: bool = False,
+    ) -> None:
+        super().__init__()
+        cfg = TinyGPTConfig(
+            vocab_size, context_length, d_model, n_heads, n_layers, bool(tie_weights),
+            float(dropout), bool(sparse_embeddings),
+        )  # fmt: skip
+        self.config = cfg
+        self.tok_emb = Embedding(vocab_size, d_model, sparse=cfg.sparse_embeddings)
+        self.pos_emb = Embedding(context_length, d_model)
+        self.drop = Dropout(cfg.dropout)
+        self.blocks = ModuleList(
+            TransformerBlock(d_model, n_heads, dropout=cfg.dropout) for _ in range(n_layers)
+        )
+        self.ln_f = LayerNorm(d_model)
+        self.head = Linear(d_model, vocab_size, bias=False)
+        if cfg.tie_weights:
+            self.head.weight = self.tok_emb.weight  # one Parameter, two uses
+
+    @classmethod
+    def from_config(cls, config: TinyGPTConfig | dict[str, Any]) -> TinyGPT:
+        """Build from a :class:`TinyGPTConfig` or its ``to_dict()``."""
+        cfg = config if isinstance(config, TinyGPTConfig) else TinyGPTConfig(**config)
+        return cls(**cfg.to_dict())
+
+    # ----------------------------------------------------------------- forward
+    def _check_ids(self, ids: Any) -> np.ndarray:
+        arr = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"TinyGPT ids must be integers, got dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise ValueError(f"TinyGPT ids must have shape (B, T), got {arr.shape}")
+        t = arr.shape[1]
+        if not 1 <= t <= self.config.context_length:
+            raise ValueError(
+                f"sequence length {t} must be within 1..context_length "
+                f"({self.config.context_length})"
+            )
+        return arr
+
+    def hidden(self, ids: Any) -> Tensor:
+        """The final (B, T, d) hidden states, after ``ln_f``: what the head reads."""
+        arr = self._check_ids(ids)
+        pos = np.arange(arr.shape[1])
+        x = self.drop(self.tok_emb(arr) + self.pos_emb(pos))
+        for block in self.blocks:
+            x = block(x)
+        return self.ln_f(x)
+
+    def forward(self, ids: Any) -> Tensor:
+        """Logits (B, T, V) for every position (use :meth:`loss` for training: it is leaner)."""
+        return self.head(self.hidden(ids))
+
+    def loss(self, ids: Any, targets: Any, chunk_size: int | None = None) -> Tensor:
+        """Mean next-token cross-entropy; ``targets`` (B, T), ``-100`` positions are ignored.
+
+        Fused with the head (``nn.fused_linear_ce``): the (B, T, V) logits are never built.
+        """
+        return linear_cross_entropy(
+            self.hidden(ids), self.head.weight, targets, chunk_size=chunk_size
+        )
+
+    def train_step(self, optimizer: Any, ids: Any, targets: Any) -> float:
+        """One step: zero the gradients, loss, backward, ``optimizer.step()``; returns the loss."""
+        optimizer.zero_grad()
+        loss = self.loss(ids, targets)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    # ----------------------------------------------------------------- sampling
+    def generate(
+        self,
+        ids: Any,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        seed: int | None = None,
+    ) -> np.ndarray:
+        """Append ``max_new_tokens`` sampled tokens to ``ids`` ((T,) or (B, T)); returns int64.
+
+        Each new token is drawn from ``softmax(logits / temperature)`` of the last position,
+        restricted to the ``top_k`` most likely tokens if given; ``temperature=0`` picks the most
+        likely token (greedy).  Only the last ``context_length`` tokens are read.  ``seed``
+        makes the draw reproducible without touching minigrad's global generator (without it,
+        the global generator is used).  Runs in eval mode and restores the previous mode.
+        """
+        arr = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
+        if arr.dtype.kind not in "iu" or arr.ndim not in (1, 2) or arr.shape[-1] < 1:
+            raise ValueError(
+                f"generate needs integer ids of shape (T,) or (B, T) with T >= 1, got dtype "
+                f"{arr.dtype} and shape {arr.shape}"
+            )
+        if int(max_new_tokens) < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        if not temperature >= 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        v = self.config.vocab_size
+        if top_k is not None and not 1 <= top_k:
+            raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+        rng = np.random.default_rng(seed) if seed is not None else generator()
+        out = arr.astype(np.int64).reshape(-1, arr.shape[-1])
+        was_training = self.training
+        self.eval()
+        try:
+            with no_grad():
+                for _ in range(int(max_new_tokens)):
+                    window = out[:, -self.config.context_length :]
+                    h = self.hidden(window).data[:, -1]  # (B, d): only the last position
+                    logits = (h @ self.head.weight.data.T).astype(np.float64)
+                    out = np.concatenate([out, _sample(logits, temperature, top_k, v, rng)], 1)
+        finally:
+            self.train(was_training)
+        return out.reshape(-1) if arr.ndim == 1 else out
+
+
+def _sample(
+    logits: np.ndarray, temperature: float, top_k: int | None, v: int, rng: np.random.Generator
+) -> np.ndarray:
+    """One token id per row of (B, V) logits, as a (B, 1) int64 array."""
+    if temperature == 0:
+        return logits.argmax(axis=1)[:, None]
+    z = logits / temperature
+    if top_k is not None and top_k < v:
+        kth = np.partition(z, v - top_k, axis=1)[:, v - top_k][:, None]
+        z = np.where(z < kth, -np.inf, z)  # keep the top_k (ties at the k-th value all stay)
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    u = rng.random((p.shape[0], 1))
+    # inverse-CDF sampling: the first id whose cumulative probability exceeds u
+    idx = (np.cumsum(p, axis=1) < u).sum(axis=1)
+    return np.minimum(idx, v - 1)[:, None].astype(np.int64)
