@@ -12,7 +12,19 @@ hardly change between V = 1e3 and 1e6 (goal: within 1.3x); a dense embedding gra
 default, or minigrad with ``sparse=False``) allocates, zeroes and updates all V x 64 numbers
 every step, so its time grows with V.  One thread for everyone.
 
-Run: ``python -m benchmarks embedding_step [--quick]``.
+Method: the sparse contenders are timed interleaved with each other and the dense ones
+separately (a 300 ms dense step that sweeps a 256 MB table between two 1 ms sparse steps would
+evict their caches and measure the neighbour, not the step).
+
+Allocator note: each step allocates and frees a few 1 MB arrays (the lookup output, the
+contiguous upstream gradient).  With glibc's default malloc settings such blocks are mapped and
+returned to the OS over and over, and the page faults cost about 1 ms per step on this VM, more
+than the step itself.  ``--malloc-tuned`` sets ``M_MMAP_THRESHOLD`` / ``M_TRIM_THRESHOLD`` (the
+same as exporting ``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456``) so freed
+memory is kept and reused; it applies to every contender alike (torch's CPU allocator uses malloc
+too).
+
+Run: ``python -m benchmarks embedding_step [--quick] [--malloc-tuned]``.
 """
 
 from __future__ import annotations
@@ -29,6 +41,21 @@ from minigrad import nn, optim
 
 DIM, BAGS, BAG, N_BATCHES, LR = 64, 64, 64, 16, 0.1
 TARGET = np.random.default_rng(123).standard_normal((BAGS, DIM)).astype(np.float32)
+
+
+def tune_malloc() -> bool:
+    """Keep freed memory in the process (glibc only); returns whether it could be set."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return False
+    libc = ctypes.CDLL(name)
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(
+        libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
+    )
 
 
 def zipf_ids(rng: np.random.Generator, vocab: int, shape: tuple[int, ...], a: float = 1.2):
@@ -103,9 +130,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks embedding_step", description=__doc__)
     ap.add_argument("--quick", action="store_true", help="few repeats, for a smoke test")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--malloc-tuned", action="store_true", help="keep freed memory (see docstring)")
     args = ap.parse_args(argv)
+    tuned = tune_malloc() if args.malloc_tuned else False
     set_threads(args.threads)
-    repeats, inner = (3, 2) if args.quick else (9, 4)
+    # inner=1 and many repeats: a median that a descheduled step (busy machine) does not move
+    repeats, inner = (5, 1) if args.quick else (25, 1)
     try:
         import torch
     except ImportError:
@@ -113,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
         print("torch is not installed: PyTorch rows skipped")
 
     sections = {}
-    per_v: dict[str, dict[int, float]] = {}
+    per_v: dict[str, dict[int, tuple[float, float]]] = {}
     for vocab in (1_000, 100_000, 1_000_000):
         rng = np.random.default_rng(0)
         batches = [zipf_ids(rng, vocab, (BAGS, BAG)) for _ in range(N_BATCHES)]
@@ -134,26 +164,35 @@ def main(argv: list[str] | None = None) -> int:
                 ("torch sparse + SparseAdam", tstep, (True, True)),
             ]
         params = {"V": vocab, "unique_ids": round(float(uniq), 1)}
-        contenders = [
-            Contender(name, make(vocab, batches, *flags, init), params)
-            for name, make, flags in makers
-        ]
-        rows = compare(contenders, repeats=repeats, inner=inner, baseline="minigrad sparse + SGD")
-        for r in rows:
-            r["ms"] = round(r["median_s"] * 1e3, 3)
-            per_v.setdefault(r["name"], {})[vocab] = r["median_s"]
-        title = f"V={vocab:,}: step on 4,096 Zipf ids, d={DIM}, {args.threads}T"
-        print(f"\n## {title}\n")
-        print(markdown_table(rows))
-        sections[title] = rows
-        del contenders, init
+        for kind in ("sparse", "dense"):
+            contenders = [
+                Contender(name, make(vocab, batches, *flags, init), params)
+                for name, make, flags in makers
+                if flags[0] == (kind == "sparse")
+            ]
+            base = "minigrad sparse + SGD" if kind == "sparse" else "minigrad dense + SGD"
+            rows = compare(contenders, repeats=repeats, inner=inner, baseline=base)
+            for r in rows:
+                r["ms"] = round(r["median_s"] * 1e3, 3)
+                per_v.setdefault(r["name"], {})[vocab] = (r["median_s"], r["min_s"])
+            title = (
+                f"V={vocab:,}, {kind} gradients: step on 4,096 Zipf ids, d={DIM}, {args.threads}T"
+            )
+            print(f"\n## {title}\n")
+            print(markdown_table(rows))
+            sections[title] = rows
+            del contenders
+            gc.collect()
+        del init
         gc.collect()
 
     growth = [
         {
             "name": name,
-            **{f"V={v:,} ms": round(t * 1e3, 3) for v, t in ts.items()},
-            "V=1e6 / V=1e3": round(ts[1_000_000] / ts[1_000], 3),
+            **{f"V={v:,} ms": round(t[0] * 1e3, 3) for v, t in ts.items()},
+            "V=1e6 / V=1e3": round(ts[1_000_000][0] / ts[1_000][0], 3),
+            # on a busy machine noise only adds time: the minima are the cleaner comparison
+            "min V=1e6 / min V=1e3": round(ts[1_000_000][1] / ts[1_000][1], 3),
         }
         for name, ts in per_v.items()
     ]
@@ -161,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## {title}\n")
     print(markdown_table(growth))
     sections[title] = growth
-    paths = write_results("embedding_step", sections, notes=f"threads={args.threads}")
+    name = "embedding_step_malloc_tuned" if tuned else "embedding_step"
+    notes = f"threads={args.threads}; malloc tuned: {tuned}"
+    paths = write_results(name, sections, notes=notes)
     print("\nwrote", *paths)
     return 0
 
