@@ -1,0 +1,90 @@
+"""``minigrad graph``: draw the computation graph of a small example, the graph backward() walks.
+
+The example is a one-step next-token model, the same shape as ``minigrad explain``::
+
+    x = E[ids]                 (embedding lookup)
+    logits = x @ W.T + b       (Linear)
+    loss = cross_entropy(logits, targets)
+
+After ``loss.backward()`` every node shows the norm of its gradient.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import minigrad
+from minigrad import nn
+from minigrad.commands.common import CLIError, echo
+from minigrad.nn import functional as F
+from minigrad.viz import graphviz_available, render_dot, to_dot
+
+
+def example_graph(seed: int = 0) -> str:
+    """DOT text of the example above, after backward (gradients shown)."""
+    minigrad.manual_seed(seed)
+    emb = nn.Embedding(3, 4)
+    head = nn.Linear(4, 3)
+    x = emb(np.array([0, 1]))
+    x.retain_grad()  # intermediates keep .grad only when asked
+    logits = head(x)
+    logits.retain_grad()
+    loss = F.cross_entropy(logits, np.array([1, 2]))
+    loss.backward()
+    names = {
+        "E": emb.weight,
+        "W": head.weight,
+        "b": head.bias,
+        "x": x,
+        "logits": logits,
+        "loss": loss,
+    }
+    return to_dot(loss, names=names, title="loss = cross_entropy(E[ids] @ W.T + b, targets)")
+
+
+def command(args: argparse.Namespace) -> int:
+    dot = example_graph()
+    if args.output is None:
+        echo(dot.rstrip("\n"))
+        if not graphviz_available():
+            echo("// Graphviz's `dot` is not installed: paste this text into any DOT viewer,")
+            echo("// or install graphviz and run `minigrad graph -o graph.svg`.")
+        return 0
+    out = Path(args.output)
+    if out.suffix.lower() == ".dot":
+        out.write_text(dot, encoding="utf-8")
+        echo(f"wrote {out}")
+        return 0
+    if out.suffix.lower() not in (".svg", ".png"):
+        raise CLIError(f"-o must end in .svg, .png or .dot, got {args.output!r}")
+    if not graphviz_available():
+        fallback = out.with_suffix(".dot")
+        fallback.write_text(dot, encoding="utf-8")
+        echo(
+            f"Graphviz's `dot` is not installed, so {out} cannot be drawn; wrote the DOT text "
+            f"to {fallback} instead"
+        )
+        return 0
+    try:
+        render_dot(dot, out)
+    except RuntimeError as exc:
+        raise CLIError(str(exc)) from None
+    echo(f"wrote {out}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "graph",
+        help="the computation graph of a small example (DOT text, or SVG/PNG with graphviz)",
+        description="Build loss = cross_entropy(E[ids] @ W.T + b, targets), run backward, and "
+        "print the graph as Graphviz DOT text (op, shape, gradient norm per node).",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="write .svg/.png (needs graphviz) or .dot"
+    )
+    p.set_defaults(func=command)

@@ -1,0 +1,476 @@
+"""``minigrad train``: train the next-token MLP and watch meaning emerge in its embeddings.
+
+The whole seed pipeline, end to end::
+
+    corpus --tokenizer--> ids --windows of `context` ids--> MLPLanguageModel --> loss
+           --backward--> sparse embedding rows + dense layer grads --Adam--> update
+
+By default the corpus is the built-in synthetic language (``minigrad.data``), whose words have
+ground-truth classes, so the run can report *nearest-neighbour class agreement* before and
+after training (``minigrad.metrics``).  Outputs in ``--out``: the checkpoint
+(``minigrad.checkpoint``), ``loss.png``, ``embeddings.png`` and ``metrics.json``.
+
+Everything random (corpus, initial weights, batches) comes from ``--seed``, so two runs with
+the same settings write the same ``metrics.json``.  Ctrl-C stops training early and still
+writes a usable checkpoint (and the plots and metrics of the steps done).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import minigrad
+from minigrad import checkpoint as ckpt
+from minigrad.commands.common import (
+    CLIError,
+    Tokenizer,
+    echo,
+    load_bpe,
+    read_text_file,
+    token_text,
+    word_rows,
+)
+from minigrad.data import DEFAULT_SENTENCES, Batches, split_ids, synthetic_corpus
+from minigrad.metrics import chance_agreement, neighbour_agreement
+from minigrad.models import MLPConfig, MLPLanguageModel
+from minigrad.optim import Adam
+from minigrad.tokenizers import BPETokenizer, WordTokenizer
+from minigrad.viz import plot_embeddings, plot_loss
+
+#: Held-out windows scored per evaluation (enough for a smooth curve, cheap to compute).
+EVAL_EXAMPLES = 8192
+
+
+@dataclass
+class TrainSettings:
+    """Every knob of a training run (the command-line flags, and what ``metrics.json`` records)."""
+
+    steps: int = 3000
+    batch_size: int = 128
+    lr: float = 0.01
+    seed: int = 0
+    out: str = "runs/minigrad"
+    model: str = "mlp"
+    corpus: str | None = None
+    tokenizer: str | None = None
+    vocab_size: int = 512
+    sentences: int = DEFAULT_SENTENCES
+    context: int = 4
+    d_embed: int = 16
+    d_hidden: int = 96
+    evals: int = 20
+
+    def check(self) -> None:
+        for name in (
+            "steps",
+            "batch_size",
+            "vocab_size",
+            "sentences",
+            "context",
+            "d_embed",
+            "d_hidden",
+            "evals",
+        ):
+            value = getattr(self, name)
+            if value < 1:
+                raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            raise CLIError(f"--lr must be a positive number, got {self.lr}")
+        if self.model == "transformer":
+            if getattr(minigrad.models, "TinyGPT", None) is None:
+                raise CLIError(
+                    "--model transformer is not available yet (minigrad.models.TinyGPT does not "
+                    "exist in this version); use --model mlp"
+                )
+            raise CLIError("--model transformer: `minigrad train` does not drive TinyGPT yet")
+        if self.model != "mlp":
+            raise CLIError(f"unknown --model {self.model!r}; choose 'mlp' (or 'transformer')")
+
+
+@dataclass
+class Prepared:
+    """The data side of a run: tokenizer, id streams and (when known) the word classes."""
+
+    tokenizer: Tokenizer
+    train_ids: np.ndarray
+    held_out_ids: np.ndarray
+    word_classes: dict[str, str] | None
+    source: str
+
+
+@dataclass
+class TrainResult:
+    """What a run produced (also returned to in-process callers such as tests and ``demo``)."""
+
+    out: Path
+    metrics: dict[str, Any]
+    steps_done: int
+    interrupted: bool
+    seconds: float
+    files: list[Path] = field(default_factory=list)
+
+
+def prepare_data(s: TrainSettings, log: Callable[[str], None] = echo) -> Prepared:
+    """Tokenise the corpus (built-in or ``--corpus``) and cut it into train / held-out ids."""
+    word_classes = None
+    if s.corpus is None:
+        corpus = synthetic_corpus(s.sentences, seed=s.seed)
+        text, source = corpus.text, f"built-in synthetic corpus ({s.sentences} sentences)"
+        word_classes = corpus.word_classes()
+        tokenizer: Tokenizer = (
+            load_bpe(s.tokenizer) if s.tokenizer else WordTokenizer(corpus.language.vocabulary())
+        )
+    else:
+        text, source = read_text_file(s.corpus), f"corpus file {s.corpus}"
+        if s.tokenizer:
+            tokenizer = load_bpe(s.tokenizer)
+        else:
+            log(f"training a BPE tokenizer on {s.corpus} (vocab size {s.vocab_size}) ...")
+            try:
+                tokenizer = BPETokenizer.train(
+                    text, s.vocab_size, show_progress=sys.stderr.isatty()
+                )
+            except ValueError as exc:
+                raise CLIError(f"cannot train a tokenizer on {s.corpus!r}: {exc}") from None
+    ids = np.asarray(
+        tokenizer.encode(text)
+        if isinstance(tokenizer, WordTokenizer)
+        else tokenizer.encode_ordinary(text),
+        dtype=np.int64,
+    )
+    need = 2 * (s.context + 1) * 10
+    if len(ids) < need:
+        raise CLIError(f"{source} is too small: {len(ids)} tokens, need at least {need}")
+    train_ids, held_out_ids = split_ids(ids, held_out=0.1)
+    return Prepared(tokenizer, train_ids, held_out_ids, word_classes, source)
+
+
+def _held_out_loss(model: MLPLanguageModel, batches: Batches) -> float:
+    total, n = 0.0, 0
+    with minigrad.no_grad():
+        for x, y in batches.sequential(EVAL_EXAMPLES):
+            total += model.loss(x, y).item() * len(y)
+            n += len(y)
+    return total / n
+
+
+def _embedding_view(
+    prep: Prepared, train_ids: np.ndarray
+) -> tuple[list[str], list[int], list[str] | None]:
+    """Which rows to measure and plot: the classified words, or the most frequent tokens."""
+    if prep.word_classes is not None:
+        rows = word_rows(prep.tokenizer, list(prep.word_classes))
+        words = sorted(rows, key=rows.__getitem__)
+        if len(words) >= 2:
+            return words, [rows[w] for w in words], [prep.word_classes[w] for w in words]
+    counts = np.bincount(train_ids, minlength=prep.tokenizer.n_vocab)
+    top = [int(i) for i in np.argsort(-counts, kind="stable")[:60] if counts[i] > 0]
+    return (
+        [token_text(prep.tokenizer, i).strip() or repr(token_text(prep.tokenizer, i)) for i in top],
+        top,
+        None,
+    )
+
+
+@contextmanager
+def single_threaded() -> Iterator[None]:
+    """Run BLAS and numba on one thread inside the block (restored afterwards).
+
+    A step of this model is about a millisecond of arithmetic on matrices of a few hundred
+    rows: less than it costs to wake and synchronise worker threads.  On a busy 2-core machine
+    the threads of a multi-threaded BLAS also fight each other for the cores, which made
+    training 5-10x slower in our measurements.  ``threadpoolctl`` (when installed) limits BLAS;
+    numba's own setting limits the compiled kernels.
+    """
+    import numba
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its default thread count
+        threadpool_limits = None
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        if threadpool_limits is None:
+            yield
+        else:
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def lr_at(step: int, steps: int, lr: float) -> float:
+    """The learning rate of ``step`` (1-based): cosine decay from ``lr`` to ``lr / 20``.
+
+    Why decay: Adam divides each gradient by its running size, so even when the loss has stopped
+    improving every step still moves the weights by about ``lr`` in a random direction.  Late in
+    training that noise would slowly undo the structure the embeddings learnt; a shrinking
+    step lets them settle.
+    """
+    floor = lr / 20
+    return floor + 0.5 * (lr - floor) * (1 + math.cos(math.pi * (step - 1) / max(steps - 1, 1)))
+
+
+def set_lr(optimizer: Adam, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show, on_step, log):
+    """The training loop itself: sample, forward, backward, step; evaluate now and then."""
+    from tqdm.auto import tqdm
+
+    losses: list[float] = []
+    eval_every = max(1, s.steps // s.evals)
+    bar = tqdm(total=s.steps, unit="step", desc="training", disable=not show, file=sys.stderr)
+    interrupted = False
+    start = time.perf_counter()
+    try:
+        for step in range(1, s.steps + 1):
+            set_lr(optimizer, lr_at(step, s.steps, s.lr))
+            x, y = batches.sample()
+            loss = model.loss(x, y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            if step % eval_every == 0 or step == s.steps:
+                eval_steps.append(step)
+                eval_losses.append(_held_out_loss(model, held_out))
+                rate = step * s.batch_size / (time.perf_counter() - start)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}")
+                if not show and step % (eval_every * 5) == 0:
+                    log(
+                        f"step {step}/{s.steps}  loss {losses[-1]:.3f}  held-out "
+                        f"{eval_losses[-1]:.3f}  ({rate:,.0f} tokens/s)"
+                    )
+            bar.update(1)
+            if on_step is not None:
+                on_step(step, losses[-1])
+    except KeyboardInterrupt:
+        interrupted = True
+        log(f"\ninterrupted after {len(losses)} steps: saving a checkpoint of the model as it is")
+    finally:
+        bar.close()
+    return losses, eval_steps, eval_losses, interrupted, time.perf_counter() - start
+
+
+def run_training(
+    s: TrainSettings,
+    on_step: Callable[[int, float], None] | None = None,
+    log: Callable[[str], None] = echo,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train, then write checkpoint, plots and metrics to ``s.out``; return what was written.
+
+    ``on_step(step, loss)`` is called after every optimizer step (raising KeyboardInterrupt
+    from it behaves like Ctrl-C).  ``progress``: show the tqdm bar (None: when stderr is a TTY).
+    """
+    s.check()
+    out = Path(s.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot create output folder {s.out!r}: {exc.strerror}") from None
+    prep = prepare_data(s, log)
+    tok = prep.tokenizer
+    log(
+        f"data: {prep.source}: {len(prep.train_ids):,} training tokens, "
+        f"{len(prep.held_out_ids):,} held out, vocabulary {tok.n_vocab}"
+    )
+
+    minigrad.manual_seed(s.seed)
+    config = MLPConfig(tok.n_vocab, context=s.context, d_embed=s.d_embed, d_hidden=s.d_hidden)
+    model = MLPLanguageModel(config)
+    optimizer = Adam(model.parameters(), lr=s.lr)
+    batches = Batches(prep.train_ids, s.context, s.batch_size, seed=s.seed)
+    held_out = Batches(prep.held_out_ids, s.context, 2048)
+
+    words, rows, labels = _embedding_view(prep, prep.train_ids)
+    before = model.embeddings[rows].copy()
+    eval_steps, eval_losses = [0], [_held_out_loss(model, held_out)]
+    show = sys.stderr.isatty() if progress is None else progress
+    with single_threaded():
+        losses, eval_steps, eval_losses, interrupted, seconds = _loop(
+            s, model, optimizer, batches, held_out, eval_steps, eval_losses, show, on_step, log
+        )
+    if interrupted and eval_steps[-1] != len(losses):
+        eval_steps.append(len(losses))
+        eval_losses.append(_held_out_loss(model, held_out))
+
+    training = {"settings": asdict(s), "steps_done": len(losses), "interrupted": interrupted}
+    files = [out / n for n in (ckpt.WEIGHTS_FILE, ckpt.CONFIG_FILE)]
+    ckpt.save_checkpoint(out, model, tok, training=training, word_classes=prep.word_classes)
+    files.append(
+        out
+        / (ckpt.WORD_TOKENIZER_FILE if isinstance(tok, WordTokenizer) else ckpt.BPE_TOKENIZER_FILE)
+    )
+
+    after = model.embeddings[rows]
+    metrics = _metrics(s, losses, eval_losses, tok.n_vocab, before, after, labels, interrupted)
+    ckpt.atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    plot_loss(
+        out / "loss.png", range(1, len(losses) + 1), losses, eval_steps, eval_losses, tok.n_vocab
+    )
+    agree = metrics["neighbour_agreement"]
+    titles = ("before training", f"after {len(losses)} steps")
+    if agree is not None:
+        titles = (
+            f"{titles[0]}: neighbour agreement {agree['before']:.2f}",
+            f"{titles[1]}: neighbour agreement {agree['after']:.2f}",
+        )
+    plot_embeddings(
+        out / "embeddings.png", [(titles[0], before), (titles[1], after)], words, labels
+    )
+    files += [out / "metrics.json", out / "loss.png", out / "embeddings.png"]
+    return TrainResult(out, metrics, len(losses), interrupted, seconds, files)
+
+
+def _metrics(s, losses, eval_losses, n_vocab, before, after, labels, interrupted) -> dict[str, Any]:
+    tail = losses[-50:]
+    agreement = None
+    if labels is not None:
+        agreement = {
+            "before": neighbour_agreement(before, labels),
+            "after": neighbour_agreement(after, labels),
+            "chance": chance_agreement(labels),
+            "words": len(labels),
+        }
+    return {
+        "neighbour_agreement": agreement,
+        "loss": {
+            "first": losses[0] if losses else None,
+            "last": float(np.mean(tail)) if tail else None,
+            "held_out_first": eval_losses[0],
+            "held_out_last": eval_losses[-1],
+            "uniform_log_vocab": math.log(n_vocab),
+        },
+        "steps_done": len(losses),
+        "interrupted": interrupted,
+        "settings": asdict(s),
+    }
+
+
+def report(result: TrainResult, log: Callable[[str], None] = echo) -> None:
+    """The closing lines: loss, the meaning-emerges number, where the files are."""
+    m = result.metrics
+    loss = m["loss"]
+    if loss["first"] is not None:
+        log(
+            f"loss: {loss['first']:.3f} at step 1 -> {loss['last']:.3f} (mean of the last "
+            "50 steps); "
+            f"held-out {loss['held_out_first']:.3f} -> {loss['held_out_last']:.3f}; "
+            f"uniform guess log V = {loss['uniform_log_vocab']:.3f}"
+        )
+    agree = m["neighbour_agreement"]
+    if agree is not None:
+        log(
+            f"meaning emerges: nearest-neighbour class agreement {agree['before']:.2f} before -> "
+            f"{agree['after']:.2f} after training (chance {agree['chance']:.2f}, "
+            f"{agree['words']} words)"
+        )
+    log(
+        f"trained {result.steps_done} steps in {result.seconds:.1f} s"
+        + (" (interrupted)" if result.interrupted else "")
+    )
+    log(f"wrote {result.out}/: " + ", ".join(p.name for p in result.files))
+    log(f"plots: {result.out / 'loss.png'}  {result.out / 'embeddings.png'}")
+
+
+def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = None) -> None:
+    d = defaults or TrainSettings()
+    p.add_argument(
+        "--steps", type=int, default=d.steps, help="optimizer steps (default %(default)s)"
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=d.batch_size,
+        help="windows per step (default %(default)s)",
+    )
+    p.add_argument(
+        "--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)"
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=d.seed,
+        help="seed for corpus, weights and batches (default %(default)s)",
+    )
+    p.add_argument(
+        "--out", default=d.out, metavar="DIR", help="output folder (default %(default)s)"
+    )
+    p.add_argument(
+        "--model", default=d.model, help="mlp (transformer once minigrad.models.TinyGPT exists)"
+    )
+    p.add_argument(
+        "--corpus",
+        metavar="FILE",
+        help="train on this UTF-8 text file instead of the built-in corpus",
+    )
+    p.add_argument(
+        "--tokenizer",
+        metavar="FILE",
+        help="a BPE tokenizer file (default: word-level for the built-in corpus, "
+        "a BPE tokenizer trained on the fly for --corpus)",
+    )
+    p.add_argument(
+        "--vocab-size",
+        type=int,
+        default=d.vocab_size,
+        help="BPE vocabulary size when training one on the fly (default %(default)s)",
+    )
+    p.add_argument(
+        "--sentences",
+        type=int,
+        default=d.sentences,
+        help="built-in corpus size in sentences (default %(default)s)",
+    )
+    p.add_argument(
+        "--context",
+        type=int,
+        default=d.context,
+        help="tokens the model reads to predict the next (default %(default)s)",
+    )
+    p.add_argument(
+        "--d-embed", type=int, default=d.d_embed, help="embedding dimension d (default %(default)s)"
+    )
+    p.add_argument(
+        "--d-hidden", type=int, default=d.d_hidden, help="hidden layer width (default %(default)s)"
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainSettings:
+    keys = TrainSettings.__dataclass_fields__
+    return TrainSettings(**{k: getattr(args, k) for k in keys if hasattr(args, k)})
+
+
+def command(args: argparse.Namespace) -> int:
+    """Entry point of ``minigrad train``; returns the exit code (130 after Ctrl-C)."""
+    result = run_training(settings_from_args(args))
+    report(result)
+    return 130 if result.interrupted else 0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "train",
+        help="train the next-token MLP; plots, metrics and a checkpoint in --out",
+        description="Train a next-token MLP language model (Embedding -> concat -> Linear -> "
+        "tanh -> Linear) on the built-in synthetic corpus or --corpus FILE, and measure whether "
+        "words of the same class end up as nearest neighbours in embedding space.",
+    )
+    add_arguments(p)
+    p.set_defaults(func=command)

@@ -1,0 +1,88 @@
+"""Next-token training examples: context windows over a stream of token ids, and batches of them.
+
+A next-token model reads ``context`` ids and predicts the one that follows.  From the stream
+``[5, 8, 2, 9, 4]`` with ``context=2`` we get every window and the id after it::
+
+    >>> x, y = context_windows(np.array([5, 8, 2, 9, 4]), context=2)
+    >>> x.tolist(), y.tolist()
+    ([[5, 8], [8, 2], [2, 9]], [2, 9, 4])
+
+The windows are views into the stream (``sliding_window_view``), so they cost no copy until a
+batch is gathered.  :class:`Batches` draws random batches of windows with its own seeded
+generator, so a training run is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+
+def context_windows(ids: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray]:
+    """All (window, next id) pairs of a 1-D id stream: ``x`` is (n, context), ``y`` is (n,)."""
+    ids = np.asarray(ids)
+    if ids.ndim != 1:
+        raise ValueError(f"ids must be a 1-D array of token ids, got shape {ids.shape}")
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
+    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+        raise ValueError(f"context must be a positive int, got {context!r}")
+    if len(ids) <= context:
+        raise ValueError(
+            f"need more than context={context} ids to make one training example, got {len(ids)}"
+        )
+    ids = ids.astype(np.int64, copy=False)
+    x = np.lib.stride_tricks.sliding_window_view(ids[:-1], context)
+    y = ids[context:]
+    return x, y
+
+
+def split_ids(ids: np.ndarray, held_out: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Cut a stream into training ids and held-out ids (the last ``held_out`` fraction).
+
+    Held-out text is never trained on, so its loss tells whether the model learnt the language
+    or memorised the training text.
+    """
+    if not 0.0 < held_out < 1.0:
+        raise ValueError(f"held_out must be a fraction between 0 and 1, got {held_out}")
+    ids = np.asarray(ids)
+    cut = round(len(ids) * (1.0 - held_out))
+    return ids[:cut], ids[cut:]
+
+
+class Batches:
+    """Random batches of (context window, next id), drawn with replacement from one stream.
+
+    >>> b = Batches(np.arange(10), context=3, batch_size=4, seed=0)
+    >>> x, y = b.sample()
+    >>> x.shape, y.shape
+    ((4, 3), (4,))
+    >>> bool(((x[:, -1] + 1) == y).all())   # the stream counts up, so y follows x
+    True
+    """
+
+    def __init__(self, ids: np.ndarray, context: int, batch_size: int, seed: int = 0) -> None:
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.x, self.y = context_windows(ids, context)
+        self.batch_size = batch_size
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        """How many windows there are to draw from."""
+        return len(self.y)
+
+    def sample(self) -> tuple[np.ndarray, np.ndarray]:
+        """One batch: ``x`` (batch_size, context) int64 and ``y`` (batch_size,) int64."""
+        rows = self.rng.integers(0, len(self.y), size=self.batch_size)
+        return self.x[rows], self.y[rows]
+
+    def sequential(
+        self, max_examples: int | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every window once, in order, in batches (for evaluation); at most ``max_examples``."""
+        n = len(self.y) if max_examples is None else min(len(self.y), max_examples)
+        for start in range(0, n, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            yield self.x[start:stop], self.y[start:stop]

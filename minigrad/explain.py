@@ -1,0 +1,287 @@
+"""``minigrad explain``: the seed's pipeline on real numbers, one step at a time.
+
+Text -> tokens -> token ids -> one-hot vectors -> embedding lookup -> one training step.  Every
+number printed is computed by minigrad itself (``nn.Embedding``, ``nn.functional.one_hot``,
+``cross_entropy``, ``backward()``, ``optim.SGD``), so what the learner reads is what the library
+does, not a hand-written illustration::
+
+    >>> import io
+    >>> result = explain("I love AI", seed_example=True, out=io.StringIO())
+    >>> result.ids
+    [0, 1, 2]
+    >>> result.embedding_before[1].tolist()          # E[1], the seed's row for "love"
+    [0.8999999761581543, 0.4000000059604645, 0.20000000298023224, 0.10000000149011612]
+    >>> sorted(result.grad_rows)                     # only ids used as inputs get gradient
+    [0, 1]
+
+The training step is a next-token task on the sentence itself: each word predicts the word that
+follows it ("I" -> "love", "love" -> "AI").  The last word is never an input, so its row of E
+gets exactly zero gradient and does not move: the seed's "only the embedding rows corresponding
+to token IDs used in the input receive gradients", visible in the output.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import IO
+
+import numpy as np
+
+import minigrad
+from minigrad import nn
+from minigrad.commands.common import CLIError, Style
+from minigrad.nn import functional as F
+from minigrad.optim import SGD
+from minigrad.tokenizers import BPETokenizer, WordTokenizer
+
+#: The seed's example embedding matrix (V = 3, d = 4).
+SEED_MATRIX = np.array(
+    [[0.2, 0.1, 0.7, 0.3], [0.9, 0.4, 0.2, 0.1], [0.6, 0.8, 0.5, 0.2]], dtype=np.float32
+)
+SEED_SENTENCE = "I love AI"
+
+
+@dataclass
+class ExplainResult:
+    """The numbers of a walk-through, for tests and notebooks."""
+
+    tokens: list[str]
+    vocab: dict[str, int]
+    ids: list[int]
+    one_hot: np.ndarray
+    embedding_before: np.ndarray
+    lookup: np.ndarray
+    one_hot_product: np.ndarray
+    loss: float
+    loss_after: float
+    grad: np.ndarray  # dense view of dL/dE, zero rows included
+    grad_rows: list[int]  # the ids whose rows got gradient (RowSparseGrad.indices)
+    lr: float
+    embedding_after: np.ndarray
+    bpe_ids: list[int] = field(default_factory=list)
+
+
+def fmt(x: float, digits: int = 4) -> str:
+    """A number as the seed writes it: ``0.9`` not ``0.8999999761581543``; ``-0`` as ``0``."""
+    s = f"{float(x):.{digits}g}"
+    return "0" if s in ("-0", "0", "-0.0") else s
+
+
+def fmt_vec(v: np.ndarray, digits: int = 4, width: int = 0, fixed: bool = False) -> str:
+    """``[0.9, 0.4, 0.2, 0.1]`` (right-aligned to ``width``; ``fixed``: ``digits`` decimals)."""
+
+    def one(x: float) -> str:
+        return (f"{float(x):.{digits}f}" if x != 0 else "0") if fixed else fmt(x, digits)
+
+    return "[" + ", ".join(one(x).rjust(width) for x in np.asarray(v).ravel()) + "]"
+
+
+class _Printer:
+    def __init__(self, out: IO[str], style: Style) -> None:
+        self.out, self.s = out, style
+        self.section = 0
+
+    def __call__(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def heading(self, title: str) -> None:
+        self.section += 1
+        self()
+        self(self.s.bold(self.s.cyan(f"{self.section}. {title}")))
+
+    def note(self, text: str) -> None:
+        self(self.s.dim("   " + text))
+
+    def matrix(self, m: np.ndarray, labels: list[str], digits=4, mark=None, fixed=False) -> None:
+        """Rows of a matrix, each labelled; ``mark(i, line)`` may colour a row."""
+        width = max(len(fmt_vec([x], digits, 0, fixed)) - 2 for x in np.asarray(m).ravel())
+        pad = max(len(lab) for lab in labels)
+        for i, (lab, row) in enumerate(zip(labels, m)):
+            line = f"   {lab.ljust(pad)}  {fmt_vec(row, digits, width, fixed)}"
+            self(mark(i, line) if mark else line)
+
+
+def _bpe_view(p: _Printer, text: str, tok: BPETokenizer) -> list[int]:
+    ids = tok.encode_ordinary(text)
+    p.heading("The same text with a BPE tokenizer (subword tokens)")
+    p.note(f"{tok!r}: the split pattern cuts the text into chunks, then each chunk's")
+    p.note("UTF-8 bytes are merged by rank (see minigrad.tokenizers.bpe).")
+    for i in ids:
+        raw = tok.decode_single_token_bytes(i)
+        shown = raw.decode("utf-8", errors="backslashreplace")
+        p(f"   {p.s.yellow(str(i)).rjust(6 if not p.s.enabled else 15)}  {shown!r}")
+    p(f"   ids: {ids}")
+    p.note(f"A BPE vocabulary has {tok.n_vocab} tokens, so its embedding matrix has that many")
+    p.note("rows. The rest of this walk-through uses the word-level ids, to keep it printable.")
+    return ids
+
+
+def explain(
+    text: str = SEED_SENTENCE,
+    *,
+    seed_example: bool = False,
+    tokenizer: BPETokenizer | None = None,
+    dim: int = 4,
+    lr: float = 0.5,
+    seed: int = 0,
+    out: IO[str] | None = None,
+    style: Style | None = None,
+) -> ExplainResult:
+    """Print the walk-through of ``text`` to ``out`` and return its numbers.
+
+    ``seed_example=True`` uses the seed's 3 x 4 matrix ``E`` (the text must have exactly 3
+    distinct words); otherwise ``E`` is a freshly initialised ``nn.Embedding(V, dim)`` from
+    ``seed``.  ``lr`` is the SGD learning rate of the training step.
+    """
+    p = _Printer(out or sys.stdout, style or Style(False))
+    s = p.s
+    words = WordTokenizer.tokenize(text)
+    if len(words) < 2:
+        raise CLIError(f"explain needs at least 2 words (one to predict the next), got {text!r}")
+    vocab_tok = WordTokenizer(words)
+    V = vocab_tok.n_vocab
+    if seed_example:
+        if V != 3:
+            raise CLIError(
+                f"--seed-example uses the seed's 3 x 4 matrix, so the text needs exactly 3 "
+                f"distinct words; {text!r} has {V}"
+            )
+        dim = 4
+    if dim < 1:
+        raise CLIError(f"--dim must be at least 1, got {dim}")
+    if not lr > 0:
+        raise CLIError(f"--lr must be positive, got {lr}")
+    ids = vocab_tok.encode(text)
+    labels = [f"{w!r} ({i})" for w, i in vocab_tok.token_to_id.items()]
+
+    p(s.bold(f"The seed's pipeline on {text!r}:  Text -> Tokens -> Token IDs -> Embedding vectors"))
+    p.heading("Tokenization: text -> tokens")
+    p(f"   {text!r}  ->  {words}")
+    p.note("A word-level tokenizer splits on whitespace (minigrad.tokenizers.WordTokenizer).")
+
+    p.heading("Encoding: tokens -> token ids (the vocabulary)")
+    for w, i in vocab_tok.token_to_id.items():
+        p(f"   {w!r} -> {s.yellow(i)}")
+    p(f"   sequence: {s.yellow(ids)}")
+    p.note(f"V = {V} distinct tokens. Still symbolic: id 1 is not 'more' than id 0.")
+
+    bpe_ids = _bpe_view(p, text, tokenizer) if tokenizer is not None else []
+
+    onehot = F.one_hot(np.array(ids), V).data
+    p.heading(f"One-hot encoding: each id -> a vector of length V = {V}")
+    p.matrix(onehot, [repr(w) for w in words], digits=1)
+    p.note("Exactly one 1 per row, at the token's id. Every pair of tokens is equally far apart:")
+    p.note("one-hot vectors preserve identity but carry no similarity.")
+
+    emb = nn.Embedding(V, dim, sparse=True)
+    minigrad.manual_seed(seed)
+    emb.reset_parameters()
+    with minigrad.no_grad():
+        if seed_example:
+            emb.weight.copy_(SEED_MATRIX)
+    E0 = emb.weight.data.copy()
+    p.heading(f"The embedding matrix E: V x d = {V} x {dim}, a learnable parameter")
+    source = "the seed's example matrix" if seed_example else f"random N(0, 1), seed {seed}"
+    p.note(f"values: {source}")
+    p.matrix(E0, labels)
+
+    lookup = emb(np.array(ids)).data
+    product = (minigrad.tensor(onehot.astype(np.float32)) @ minigrad.tensor(E0)).data
+    p.heading("Embedding lookup: id i -> row E[i]")
+    for w, i in zip(words, ids):
+        p(f"   {w!r} -> id {i} -> E[{i}] = {s.green(fmt_vec(E0[i]))}")
+    p(f"   lookup output for the sequence: L x d = {lookup.shape[0]} x {lookup.shape[1]}")
+    p.matrix(lookup, [repr(w) for w in words])
+    same = np.array_equal(lookup, product)
+    p(
+        f"   one_hot @ E gives the same matrix: {s.green('yes') if same else s.red('NO')}"
+        f" (max |difference| = {fmt(np.abs(lookup - product).max())})"
+    )
+    p.note(
+        "Multiplying by a one-hot vector picks one row; lookup reads it directly (no V x d work)."
+    )
+
+    # ---- one training step ------------------------------------------------------------
+    inputs, targets = np.array(ids[:-1]), np.array(ids[1:])
+    minigrad.manual_seed(seed + 1)
+    head = nn.Linear(dim, V, bias=False)
+    opt = SGD([emb.weight, head.weight], lr=lr)
+    p.heading("One training step on a next-token loss")
+    for a, b in pairwise(words):
+        p(f"   input {a!r} -> should predict {b!r}")
+    p.note(
+        f"model: logits = E[input] @ W.T, W = output weights ({V} x {dim}, random seed {seed + 1})"
+    )
+    logits = head(emb(inputs))
+    loss = F.cross_entropy(logits, targets)
+    probs = logits.softmax(-1).data
+    for k, (a, b) in enumerate(pairwise(words)):
+        p(
+            f"   P({b!r} | {a!r}) = {fmt(probs[k, targets[k]], 3)}   -log P = "
+            f"{fmt(-np.log(probs[k, targets[k]]), 4)}"
+        )
+    p(
+        f"   loss = mean cross-entropy = {s.bold(fmt(loss.item(), 5))}"
+        f"   (a uniform guess would give log V = {fmt(np.log(V), 4)})"
+    )
+
+    opt.zero_grad()
+    loss.backward()
+    g = emb.weight.grad
+    grad = g.to_dense() if hasattr(g, "to_dense") else np.asarray(g)
+    rows = [int(i) for i in (g.indices if hasattr(g, "indices") else np.nonzero(grad.any(1))[0])]
+    p.heading("Backpropagation: dLoss/dE, the gradient of the embedding matrix")
+
+    def mark(i: int, line: str) -> str:
+        return s.red(line) if i in rows else s.dim(line)
+
+    p.matrix(grad, labels, mark=mark, fixed=True)
+    for i, w in enumerate(vocab_tok.id_to_token):
+        if i in rows:
+            p(f"   row {i} ({w!r}): non-zero, id {i} was an input")
+        else:
+            p(f"   row {i} ({w!r}): {s.bold('exactly 0')}, id {i} never appears as an input")
+    p.note(f"Embedding(sparse=True) stores only those rows: grad.indices = {rows}")
+
+    p.heading(f"The update: E[i] <- E[i] - lr * dLoss/dE[i],  lr = {fmt(lr)}")
+    opt.step()
+    E1 = emb.weight.data.copy()
+    for i, w in enumerate(vocab_tok.id_to_token):
+        moved = i in rows
+        p(f"   E[{i}] ({w!r})")
+        p(f"      before {fmt_vec(E0[i])}")
+        if moved:
+            p(f"      - {fmt(lr)} * {fmt_vec(grad[i], fixed=True)}")
+            p(f"      after  {s.green(fmt_vec(E1[i]))}")
+        else:
+            p(f"      after  {fmt_vec(E1[i])}  {s.dim('(unchanged: no gradient)')}")
+    with minigrad.no_grad():
+        loss_after = F.cross_entropy(head(emb(inputs)), targets).item()
+    p(f"   same inputs after the step: loss {fmt(loss.item(), 5)} -> {s.bold(fmt(loss_after, 5))}")
+    p()
+    p(
+        s.bold(
+            "Lookup only reads E; training writes useful values into it, one step like this at a "
+            "time."
+        )
+    )
+    p(s.dim("Next: `minigrad train` repeats this step thousands of times on a corpus and measures"))
+    p(s.dim("whether words used in similar contexts end up with similar rows."))
+    return ExplainResult(
+        tokens=words,
+        vocab=dict(vocab_tok.token_to_id),
+        ids=ids,
+        one_hot=onehot,
+        embedding_before=E0,
+        lookup=lookup,
+        one_hot_product=product,
+        loss=loss.item(),
+        loss_after=loss_after,
+        grad=grad,
+        grad_rows=rows,
+        lr=lr,
+        embedding_after=E1,
+        bpe_ids=bpe_ids,
+    )
