@@ -1,0 +1,110 @@
+"""Save and load a module's weights as a safetensors file, the format PyTorch users load.
+
+safetensors is a JSON header (name -> dtype, shape, byte range) followed by the raw bytes: no
+pickle, so loading a file never runs code, and the same file opens in PyTorch with
+``safetensors.torch.load_file(path)``.  Keys are ``module.state_dict()``'s dotted names, which
+minigrad chooses to match ``torch.nn`` (``Linear.weight`` is (out, in), and so on), so::
+
+    save_safetensors(model, "model.safetensors")                       # minigrad
+    torch_model.load_state_dict(safetensors.torch.load_file("model.safetensors"))
+
+Writes are atomic: the bytes go to a temporary file in the same folder, are flushed to disk,
+and then ``os.replace`` moves it onto the real name, so a crash never leaves half a file there.
+
+Deliberately left out: optimizer state (use ``optimizer.state_dict()``), sharded files, and
+silently converting dtypes (a float64 file does not load into a float32 model: convert first).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors import SafetensorError
+from safetensors.numpy import load as _st_load
+from safetensors.numpy import save as _st_save
+
+from minigrad.nn.module import IncompatibleKeys, Module
+
+PathLike = str | os.PathLike
+
+
+def save_safetensors(
+    module: Module, path: PathLike, metadata: dict[str, str] | None = None
+) -> Path:
+    """Write ``module.state_dict()`` to ``path`` (atomically); returns the path.
+
+    ``metadata`` (str -> str) goes into the file's header, e.g. ``{"format": "pt"}``, which
+    some PyTorch tools expect.  Raises ``TypeError`` for a non-Module or non-str metadata.
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"save_safetensors expects a Module, got {type(module).__name__}")
+    if metadata is not None and not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()
+    ):
+        raise TypeError(f"safetensors metadata must map str to str, got {metadata!r}")
+    tensors = {k: np.ascontiguousarray(v) for k, v in module.state_dict().items()}
+    data = _st_save(tensors, metadata=metadata)
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_safetensors(path: PathLike) -> dict[str, np.ndarray]:
+    """Every array in the file by name; ``ValueError`` (naming the file) if it is not valid."""
+    path = Path(path)
+    raw = path.read_bytes()  # FileNotFoundError / IsADirectoryError name the path themselves
+    try:
+        return dict(_st_load(raw))
+    except (SafetensorError, ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(
+            f"{path} is not a valid safetensors file ({len(raw)} bytes): {exc}"
+        ) from None
+
+
+def load_safetensors(module: Module, path: PathLike, strict: bool = True) -> IncompatibleKeys:
+    """Copy the weights in ``path`` into ``module``'s parameters, in place.
+
+    Checks everything before changing anything; on any error the module is untouched.
+    Raises ``ValueError`` naming the file and every problem found: missing keys or unexpected
+    keys (``strict=True``; with ``strict=False`` they are returned instead, as PyTorch's
+    ``load_state_dict`` does), a shape mismatch, a dtype mismatch, or a corrupt file.
+    """
+    if not isinstance(module, Module):
+        raise TypeError(f"load_safetensors expects a Module, got {type(module).__name__}")
+    arrays = read_safetensors(path)
+    own: dict[str, Any] = {}
+    for mod_name, m in module.named_modules():
+        for name, p in m._parameters.items():
+            own[f"{mod_name}.{name}" if mod_name else name] = p
+    missing = [k for k in own if k not in arrays]
+    unexpected = [k for k in arrays if k not in own]
+    problems = []
+    if strict and missing:
+        problems.append(f"missing keys (in the model, not in the file): {missing}")
+    if strict and unexpected:
+        problems.append(f"unexpected keys (in the file, not in the model): {unexpected}")
+    for key, p in own.items():
+        arr = arrays.get(key)
+        if arr is None:
+            continue
+        if arr.shape != p.shape:
+            problems.append(f"{key!r}: the file has shape {arr.shape}, the model {p.shape}")
+        if arr.dtype != p.dtype:
+            problems.append(f"{key!r}: the file has dtype {arr.dtype}, the model {p.dtype}")
+    if problems:
+        raise ValueError(f"cannot load {path} into {type(module).__name__}: " + "; ".join(problems))
+    module.load_state_dict({k: v for k, v in arrays.items() if k in own}, strict=False)
+    return IncompatibleKeys(missing, unexpected)
