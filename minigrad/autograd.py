@@ -43,6 +43,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     for i, n in enumerate(shape):
         if n == 1 and grad.shape[lead + i] != 1:
             axes.append(lead + i)
+        elif grad.shape[lead + i] != n:  # not a broadcast: a backward returned a wrong shape
+            raise RuntimeError(f"gradient of shape {grad.shape} cannot be reduced to shape {shape}")
     if axes:
         grad = grad.sum(axis=tuple(axes), keepdims=True)
     return grad.reshape(shape)

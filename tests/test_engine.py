@@ -156,6 +156,20 @@ def test_backward_on_a_leaf():
     np.testing.assert_array_equal(x.grad, [3.0, 4.0])
 
 
+def test_gradient_of_a_wrong_shape_from_a_custom_function_raises():
+    class TransposeForgetsToTransposeBack(Function):
+        def forward(self, a):
+            return a.T.copy()
+
+        def backward(self, grad):
+            return grad  # shape (2, 3) for an input of shape (3, 2): a bug, not a broadcast
+
+    x = leaf(np.arange(6.0).reshape(3, 2))
+    y = TransposeForgetsToTransposeBack.apply(x)
+    with pytest.raises(RuntimeError, match=r"\(2, 3\).*\(3, 2\)"):
+        y.backward(np.ones((2, 3)))
+
+
 def test_none_gradient_from_a_branch():
     class Stop(Function):
         def forward(self, a):
