@@ -4,6 +4,7 @@ A ``Parameter`` is a ``Tensor`` that requires grad by default; assigning one to 
 a ``Module`` registers it under that name.  Assigning a ``Module`` registers a sub-module.  That
 is all the bookkeeping there is, and everything else follows from it::
 
+    >>> from minigrad.nn import Embedding, Linear, Module
     >>> class TwoLayer(Module):
     ...     def __init__(self):
     ...         super().__init__()
