@@ -90,7 +90,7 @@ def load_safetensors(module: Module, path: PathLike, strict: bool = True) -> Inc
         for name, p in m._parameters.items():
             own[f"{mod_name}.{name}" if mod_name else name] = p
     missing = [k for k in own if k not in arrays]
-    unexpected = [k for k in arrays if k not in own]
+    unexpected = sorted(k for k in arrays if k not in own)
     problems = []
     if strict and missing:
         problems.append(f"missing keys (in the model, not in the file): {missing}")
