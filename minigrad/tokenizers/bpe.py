@@ -433,14 +433,18 @@ class BPETokenizer:
 
     def decode_bytes(self, tokens: Iterable[int]) -> bytes:
         """The exact bytes of ``tokens`` (special tokens give their UTF-8 text)."""
+        if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
+            raise TypeError(f"expected an iterable of token ids, got {type(tokens).__name__}")
         dec = self._decoder
         try:
             return b"".join([dec[t] for t in tokens])
-        except (KeyError, TypeError):
-            for t in tokens:
-                if not isinstance(t, (int, np.integer)) or t not in dec:
-                    raise UnknownTokenError(self._unknown_message(t)) from None
-            raise
+        except KeyError as exc:  # the missing key is the offending id
+            raise UnknownTokenError(self._unknown_message(exc.args[0])) from None
+        except TypeError:  # an unhashable item, such as a list inside the list
+            bad = next((t for t in tokens if not isinstance(t, (int, np.integer))), None)
+            if bad is None:
+                raise UnknownTokenError("token ids must be ints; found an unhashable one") from None
+            raise UnknownTokenError(self._unknown_message(bad)) from None
 
     def decode(self, tokens: Iterable[int], errors: str = "replace") -> str:
         """Decode ids to text.  Bytes that are not valid UTF-8 (a character cut between tokens

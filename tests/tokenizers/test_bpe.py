@@ -316,6 +316,12 @@ def test_unknown_ids():
             tok.decode_single_token_bytes(bad)
     with pytest.raises(UnknownTokenError, match="must be ints"):
         tok.decode(["a"])
+    with pytest.raises(UnknownTokenError, match=r"must be ints, got \[1\]"):
+        tok.decode([104, [1]])
+    with pytest.raises(KeyError, match="unknown token id 99999"):
+        tok.decode(i for i in [104, 99999])  # a generator: the message still names the id
+    with pytest.raises(TypeError, match="iterable of token ids"):
+        tok.decode(104)
     assert tok.decode(np.array([104, 105])) == "hi"
 
 
