@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    repeats, inner = (4, 3) if args.quick else (20, 5)
+    repeats, inner = (4, 1) if args.quick else (40, 1)
     try:
         import torch
     except ImportError:
@@ -132,16 +132,14 @@ def main(argv: list[str] | None = None) -> int:
     title = f"MLP LM SGD step, V={VOCAB} d={DIM} ctx={CTX} H={HIDDEN} B={BATCH}, {args.threads}T"
     print(f"\n## {title}\n")
     print(markdown_table(rows))
-    by = {r["name"]: r["median_s"] for r in rows}
-    goal = {
-        "minigrad / torch eager": by["minigrad"] / by.get("torch eager", float("nan")),
-        "minigrad / numpy floor": by["minigrad"] / by["numpy by hand (floor)"],
-    }
-    print(
-        "\n"
-        + "; ".join(f"{k} = {v:.3f}" for k, v in goal.items())
-        + "  (goals: <= 0.9 and <= 1.15)"
-    )
+    goal = {}
+    for stat in ("median_s", "min_s"):  # on a busy machine noise only adds: minima are cleaner
+        by = {r["name"]: r[stat] for r in rows}
+        tag = stat[:-2]
+        goal[f"{tag}: minigrad / torch eager"] = by["minigrad"] / by.get("torch eager", np.nan)
+        goal[f"{tag}: minigrad / numpy floor"] = by["minigrad"] / by["numpy by hand (floor)"]
+    print("\n" + "; ".join(f"{k} = {v:.3f}" for k, v in goal.items()))
+    print("goals: minigrad / torch eager <= 0.9, minigrad / numpy floor <= 1.15")
     notes = (
         f"threads={args.threads}; first-step losses (all agree): "
         + ", ".join(f"{k}: {v:.6f}" for k, v in first.items())
