@@ -219,7 +219,8 @@ class BPETokenizer:
 
     # ---- encoding -------------------------------------------------------------------------
     def _split(self, text: str) -> list[str]:
-        """Cut text into chunks (the regex reference; a compiled splitter may replace it)."""
+        """Cut text into chunks with the ``regex`` module (custom patterns, and the reference
+        for the compiled scanner that built-in patterns use)."""
         if self._regex is None:
             return [text] if text else []
         return self._regex.findall(text)
@@ -282,7 +283,8 @@ class BPETokenizer:
         return out  # type: ignore[return-value]
 
     def _encode_text(self, text: str) -> list[int]:
-        """Split and merge a text that holds no special-token handling (surrogates allowed)."""
+        """Split ``text`` and merge its chunks (special tokens are ``encode``'s business); lone
+        surrogates become U+FFFD first, as in tiktoken."""
         if self._fast is not None:
             from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
 
@@ -315,6 +317,8 @@ class BPETokenizer:
             # longest first, so that "<|a|>b" wins over its prefix "<|a|>" (deterministic)
             alts = sorted(names, key=lambda s: (-len(s), s))
             pat = re.compile("|".join(re.escape(s) for s in alts))
+            if len(self._special_regex_cache) >= 64:  # bounded: callers may vary the sets
+                self._special_regex_cache.clear()
             self._special_regex_cache[names] = pat
         return pat
 
