@@ -19,10 +19,13 @@ only for the ids in the batch (row-sparse with ``sparse_embeddings=True``), the 
 projection gives every row (dense), and the engine's leaf accumulation turns sparse + dense
 into one dense array.  Both keys appear in the state dict, as in PyTorch.
 
+Dropout (``dropout > 0``) acts, as in nanoGPT, on the embeddings' sum, on the attention
+weights, and on each residual branch before it is added back.
+
 Deliberately left out: a key/value cache (``generate`` re-reads the whole window for every new
-token, which is fine at these sizes), dropout on the embeddings' sum only (dropout is applied
-inside the blocks and after the embeddings, as nanoGPT does), and GPT-2's scaled init of
-residual projections.
+token, which is fine at these sizes) and GPT-2's scaled initialisation of residual projections
+(every layer starts as PyTorch's default, so a torch model built the same way starts alike in
+distribution).
 """
 
 from __future__ import annotations
@@ -75,6 +78,12 @@ class TinyGPTConfig:
 
 class TinyGPT(Module):
     """A GPT-style language model: ``model(ids)`` gives logits, ``model.loss(ids, targets)``.
+
+    ``ids`` are (B, T) int64 with T <= ``context_length``.  ``tie_weights=True`` shares the token
+    table with the head.  ``sparse_embeddings=True`` makes the token table's gradient row-sparse
+    (untied models only: tied, the head's dense part makes it dense); minigrad's optimizers then
+    update just those rows, lazily (as ``torch.optim.SparseAdam``), which is not what PyTorch's
+    dense AdamW does: leave it False to match PyTorch step for step.
 
     >>> import minigrad as mg
     >>> _ = mg.manual_seed(0)
