@@ -106,6 +106,23 @@ def test_stability_large_logits_and_infinities():
     np.testing.assert_allclose(loss32, [0.0, 2e4 + np.log(2)], rtol=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_nan_anywhere_in_a_wide_row_gives_nan(dtype):
+    # C = 40: positions 0..31 go through the 16-lane max, 32..39 through the scalar tail
+    rng = np.random.default_rng(6)
+    logits = rng.standard_normal((6, 40)).astype(dtype)
+    for row, col in enumerate([0, 5, 17, 31, 36]):
+        logits[row, col] = np.nan
+    logits[5, 33] = np.inf  # +inf: NaN as well (inf - inf)
+    loss, _ = cross_entropy_forward(logits, np.full(6, 2))
+    assert np.isnan(loss).all()
+    clean = rng.standard_normal((6, 40)).astype(dtype)
+    clean[2, :] = -np.inf  # all -inf: NaN
+    clean[3, 7] = -np.inf  # one -inf off target: finite
+    loss, _ = cross_entropy_forward(clean, np.full(6, 2))
+    assert np.isnan(loss[2]) and np.isfinite(np.delete(loss, 2)).all()
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("eps", [0.0, 0.1])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
