@@ -157,6 +157,14 @@ def test_distinct_chunks_kernel(data, cuts):
     assert gather_ids(which, offsets, flat).tolist() == list(data)
 
 
+@given(text=st.one_of(unicode_text, tricky_text))
+def test_tiktoken_parity_custom_pattern(text):
+    pytest.importorskip("tiktoken")
+    tok = BPETokenizer(trained("gpt4").mergeable_ranks, pattern=r"\w+|\s+|[^\w\s]+")
+    assert tok._fast is None  # custom patterns take the regex path
+    assert tok.encode_ordinary(text) == tiktoken_of(tok).encode_ordinary(text)
+
+
 @pytest.mark.parametrize("pattern", PATTERNS)
 def test_tiktoken_parity_real_text(pattern, stdlib_sample):
     pytest.importorskip("tiktoken")

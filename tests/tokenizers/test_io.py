@@ -31,6 +31,15 @@ def test_save_load_round_trip(tmp_path, pattern):
     assert os.listdir(tmp_path) == ["tok.mgbpe"]  # no temporary file left behind
 
 
+def test_custom_pattern_round_trip(tmp_path):
+    custom = r"\w+|\s+|[^\w\s]+"
+    tok = BPETokenizer(trained("gpt4").mergeable_ranks, pattern=custom, name="custom")
+    tok.save(tmp_path / "c")
+    back = BPETokenizer.load(tmp_path / "c")
+    assert back.pattern == custom
+    assert back.encode(MULTILINGUAL) == tok.encode(MULTILINGUAL)
+
+
 def test_file_is_deterministic_and_readable(tmp_path):
     tok = trained("gpt4")
     tok.save(tmp_path / "a")
