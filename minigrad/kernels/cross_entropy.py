@@ -23,12 +23,17 @@ buffer, then ``s = Σ e`` and ``loss = log(s) + (m - x[t])``. The buffer is kept
 ``e * (g/s) - g·ε/C`` and ``-g·(1-ε)`` at the target, where ``g`` is the upstream gradient of that
 row's loss. No one-hot matrix, no second exp pass, no (N, C) temporary besides the one buffer.
 
-Why this mix of NumPy and numba (measured, see ``benchmarks/bench_cross_entropy.py``): numba has no
-SVML on this machine, so ``exp`` inside a compiled loop is scalar libm and about 3x slower than
-NumPy's SIMD ``np.exp``. The forward therefore runs NumPy ufuncs with ``out=`` on row blocks of
-~0.5 MiB (they stay in the L2 cache between the max, subtract, exp and sum passes), one contiguous
-share of the rows per thread (NumPy releases the GIL inside ufunc loops). The backward has no
-transcendental function, so it is one numba ``prange`` loop that LLVM vectorises.
+Why this mix of NumPy and numba (measured, see ``benchmarks/bench_cross_entropy.py``): numba has
+no SVML on this machine, so ``exp`` inside a compiled loop is scalar libm, about 3x slower than
+NumPy's SIMD ``np.exp``; but NumPy's row-wise max, broadcasting subtract and pairwise row sums are
+2-4x slower than short numba loops. So, per block of rows (~0.5 MiB, kept in the L2 cache between
+the passes): numba computes the row max and writes ``x - m``, NumPy exponentiates in place, numba
+sums the rows. The backward has no transcendental function: one numba loop LLVM vectorises.
+
+Threads: each thread (``numba.get_num_threads()`` of them) gets one contiguous range of rows, for
+the forward and for the backward; NumPy ufuncs and ``nogil`` numba kernels release the GIL, so
+plain Python threads run in parallel. Rows never cross ranges, so no two threads write the same
+memory.
 
 Numerics: ``x - m <= 0``, so ``exp`` never overflows (logits of ±1e4 are fine) and ``s >= 1``.
 ``loss = log(s) + (m - x[t])`` keeps full precision even when ``x[t]`` is large. A target logit of
