@@ -282,7 +282,7 @@ class BPETokenizer:
                 out[i] = ids
         return out  # type: ignore[return-value]
 
-    def _encode_text(self, text: str) -> list[int]:
+    def _encode_text(self, text: str, as_array: bool = False) -> list[int] | np.ndarray:
         """Split ``text`` and merge its chunks (special tokens are ``encode``'s business); lone
         surrogates become U+FFFD first, as in tiktoken."""
         if self._fast is not None:
@@ -292,13 +292,16 @@ class BPETokenizer:
             if b"\xed" in data and _UTF8_SURROGATE.search(data):
                 data, bounds = utf8_chunk_bounds(_fix_surrogates(text), self._fast)
             if len(bounds) > BULK_MIN_CHUNKS:
-                return self._encode_bulk(data, bounds).tolist()
+                ids = self._encode_bulk(data, bounds)
+                return ids if as_array else ids.tolist()
             b = bounds.tolist()
-            return self._encode_chunks(data[b[j] : b[j + 1]] for j in range(len(b) - 1))
-        try:
-            return self._encode_chunks(self._split(text))
-        except UnicodeEncodeError:
-            return self._encode_chunks(self._split(_fix_surrogates(text)))
+            out = self._encode_chunks(data[b[j] : b[j + 1]] for j in range(len(b) - 1))
+        else:
+            try:
+                out = self._encode_chunks(self._split(text))
+            except UnicodeEncodeError:
+                out = self._encode_chunks(self._split(_fix_surrogates(text)))
+        return np.array(out, dtype=np.int64) if as_array else out
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text``, treating special-token text as ordinary text.
@@ -322,27 +325,14 @@ class BPETokenizer:
             self._special_regex_cache[names] = pat
         return pat
 
-    def encode(
+    def _allowed_specials(
         self,
         text: str,
-        *,
-        allowed_special: Literal["all"] | Collection[str] = frozenset(),
-        disallowed_special: Literal["all"] | Collection[str] = "all",
-    ) -> list[int]:
-        """Encode ``text``; special tokens follow tiktoken's policy.
-
-        * ``allowed_special``: special tokens that become their own id when they appear in the
-          text (``"all"`` for every one).  Names that are not special tokens are ignored.
-        * ``disallowed_special``: special tokens whose text raises ``ValueError`` if it appears;
-          the default ``"all"`` means every special token not allowed.  Pass ``()`` to encode
-          such text as ordinary bytes instead.
-
-        >>> tok = BPETokenizer({bytes([i]): i for i in range(256)}, special_tokens={"<s>": 256})
-        >>> tok.encode("a<s>", allowed_special={"<s>"})
-        [97, 256]
-        >>> tok.encode("a<s>", disallowed_special=())
-        [97, 60, 115, 62]
-        """
+        allowed_special: Literal["all"] | Collection[str],
+        disallowed_special: Literal["all"] | Collection[str],
+    ) -> frozenset[str]:
+        """tiktoken's policy: which special tokens to honour in ``text``; raise on a disallowed
+        one."""
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         for arg, value in (
@@ -369,13 +359,37 @@ class BPETokenizer:
                     f"{match.start()}, which is disallowed. Pass it in allowed_special to encode "
                     "it as a special token, or disallowed_special=() to encode it as text."
                 )
+        return allowed
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: Literal["all"] | Collection[str] = frozenset(),
+        disallowed_special: Literal["all"] | Collection[str] = "all",
+    ) -> list[int]:
+        """Encode ``text``; special tokens follow tiktoken's policy.
+
+        * ``allowed_special``: special tokens that become their own id when they appear in the
+          text (``"all"`` for every one).  Names that are not special tokens are ignored.
+        * ``disallowed_special``: special tokens whose text raises ``ValueError`` if it appears;
+          the default ``"all"`` means every special token not allowed.  Pass ``()`` to encode
+          such text as ordinary bytes instead.
+
+        >>> tok = BPETokenizer({bytes([i]): i for i in range(256)}, special_tokens={"<s>": 256})
+        >>> tok.encode("a<s>", allowed_special={"<s>"})
+        [97, 256]
+        >>> tok.encode("a<s>", disallowed_special=())
+        [97, 60, 115, 62]
+        """
+        allowed = self._allowed_specials(text, allowed_special, disallowed_special)
         if not allowed:
-            return self.encode_ordinary(text)
+            return self._encode_text(text)  # type: ignore[return-value]
         out: list[int] = []
         start = 0
         for match in self._special_regex(allowed).finditer(text):
             out += self._encode_text(text[start : match.start()])
-            out.append(specials[match.group()])
+            out.append(self.special_tokens[match.group()])
             start = match.end()
         out += self._encode_text(text[start:])
         return out
@@ -408,7 +422,9 @@ class BPETokenizer:
         allowed_special: Literal["all"] | Collection[str] = frozenset(),
         disallowed_special: Literal["all"] | Collection[str] = "all",
     ) -> np.ndarray:
-        """``encode`` as an int64 array, ready for ``nn.Embedding``."""
+        """``encode`` as an int64 array, ready for ``nn.Embedding`` (long texts skip the list)."""
+        if not self._allowed_specials(text, allowed_special, disallowed_special):
+            return self._encode_text(text, as_array=True)  # type: ignore[return-value]
         ids = self.encode(
             text, allowed_special=allowed_special, disallowed_special=disallowed_special
         )

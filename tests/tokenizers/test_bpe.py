@@ -133,6 +133,8 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
                 tok._cache.clear()
                 assert tok.encode_ordinary(text) == expected
                 assert tok.encode_ordinary(text) == expected  # again, from the cache
+                array = tok.encode_to_numpy(text, disallowed_special=())
+                assert array.dtype == np.int64 and array.tolist() == expected
 
 
 @pytest.mark.nojit
