@@ -58,6 +58,7 @@ from minigrad.tokenizers.merge import (
     validate_special_tokens,
 )
 from minigrad.tokenizers.pretokenize import compile_pattern, resolve_pattern
+from minigrad.tokenizers.special import allowed_specials, special_regex
 
 if TYPE_CHECKING:
     from os import PathLike
@@ -143,7 +144,6 @@ class BPETokenizer:
         self._regex = compile_pattern(self.pattern) if self.pattern is not None else None
         #: name of the compiled scanner for this pattern, or None to use the regex
         self._fast: str | None = _fast_scanner_name(self.pattern)
-        self._special_regex_cache: dict[frozenset[str], re.Pattern[str]] = {}
         self._cache: dict[str | bytes, list[int]] = {}
         self._merger = None  # the numba merge tables, built on first need
 
@@ -314,53 +314,6 @@ class BPETokenizer:
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         return self._encode_text(text)
 
-    def _special_regex(self, names: frozenset[str]) -> re.Pattern[str]:
-        pat = self._special_regex_cache.get(names)
-        if pat is None:
-            # longest first, so that "<|a|>b" wins over its prefix "<|a|>" (deterministic)
-            alts = sorted(names, key=lambda s: (-len(s), s))
-            pat = re.compile("|".join(re.escape(s) for s in alts))
-            if len(self._special_regex_cache) >= 64:  # bounded: callers may vary the sets
-                self._special_regex_cache.clear()
-            self._special_regex_cache[names] = pat
-        return pat
-
-    def _allowed_specials(
-        self,
-        text: str,
-        allowed_special: Literal["all"] | Collection[str],
-        disallowed_special: Literal["all"] | Collection[str],
-    ) -> frozenset[str]:
-        """tiktoken's policy: which special tokens to honour in ``text``; raise on a disallowed
-        one."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        for arg, value in (
-            ("allowed_special", allowed_special),
-            ("disallowed_special", disallowed_special),
-        ):
-            if isinstance(value, str) and value != "all":
-                raise TypeError(
-                    f'{arg} must be "all" or a collection of str, got the str {value!r}'
-                )
-        specials = self.special_tokens
-        allowed = (
-            frozenset(specials) if allowed_special == "all" else frozenset(allowed_special)
-        ) & frozenset(specials)
-        if disallowed_special == "all":
-            disallowed = frozenset(specials) - allowed
-        else:
-            disallowed = frozenset(disallowed_special)
-        if disallowed:
-            match = self._special_regex(disallowed).search(text)
-            if match:
-                raise ValueError(
-                    f"the text contains the special token {match.group()!r} at offset "
-                    f"{match.start()}, which is disallowed. Pass it in allowed_special to encode "
-                    "it as a special token, or disallowed_special=() to encode it as text."
-                )
-        return allowed
-
     def encode(
         self,
         text: str,
@@ -382,12 +335,12 @@ class BPETokenizer:
         >>> tok.encode("a<s>", disallowed_special=())
         [97, 60, 115, 62]
         """
-        allowed = self._allowed_specials(text, allowed_special, disallowed_special)
+        allowed = allowed_specials(self.special_tokens, text, allowed_special, disallowed_special)
         if not allowed:
             return self._encode_text(text)  # type: ignore[return-value]
         out: list[int] = []
         start = 0
-        for match in self._special_regex(allowed).finditer(text):
+        for match in special_regex(allowed).finditer(text):
             out += self._encode_text(text[start : match.start()])
             out.append(self.special_tokens[match.group()])
             start = match.end()
@@ -423,7 +376,7 @@ class BPETokenizer:
         disallowed_special: Literal["all"] | Collection[str] = "all",
     ) -> np.ndarray:
         """``encode`` as an int64 array, ready for ``nn.Embedding`` (long texts skip the list)."""
-        if not self._allowed_specials(text, allowed_special, disallowed_special):
+        if not allowed_specials(self.special_tokens, text, allowed_special, disallowed_special):
             return self._encode_text(text, as_array=True)  # type: ignore[return-value]
         ids = self.encode(
             text, allowed_special=allowed_special, disallowed_special=disallowed_special
