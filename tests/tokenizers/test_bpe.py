@@ -226,11 +226,13 @@ def test_heap_merge_equals_simple_merge(ranks, data):
 
 
 def test_surrogates_like_tiktoken():
-    tiktoken = pytest.importorskip("tiktoken")  # noqa: F841
+    pytest.importorskip("tiktoken")
     tok = trained("gpt4")
-    text = "a\ud800b \U0001f600\udfff"
+    text = "a\ud800b \U0001f600\udfff \ud83d\ude00"  # lone surrogates, then a surrogate pair
     assert tok.encode(text) == tiktoken_for("gpt4").encode(text)
-    assert tok.decode(tok.encode(text)) == "a\ufffdb \U0001f600\ufffd"
+    assert tok.decode(tok.encode(text)) == "a\ufffdb \U0001f600\ufffd \U0001f600"
+    with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):
+        assert tok.encode(text * 3) == tiktoken_for("gpt4").encode(text * 3)
 
 
 # ---- BPE invariants of a trained vocabulary -------------------------------------------------
