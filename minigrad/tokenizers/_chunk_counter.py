@@ -67,7 +67,8 @@ def _grow(x, n):
     while cap < n:
         cap *= 2
     out = np.empty(cap, dtype=x.dtype)
-    out[: len(x)] = x
+    for i in range(len(x)):  # a loop: slice assignment costs seconds of numba compile time
+        out[i] = x[i]
     return out
 
 
@@ -106,7 +107,9 @@ def add_chunks(table, buf, bounds):
             hashes, count = _grow(hashes, t + 1), _grow(count, t + 1)
         if sc[NBYTES] + m > len(arena):
             arena = _grow(arena, sc[NBYTES] + m)
-        arena[sc[NBYTES] : sc[NBYTES] + m] = buf[s:e]
+        a = sc[NBYTES]
+        for q in range(m):
+            arena[a + q] = buf[s + q]
         start[t] = sc[NBYTES]
         length[t] = m
         hashes[t] = h

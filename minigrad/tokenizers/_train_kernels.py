@@ -213,8 +213,15 @@ def _grow(x, n):
     while cap < n:
         cap *= 2
     out = np.empty(cap, dtype=x.dtype)
-    out[: len(x)] = x
+    _copy(out, 0, x, 0, len(x))
     return out
+
+
+@_jit
+def _copy(dst, d0, src, s0, n):
+    """``dst[d0:d0+n] = src[s0:s0+n]`` as a loop: slice assignment costs seconds of compile."""
+    for i in range(n):
+        dst[d0 + i] = src[s0 + i]
 
 
 @_jit
@@ -319,7 +326,7 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
         thash[t] = h
     sc[NTOK] = 256
     sc[NBYTES] = 256
-    out = np.empty((1024, 3), dtype=np.int32)
+    out = np.empty(3 * 1024, dtype=np.int32)
     return (
         tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
         ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
@@ -371,8 +378,8 @@ def run_merges(state, min_count, max_merges):
         m = tlen[a] + tlen[b]
         if m > len(buf):
             buf = np.empty(2 * m, dtype=np.uint8)
-        buf[: tlen[a]] = tbytes[tstart[a] : tstart[a] + tlen[a]]
-        buf[tlen[a] : m] = tbytes[tstart[b] : tstart[b] + tlen[b]]
+        _copy(buf, 0, tbytes, tstart[a], tlen[a])
+        _copy(buf, tlen[a], tbytes, tstart[b], tlen[b])
         h = _token_hash(buf, m)
         slot = _token_slot(tht, thash, tstart, tlen, tbytes, h, buf, m)
         if tht[slot] >= 0:
@@ -382,19 +389,17 @@ def run_merges(state, min_count, max_merges):
             sc[NTOK] += 1
             if sc[NBYTES] + m > len(tbytes):
                 tbytes = _grow(tbytes, sc[NBYTES] + m)
-            tbytes[sc[NBYTES] : sc[NBYTES] + m] = buf[:m]
+            _copy(tbytes, sc[NBYTES], buf, 0, m)
             tstart[c_id] = sc[NBYTES]
             tlen[c_id] = m
             thash[c_id] = h
             sc[NBYTES] += m
             tht[slot] = c_id
-        if sc[NMERGES] >= len(out):
-            bigger = np.empty((2 * len(out), 3), dtype=np.int32)
-            bigger[: len(out)] = out
-            out = bigger
-        out[sc[NMERGES], 0] = a
-        out[sc[NMERGES], 1] = b
-        out[sc[NMERGES], 2] = c_id
+        if 3 * sc[NMERGES] + 3 > len(out):
+            out = _grow(out, 3 * sc[NMERGES] + 3)
+        out[3 * sc[NMERGES]] = a  # merges as (left, right, new) triples
+        out[3 * sc[NMERGES] + 1] = b
+        out[3 * sc[NMERGES] + 2] = c_id
         sc[NMERGES] += 1
         # 3. merge in every word that holds the pair, adding count differences
         sc[STEP] += 1
