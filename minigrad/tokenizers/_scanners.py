@@ -154,7 +154,7 @@ def _contraction_ci(buf, table, a, n):
 def scan_gpt2(buf, table, out):
     r"""GPT-2: ``'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s``.
 
-    >>> # "I'm  here" -> ["I", "'m", " ", " here"]
+    Example: "I'm  here" -> ["I", "'m", " ", " here"]
     """
     n = buf.shape[0]
     out[0] = 0
@@ -371,7 +371,7 @@ def scan_o200k(buf, table, out):
 def byte_to_char_offsets(buf, byte_bounds):
     """Turn sorted UTF-8 byte offsets into code-point offsets (count non-continuation bytes).
 
-    >>> # buf = "é!".encode() = b"\\xc3\\xa9!", byte_bounds [0, 2, 3] -> [0, 1, 2]
+    Example: buf = "é!".encode() = b"\\xc3\\xa9!", byte_bounds [0, 2, 3] -> [0, 1, 2]
     """
     m = byte_bounds.shape[0]
     out = np.empty(m, dtype=np.int64)
@@ -394,7 +394,7 @@ def join_chunks(buf, byte_bounds, sep):
     ``split_fast`` decodes this once and calls ``str.split(sep)``: one C loop that builds all
     the chunk strings, about twice as fast as slicing the text once per chunk in Python.
 
-    >>> # buf b"ab cd", byte_bounds [0, 2, 5], sep 0 -> b"ab\\x00 cd"
+    Example: buf b"ab cd", byte_bounds [0, 2, 5], sep 0 -> b"ab\\x00 cd"
     """
     k = byte_bounds.shape[0] - 1
     if k <= 0:
