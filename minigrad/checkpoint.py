@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.models import MLPConfig, MLPLanguageModel
+from minigrad.models import MLPConfig, MLPLanguageModel, TinyGPT
 from minigrad.nn import Module
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
 
@@ -85,10 +85,16 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
 def _model_type(model: Module) -> tuple[str, dict[str, Any]]:
     if isinstance(model, MLPLanguageModel):
         return "mlp", model.config.to_dict()
-    cfg = getattr(model, "config", None)
-    if cfg is not None and hasattr(cfg, "to_dict") and type(model).__name__ == "TinyGPT":
-        return "transformer", cfg.to_dict()
+    if isinstance(model, TinyGPT):
+        return "transformer", model.config.to_dict()
     raise TypeError(f"cannot checkpoint a {type(model).__name__}: unknown model type")
+
+
+def embedding_matrix(model: Module) -> np.ndarray:
+    """The token embedding table (V, d) of a checkpointed model (shared, not a copy)."""
+    if isinstance(model, TinyGPT):
+        return model.tok_emb.weight.data
+    return model.embed.weight.data
 
 
 def _build_model(kind: str, sizes: dict[str, Any], where: Path) -> Module:
@@ -99,15 +105,10 @@ def _build_model(kind: str, sizes: dict[str, Any], where: Path) -> Module:
         except (TypeError, ValueError) as exc:
             raise CheckpointError(f"{where}: invalid model sizes {sizes}: {exc}") from None
     if kind == "transformer":
-        import minigrad.models as models
-
-        gpt = getattr(models, "TinyGPT", None)
-        if gpt is None:
-            raise CheckpointError(
-                f"{where}: this checkpoint holds a transformer, but this version of minigrad "
-                "has no minigrad.models.TinyGPT"
-            )
-        return gpt(gpt.config_class.from_dict(dict(sizes)))
+        try:
+            return TinyGPT.from_config(dict(sizes))
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{where}: invalid model sizes {sizes}: {exc}") from None
     raise CheckpointError(f"{where}: unknown model type {kind!r} (known: 'mlp', 'transformer')")
 
 
@@ -241,8 +242,8 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except ValueError as exc:
         raise CheckpointError(f"{weights}: incompatible with its config: {exc}") from None
     tokenizer = _load_tokenizer(d, config["tokenizer"])
-    n_rows = model.state_dict()["embed.weight"].shape[0] if "embed.weight" in arrays else None
-    if n_rows is not None and tokenizer.n_vocab > n_rows:
+    n_rows = embedding_matrix(model).shape[0]
+    if tokenizer.n_vocab > n_rows:
         raise CheckpointError(
             f"{d}: incompatible: the tokenizer has {tokenizer.n_vocab} tokens but the embedding "
             f"only {n_rows} rows"

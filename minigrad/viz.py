@@ -148,7 +148,8 @@ def plot_loss(
     """Train loss per step (raw and smoothed) and held-out loss, as a PNG.
 
     A dashed line marks ``log V``, the loss of a model that guesses uniformly among V tokens:
-    the curve starts near it and should end well below it.
+    the curve starts near it and should end well below it.  The step axis is logarithmic
+    beyond step 10, so the fast early drop and the long tail both stay visible.
     """
     fig = _figure(8, 4.8)
     ax = fig.add_subplot(1, 1, 1)
@@ -157,10 +158,13 @@ def plot_loss(
     ax.plot(steps, loss, color="#9ecae1", linewidth=0.8, label="train loss (each step)")
     if len(loss) >= 10:
         w = max(5, len(loss) // 50)
-        smooth = np.convolve(loss, np.ones(w) / w, mode="valid")
-        ax.plot(
-            steps[w - 1 :], smooth, color="#08519c", linewidth=1.8, label=f"train ({w}-step mean)"
-        )
+        # mean of the last k steps, k = 10% of the step number (at most w): short windows
+        # early, where the loss changes fast, so the curve does not lag behind the raw one
+        csum = np.concatenate([[0.0], np.cumsum(loss)])
+        idx = np.arange(1, len(loss) + 1)
+        k = np.clip(np.round(0.1 * idx).astype(np.int64), 1, w)
+        smooth = (csum[idx] - csum[idx - k]) / k
+        ax.plot(steps, smooth, color="#08519c", linewidth=1.8, label="train (running mean)")
     if len(eval_steps):
         ax.plot(eval_steps, eval_loss, "o-", color="#d94801", markersize=4, label="held-out loss")
     if vocab_size:
@@ -171,8 +175,12 @@ def plot_loss(
             linewidth=1,
             label=f"uniform guess: log V = {np.log(vocab_size):.2f}",
         )
+    # Most of the drop happens in the first few hundred steps: a log-like step axis (linear
+    # from 0 to 10, logarithmic after) shows both that and the long flat end.
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set_xlim(left=0)
     ax.set_title("Next-token cross-entropy loss during training")
-    ax.set_xlabel("training step")
+    ax.set_xlabel("training step (logarithmic after 10)")
     ax.set_ylabel("loss (nats per token)")
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from minigrad.checkpoint import load_checkpoint
+from minigrad.checkpoint import embedding_matrix, load_checkpoint
 from minigrad.commands.common import CLIError, echo, lookup_token, token_text
 from minigrad.metrics import nearest_neighbours
 
@@ -15,7 +15,7 @@ def command(args: argparse.Namespace) -> int:
         raise CLIError(f"-k must be at least 1, got {args.k}")
     ck = load_checkpoint(args.checkpoint)
     row = lookup_token(ck.tokenizer, args.word)
-    vectors = ck.model.embed.weight.data[: ck.tokenizer.n_vocab]
+    vectors = embedding_matrix(ck.model)[: ck.tokenizer.n_vocab]
     classes = ck.word_classes or {}
     own = classes.get(args.word)
     echo(f"nearest to {args.word!r} (id {row}{', ' + own if own else ''}) by cosine similarity:")

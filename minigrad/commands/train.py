@@ -2,7 +2,7 @@
 
 The whole seed pipeline, end to end::
 
-    corpus --tokenizer--> ids --windows of `context` ids--> MLPLanguageModel --> loss
+    corpus --tokenizer--> ids --windows of `context` ids--> MLPLanguageModel (or TinyGPT) --> loss
            --backward--> sparse embedding rows + dense layer grads --Adam--> update
 
 By default the corpus is the built-in synthetic language (``minigrad.data``), whose words have
@@ -41,15 +41,18 @@ from minigrad.commands.common import (
     token_text,
     word_rows,
 )
+from minigrad.commands.train_models import MODELS, batch_loss, build_model, token_embeddings
 from minigrad.data import DEFAULT_SENTENCES, Batches, split_ids, synthetic_corpus
 from minigrad.metrics import chance_agreement, neighbour_agreement
-from minigrad.models import MLPConfig, MLPLanguageModel
+from minigrad.nn import Module
 from minigrad.optim import Adam
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
 from minigrad.viz import plot_embeddings, plot_loss
 
 #: Held-out windows scored per evaluation (enough for a smooth curve, cheap to compute).
 EVAL_EXAMPLES = 8192
+#: Extra held-out evaluations early on, where the loss falls fastest.
+EARLY_EVALS = frozenset({1, 2, 5, 10, 20, 35, 50, 75, 100, 150, 200, 300, 500})
 
 
 @dataclass
@@ -69,6 +72,8 @@ class TrainSettings:
     context: int = 4
     d_embed: int = 16
     d_hidden: int = 96
+    n_heads: int = 2
+    n_layers: int = 1
     evals: int = 20
 
     def check(self) -> None:
@@ -80,6 +85,8 @@ class TrainSettings:
             "context",
             "d_embed",
             "d_hidden",
+            "n_heads",
+            "n_layers",
             "evals",
         ):
             value = getattr(self, name)
@@ -87,15 +94,12 @@ class TrainSettings:
                 raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise CLIError(f"--lr must be a positive number, got {self.lr}")
-        if self.model == "transformer":
-            if getattr(minigrad.models, "TinyGPT", None) is None:
-                raise CLIError(
-                    "--model transformer is not available yet (minigrad.models.TinyGPT does not "
-                    "exist in this version); use --model mlp"
-                )
-            raise CLIError("--model transformer: `minigrad train` does not drive TinyGPT yet")
-        if self.model != "mlp":
-            raise CLIError(f"unknown --model {self.model!r}; choose 'mlp' (or 'transformer')")
+        if self.model not in MODELS:
+            raise CLIError(f"unknown --model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.model == "transformer" and self.d_embed % self.n_heads:
+            raise CLIError(
+                f"--d-embed ({self.d_embed}) must be divisible by --n-heads ({self.n_heads})"
+            )
 
 
 @dataclass
@@ -156,11 +160,11 @@ def prepare_data(s: TrainSettings, log: Callable[[str], None] = echo) -> Prepare
     return Prepared(tokenizer, train_ids, held_out_ids, word_classes, source)
 
 
-def _held_out_loss(model: MLPLanguageModel, batches: Batches) -> float:
+def _held_out_loss(model: Module, batches: Batches) -> float:
     total, n = 0.0, 0
     with minigrad.no_grad():
         for x, y in batches.sequential(EVAL_EXAMPLES):
-            total += model.loss(x, y).item() * len(y)
+            total += batch_loss(model, x, y).item() * len(y)
             n += len(y)
     return total / n
 
@@ -238,15 +242,16 @@ def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show,
     interrupted = False
     start = time.perf_counter()
     try:
+        log(f"training {s.steps} steps of {s.batch_size} windows (Ctrl-C stops early and saves)")
         for step in range(1, s.steps + 1):
             set_lr(optimizer, lr_at(step, s.steps, s.lr))
             x, y = batches.sample()
-            loss = model.loss(x, y)
+            loss = batch_loss(model, x, y)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
-            if step % eval_every == 0 or step == s.steps:
+            if step % eval_every == 0 or step == s.steps or step in EARLY_EVALS:
                 eval_steps.append(step)
                 eval_losses.append(_held_out_loss(model, held_out))
                 rate = step * s.batch_size / (time.perf_counter() - start)
@@ -279,12 +284,12 @@ def run_training(
     from it behaves like Ctrl-C).  ``progress``: show the tqdm bar (None: when stderr is a TTY).
     """
     s.check()
+    prep = prepare_data(s, log)
     out = Path(s.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot create output folder {s.out!r}: {exc.strerror}") from None
-    prep = prepare_data(s, log)
     tok = prep.tokenizer
     log(
         f"data: {prep.source}: {len(prep.train_ids):,} training tokens, "
@@ -292,14 +297,13 @@ def run_training(
     )
 
     minigrad.manual_seed(s.seed)
-    config = MLPConfig(tok.n_vocab, context=s.context, d_embed=s.d_embed, d_hidden=s.d_hidden)
-    model = MLPLanguageModel(config)
+    model = build_model(s.model, tok.n_vocab, s)
     optimizer = Adam(model.parameters(), lr=s.lr)
     batches = Batches(prep.train_ids, s.context, s.batch_size, seed=s.seed)
     held_out = Batches(prep.held_out_ids, s.context, 2048)
 
     words, rows, labels = _embedding_view(prep, prep.train_ids)
-    before = model.embeddings[rows].copy()
+    before = token_embeddings(model)[rows].copy()
     eval_steps, eval_losses = [0], [_held_out_loss(model, held_out)]
     show = sys.stderr.isatty() if progress is None else progress
     with single_threaded():
@@ -318,7 +322,7 @@ def run_training(
         / (ckpt.WORD_TOKENIZER_FILE if isinstance(tok, WordTokenizer) else ckpt.BPE_TOKENIZER_FILE)
     )
 
-    after = model.embeddings[rows]
+    after = token_embeddings(model)[rows].copy()
     metrics = _metrics(s, losses, eval_losses, tok.n_vocab, before, after, labels, interrupted)
     ckpt.atomic_write_text(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     plot_loss(
@@ -413,7 +417,10 @@ def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = N
         "--out", default=d.out, metavar="DIR", help="output folder (default %(default)s)"
     )
     p.add_argument(
-        "--model", default=d.model, help="mlp (transformer once minigrad.models.TinyGPT exists)"
+        "--model",
+        default=d.model,
+        choices=MODELS,
+        help="mlp (the default: the next-token MLP) or transformer (TinyGPT)",
     )
     p.add_argument(
         "--corpus",
@@ -448,7 +455,13 @@ def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = N
         "--d-embed", type=int, default=d.d_embed, help="embedding dimension d (default %(default)s)"
     )
     p.add_argument(
-        "--d-hidden", type=int, default=d.d_hidden, help="hidden layer width (default %(default)s)"
+        "--d-hidden", type=int, default=d.d_hidden, help="MLP hidden width (default %(default)s)"
+    )
+    p.add_argument(
+        "--n-heads", type=int, default=d.n_heads, help="transformer: attention heads (default 2)"
+    )
+    p.add_argument(
+        "--n-layers", type=int, default=d.n_layers, help="transformer: blocks (default 1)"
     )
 
 

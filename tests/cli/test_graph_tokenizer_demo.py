@@ -1,0 +1,104 @@
+"""``to_dot`` / ``minigrad graph``, ``minigrad tokenizer``, and ``minigrad demo``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad.cli import main
+from minigrad.viz import graphviz_available, pca_2d, to_dot
+from tests.cli.support import PNG_MAGIC, assert_one_line_error
+
+
+def test_to_dot_shows_ops_shapes_and_gradient_norms():
+    x = minigrad.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    w = minigrad.tensor([[0.5], [-1.0]], requires_grad=True)
+    y = (x @ w).tanh().sum()
+    before = to_dot(y, names={"x": x, "w": w})
+    assert before.startswith("digraph minigrad {") and before.rstrip().endswith("}")
+    assert "MatMul" in before and "Tanh" in before and "Sum" in before
+    assert "shape (2, 2)" in before and "|grad|" not in before
+    y.backward()
+    after = to_dot(y, names={"x": x, "w": w})
+    assert f"|grad| = {np.linalg.norm(x.grad):.4g}" in after
+    assert after.count("->") == 4  # x, w -> MatMul -> Tanh -> Sum
+
+
+def test_to_dot_handles_deep_graphs_without_recursion():
+    x = minigrad.tensor([1.0], requires_grad=True)
+    y = x
+    for _ in range(3000):
+        y = y * 1.0
+    assert to_dot(y.sum()).count("->") == 3001
+
+
+def test_graph_command_prints_dot_or_renders(tmp_path, capsys):
+    assert main(["graph"]) == 0
+    out = capsys.readouterr().out
+    assert "digraph minigrad" in out and "EmbeddingLookup" in out and "|grad|" in out
+    target = tmp_path / "g.svg"
+    assert main(["graph", "-o", str(target)]) == 0
+    if graphviz_available():
+        assert target.read_text().lstrip().startswith("<")
+    else:
+        assert (tmp_path / "g.dot").read_text().startswith("digraph")
+
+
+def test_pca_spreads_points_along_the_main_direction():
+    pts, frac = pca_2d(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.1]]))
+    assert frac[0] > 0.99 and pts.shape == (4, 2)
+
+
+def test_tokenizer_train_encode_decode(tmp_path, capsys):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("low lower lowest newer newest wider widest\n" * 50, encoding="utf-8")
+    tok = tmp_path / "t.mgbpe"
+    assert (
+        main(["tokenizer", "train", str(corpus), "--vocab-size", "280", "-o", str(tok), "-q"]) == 0
+    )
+    capsys.readouterr()
+    assert main(["tokenizer", "encode", "-t", str(tok), "lowest newest"]) == 0
+    ids_line, tokens_line, _ = capsys.readouterr().out.splitlines()
+    assert len(ids_line.split()) < len("lowest newest")  # merges happened
+    assert "' newest'" in tokens_line
+    assert main(["tokenizer", "decode", "-t", str(tok), *ids_line.split()]) == 0
+    assert capsys.readouterr().out == "lowest newest\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tokenizer", "train", "missing.txt"], "corpus file not found"),
+        (["tokenizer", "encode", "-t", "missing.mgbpe", "hi"], "tokenizer file not found"),
+    ],
+)
+def test_tokenizer_errors(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert_one_line_error(capsys.readouterr().err, message)
+
+
+def test_tokenizer_empty_corpus_and_unknown_id(tmp_path, capsys):
+    empty = tmp_path / "e.txt"
+    empty.write_text("", encoding="utf-8")
+    assert main(["tokenizer", "train", str(empty), "-o", str(tmp_path / "t")]) == 2
+    assert_one_line_error(capsys.readouterr().err, "the corpus is empty")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("abc abc abc\n", encoding="utf-8")
+    tok = tmp_path / "t.mgbpe"
+    assert (
+        main(["tokenizer", "train", str(corpus), "--vocab-size", "257", "-o", str(tok), "-q"]) == 0
+    )
+    assert main(["tokenizer", "decode", "-t", str(tok), "5000"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "unknown token id 5000")
+
+
+def test_demo_explains_then_trains_and_reports(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--steps", "60", "--sentences", "800", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "E[1] = [0.9, 0.4, 0.2, 0.1]" in text
+    assert "neighbour agreement: before" in text
+    assert str(out / "embeddings.png") in text and str(out / "loss.png") in text
+    assert (out / "loss.png").read_bytes()[:8] == PNG_MAGIC
