@@ -24,6 +24,23 @@ def stdlib_files() -> list[Path]:
     return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts and p.is_file())
 
 
+def stdlib_documents(n_bytes: int) -> list[str]:
+    """The same text as ``stdlib_corpus(n_bytes)``, one string per source file (the last one cut).
+
+    ``"".join(stdlib_documents(n)) == stdlib_corpus(n)``.
+    """
+    text = stdlib_corpus(n_bytes)
+    docs: list[str] = []
+    pos = 0
+    for path in stdlib_files():
+        if pos >= len(text):
+            break
+        size = len(path.read_bytes().decode("utf-8", errors="replace"))
+        docs.append(text[pos : pos + size])
+        pos += size
+    return docs
+
+
 @lru_cache(maxsize=8)
 def stdlib_corpus(n_bytes: int) -> str:
     """The first ``n_bytes`` of the concatenated standard-library sources, as text.
