@@ -55,7 +55,7 @@ import numba
 import numpy as np
 from numba import njit
 
-from .validate import as_index_array, check_float_array
+from .validate import as_index_array, check_c_contiguous_writeable, check_float_array
 
 __all__ = [
     "CrossEntropyState",
@@ -205,6 +205,19 @@ def _forward_rows(
                 _row_sums(x, rowsum[a:b])
 
 
+def _check_out(out: object, logits: np.ndarray) -> np.ndarray:
+    check_float_array("out", out, ndim=2)
+    if out.shape != logits.shape or out.dtype != logits.dtype:
+        raise ValueError(
+            f"out must have the logits' shape {logits.shape} and dtype {logits.dtype}, "
+            f"got {out.shape} {out.dtype}"
+        )
+    check_c_contiguous_writeable("out", out)
+    if np.may_share_memory(out, logits):
+        raise ValueError("out must not overlap logits (the loss still reads them after exp)")
+    return out
+
+
 def _check_target(target: object, N: int, C: int, ignore_index: int) -> np.ndarray:
     t = as_index_array("target", target)
     if t.shape != (N,):
@@ -224,6 +237,8 @@ def cross_entropy_forward(
     target: np.ndarray,
     ignore_index: int = -100,
     label_smoothing: float = 0.0,
+    *,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, CrossEntropyState]:
     """Per-row cross-entropy loss of ``(N, C)`` logits against class ids, plus backward state.
 
@@ -232,6 +247,9 @@ def cross_entropy_forward(
         target: (N,) integer class ids in ``0..C-1``, or ``ignore_index``.
         ignore_index: target value whose rows get loss 0 and gradient 0 (PyTorch's default -100).
         label_smoothing: ε in [0, 1]; the target distribution is ``(1-ε)·onehot + ε/C``.
+        out: optional (N, C) C-contiguous writeable array of the logits' dtype to use as the
+            buffer (it later becomes the gradient), e.g. one array reused across training steps:
+            a fresh 819 MB array costs page faults on every call. Must not overlap ``logits``.
 
     Returns:
         ``loss`` (N,) with ``logits``' dtype (the caller reduces it), and a
@@ -251,7 +269,10 @@ def cross_entropy_forward(
     t = _check_target(target, N, C, int(ignore_index))
     valid = t != ignore_index
     dtype = logits.dtype
-    buf = np.empty((N, C), dtype=dtype)
+    if out is None:
+        buf = np.empty((N, C), dtype=dtype)
+    else:
+        buf = _check_out(out, logits)
     rowmax = np.empty(N, dtype=dtype)
     sumexp = np.empty(N, dtype=dtype)
     rowsum = np.empty(N, dtype=dtype) if eps > 0 else None  # Σ_j x_j, for the smoothing term

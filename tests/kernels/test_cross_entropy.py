@@ -57,6 +57,11 @@ def test_small_example_and_ignore():
     p = 1 / (1 + np.e)
     np.testing.assert_allclose(grad, [[0.5, -0.5], [2 * (p - 1), 2 * (1 - p)], [0, 0]])
     assert state.consumed and grad is state.exp_shifted  # in place, no new (N, C) array
+    buf = np.full((3, 2), 7.0)
+    loss2, state2 = cross_entropy_forward(logits, np.array([1, 0, IGNORE]), out=buf)
+    np.testing.assert_array_equal(loss2, loss)
+    assert cross_entropy_backward(state2, np.array([1.0, 2.0, 5.0])) is buf
+    np.testing.assert_allclose(buf, grad)
     with pytest.raises(RuntimeError, match="already called"):
         cross_entropy_backward(state, np.ones(3))
 
@@ -192,6 +197,10 @@ def test_errors():
         cross_entropy_forward(logits, np.array([1, 2]), label_smoothing=1.5)
     with pytest.raises(ValueError, match="2-D"):
         cross_entropy_forward(np.zeros(5), np.array([1]))
+    with pytest.raises(ValueError, match="overlap"):
+        cross_entropy_forward(logits, np.array([1, 2]), out=logits)
+    with pytest.raises(ValueError, match=r"\(2, 5\).*float64.*\(2, 4\)"):
+        cross_entropy_forward(logits, np.array([1, 2]), out=np.zeros((2, 4)))
     _, state = cross_entropy_forward(logits, np.array([1, 2]))
     with pytest.raises(ValueError, match=r"\(2,\)"):
         cross_entropy_backward(state, np.ones(3))
