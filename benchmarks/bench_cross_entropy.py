@@ -5,7 +5,8 @@
 N = 4,096 rows of float32 logits, C in {1,000, 50,000} classes (16 MB / 819 MB of logits), uniform
 targets, mean reduction (upstream gradient 1/N per row). Contenders, interleaved in one process:
 
-* minigrad ``cross_entropy_forward`` + ``cross_entropy_backward`` (numba's threads; and 1 thread);
+* minigrad ``cross_entropy_forward`` + ``cross_entropy_backward`` (numba's threads, 1 thread, and
+  with a preallocated ``out=`` buffer reused across calls);
 * ``torch.nn.functional.cross_entropy`` forward + ``backward()``, 1 and 2 threads;
 * NumPy straightforward: log-sum-exp with temporaries, softmax recomputed for the gradient;
 * floor: one ``np.exp(logits, out=buf)`` pass (the least any exp-based method must do).
@@ -68,8 +69,20 @@ def one_config(C: int, repeats: int, with_torch: bool) -> list[dict[str, Any]]:
         float(loss.mean())
         cross_entropy_backward(state, upstream)
 
+    reused = np.empty_like(logits)
+
+    def minigrad_reused_buffer() -> None:
+        loss, state = cross_entropy_forward(logits, target, out=reused)
+        float(loss.mean())
+        cross_entropy_backward(state, upstream)
+
     cs = [
         Contender(f"minigrad fwd+bwd ({nthreads} threads)", minigrad, before=threads(nthreads)),
+        Contender(
+            f"minigrad fwd+bwd, out= buffer reused ({nthreads} threads)",
+            minigrad_reused_buffer,
+            before=threads(nthreads),
+        ),
         Contender("minigrad fwd+bwd (1 thread)", minigrad, before=threads(1)),
         Contender(
             "numpy straightforward",
