@@ -161,6 +161,7 @@ class BPETokenizer:
         )
 
     def __eq__(self, other: object) -> bool:
+        """Equal when pattern, ranks and special tokens are equal (the name is only a label)."""
         if not isinstance(other, BPETokenizer):
             return NotImplemented
         return (
@@ -194,7 +195,12 @@ class BPETokenizer:
     ) -> BPETokenizer:
         """Learn ranks with ``trainer.train_bpe``; special tokens get the ids after the ranks.
 
-        ``vocab_size`` counts everything: 256 bytes + merges + special tokens.
+        ``vocab_size`` counts everything: 256 bytes + merges + special tokens.  Training stops
+        early when no pair occurs ``min_frequency`` times, so ``n_vocab`` may come out smaller.
+
+        >>> tok = BPETokenizer.train("low lower lowest " * 50, 260, special_tokens=["<eot>"])
+        >>> tok.n_vocab, tok.special_tokens["<eot>"], tok.decode(tok.encode("lowest"))
+        (260, 259, 'lowest')
         """
         if isinstance(special_tokens, str):
             raise TypeError(
