@@ -231,3 +231,11 @@ def test_safe_floats(v, p):
 def test_safe_floats_produce_both_signs():
     find(safe_floats(), lambda v: v < 0)
     find(safe_floats(), lambda v: v > 0)
+
+
+@given(x=tensors(unique=True))
+def test_unique_tensors_are_far_apart_for_finite_differences(x):
+    # distinct is not enough: 0.1 and 0.1 + 1e-9 are distinct, but a central difference with
+    # eps = 1e-6 straddles the tie between them (found in amax's gradcheck)
+    values = np.sort(x.data.ravel())
+    assert np.all(np.diff(values) >= 0.01 - 1e-12)

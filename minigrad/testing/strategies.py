@@ -70,7 +70,9 @@ def tensors(
     """A Tensor of ``shape`` (a tuple or a strategy; default ``shapes()``).
 
     ``elements`` defaults to ``safe_floats()`` for float dtypes.  ``unique=True`` draws distinct
-    values (for max/min, where ties are kinks).  ``contiguous=False`` always, and ``None``
+    values (for max/min, where ties are kinks); with the default elements they are multiples of
+    0.01, so at least 0.01 apart: merely distinct values such as 0.1 and 0.1 + 1e-9 would put a
+    tie inside a finite difference's step.  ``contiguous=False`` always, and ``None``
     sometimes, returns a non-contiguous view, as real code produces: a transposed array when at
     least two dimensions exceed 1, else every other element of a longer array.  (An array of
     one element is always contiguous.)
@@ -83,7 +85,7 @@ def tensors(
     dtype = np.dtype(dtype)
     if elements is None:
         if dtype.kind == "f":
-            elements = safe_floats()
+            elements = safe_floats().map(lambda v: round(v, 2)) if unique else safe_floats()
         else:
             elements = hnp.from_dtype(dtype)
     make_strided = False
