@@ -247,3 +247,18 @@ def test_sparse_grad_with_bad_rows_is_rejected_before_any_write():
     with pytest.raises(IndexError, match=str(V)):
         opt.step()
     assert not p.data.any()
+
+
+def test_fused_axpy_rounds_like_numpy():
+    from minigrad.optim.sgd import axpy_
+
+    rng = np.random.default_rng(6)
+    p = rng.standard_normal((50, 7)).astype(np.float32)
+    g = rng.standard_normal((50, 7)).astype(np.float32)
+    expect = p - np.float32(0.3) * g
+    y = p.copy()
+    axpy_(y, -0.3, g)
+    assert y.tobytes() == expect.tobytes()
+    z = np.asfortranarray(p)  # numpy fallback path
+    axpy_(z, -0.3, g.astype(np.float64))
+    np.testing.assert_allclose(z, expect, rtol=1e-6)
