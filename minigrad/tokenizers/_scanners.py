@@ -20,8 +20,14 @@ where ``end`` is computed by trying the alternatives in the pattern's order.  Qu
 Invariants the kernels rely on: ``buf`` is valid UTF-8 (``str.encode("utf-8")``, or
 ``"surrogatepass"`` for lone surrogates, which then decode to code points D800-DFFF); ASCII
 bytes (space 32, apostrophe 39, slash 47, ``\\r`` 13, ``\\n`` 10) never occur inside a
-multi-byte character, so they can be tested on the raw byte.  ``out`` has room for
-``len(buf) + 1`` offsets; the kernels return how many they wrote (``out[0] == 0``, last == n).
+multi-byte character, so they can be tested on the raw byte.
+
+Calling convention: ``scan_*(buf, table, out, start) -> (count, stop)`` scans from byte
+``start`` (which must be a chunk boundary) and writes ``out[0] = start`` and then the end of each
+chunk, until the text or ``out`` is exhausted; it returns how many offsets it wrote and where it
+stopped.  Because ``findall`` remembers nothing from one match to the next but its position,
+calling again from ``stop`` continues exactly where a single long call would have gone: this
+lets the caller scan a large text with a bounded output buffer (and, one day, split the work).
 
 What it leaves out: custom patterns (those stay on ``regex``) and parallelism (a chunk boundary
 depends on what precedes it, so the text cannot be cut blindly for threads; ``nogil=True``
@@ -151,16 +157,17 @@ def _contraction_ci(buf, table, a, n):
 
 
 @njit(cache=True, nogil=True)
-def scan_gpt2(buf, table, out):
+def scan_gpt2(buf, table, out, start):
     r"""GPT-2: ``'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s``.
 
     Example: "I'm  here" -> ["I", "'m", " ", " here"]
     """
     n = buf.shape[0]
-    out[0] = 0
+    cap = out.shape[0]
+    out[0] = start
     k = 1
-    i = 0
-    while i < n:
+    i = start
+    while i < n and k < cap:
         f, w = _flags_len(buf, table, i)
         j = i + w
         b = buf[i]
@@ -204,19 +211,20 @@ def scan_gpt2(buf, table, out):
         out[k] = end
         k += 1
         i = end
-    return k
+    return k, i
 
 
 @njit(cache=True, nogil=True)
-def scan_gpt4(buf, table, out):
+def scan_gpt4(buf, table, out, start):
     r"""GPT-4 / cl100k: ``'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+``
     ``| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s``.
     """
     n = buf.shape[0]
-    out[0] = 0
+    cap = out.shape[0]
+    out[0] = start
     k = 1
-    i = 0
-    while i < n:
+    i = start
+    while i < n and k < cap:
         f, w = _flags_len(buf, table, i)
         j = i + w
         b = buf[i]
@@ -259,7 +267,7 @@ def scan_gpt4(buf, table, out):
         out[k] = end
         k += 1
         i = end
-    return k
+    return k, i
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -317,15 +325,16 @@ def _o200k_contraction(buf, table, e, n):
 
 
 @njit(cache=True, nogil=True)
-def scan_o200k(buf, table, out):
+def scan_o200k(buf, table, out, start):
     r"""o200k: two case-aware word rules (see :func:`_o200k_word`), then ``\p{N}{1,3}``,
     `` ?[^\s\p{L}\p{N}]+[\r\n/]*``, ``\s*[\r\n]+``, ``\s+(?!\S)``, ``\s+``.
     """
     n = buf.shape[0]
-    out[0] = 0
+    cap = out.shape[0]
+    out[0] = start
     k = 1
-    i = 0
-    while i < n:
+    i = start
+    while i < n and k < cap:
         f, w = _flags_len(buf, table, i)
         j = i + w
         b = buf[i]
@@ -364,7 +373,7 @@ def scan_o200k(buf, table, out):
         out[k] = end
         k += 1
         i = end
-    return k
+    return k, i
 
 
 @njit(cache=True, nogil=True)

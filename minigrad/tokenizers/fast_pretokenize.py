@@ -105,13 +105,24 @@ def encode_text(text: str) -> bytes:
         return text.encode("utf-8", "surrogatepass")
 
 
+#: Offsets per output block: scanning a large text needs at most this much scratch (8 bytes
+#: each) beyond the result itself.
+_BLOCK = 1 << 20
+
+
 def _scan_bytes(data: bytes, pattern_name: str) -> np.ndarray:
+    """Chunk ends of UTF-8 ``data`` (``k + 1`` byte offsets), scanned block by block."""
     scan = _scanner(pattern_name)
+    table = class_table()
     buf = np.frombuffer(data, dtype=np.uint8)
-    # np.empty only touches the pages it writes, so the worst-case size costs little.
-    out = np.empty(buf.shape[0] + 1, dtype=np.int64)
-    k = scan(buf, class_table(), out)
-    return out[:k].copy()
+    n = buf.shape[0]
+    out = np.empty(min(n + 1, max(_BLOCK, 2)), dtype=np.int64)  # 2: room to progress
+    count, stop = scan(buf, table, out, 0)
+    pieces = [out[:count].copy()]
+    while stop < n:  # out was full: resume at the last chunk end, which out[0] repeats
+        count, stop = scan(buf, table, out, stop)
+        pieces.append(out[1:count].copy())
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
 
 def utf8_chunk_bounds(text: str, pattern_name: str) -> tuple[bytes, np.ndarray]:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from minigrad.tokenizers import fast_pretokenize
 from minigrad.tokenizers.fast_pretokenize import (
     FAST_PATTERNS,
     chunk_bounds,
@@ -224,3 +225,18 @@ def test_split_fast_without_a_free_separator(text: str) -> None:
     # every candidate separator present: split_fast must fall back to slicing
     text = "".join(map(chr, range(9))) + text
     check(text)
+
+
+@pytest.mark.nojit
+@given(mixed_text, st.integers(1, 5))
+def test_scanning_in_small_blocks_changes_nothing(text: str, block: int) -> None:
+    # resuming a scan at a chunk end continues exactly as one long scan (findall is memoryless)
+    want = {name: chunk_bounds(text, name) for name in NAMES}
+    saved = fast_pretokenize._BLOCK
+    fast_pretokenize._BLOCK = block
+    try:
+        for name in NAMES:
+            assert np.array_equal(chunk_bounds(text, name), want[name])
+            assert split_fast(text, name) == reference(text, name)
+    finally:
+        fast_pretokenize._BLOCK = saved
