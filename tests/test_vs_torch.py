@@ -275,15 +275,16 @@ def _broadcasts(s1: tuple[int, ...], s2: tuple[int, ...]) -> bool:
 def programs(draw):
     """Leaves (shapes and values) and a list of steps, valid by construction.
 
-    The shapes of intermediate results are tracked by running each step on numpy zeros with
-    minigrad, so that each drawn step only uses operands of compatible shapes.
+    The shapes of intermediate results are tracked by running each step with minigrad on the
+    drawn values themselves (a boolean mask's result depends on them), so that each drawn step
+    only uses operands of compatible shapes.
     """
     leaf_shapes = draw(broadcastable_shapes(num_shapes=draw(st.integers(1, 3)), max_dims=3))
     leaves = [
         draw(hnp.arrays(np.float64, s, elements=st.floats(-2, 2, allow_nan=False)))
         for s in leaf_shapes
     ]
-    live = [mg.tensor(np.zeros(s), dtype=np.float64) for s in leaf_shapes]
+    live = [mg.tensor(a, dtype=np.float64) for a in leaves]
     steps = []
     for _ in range(draw(st.integers(1, 8))):
         i = draw(st.integers(0, len(live) - 1))
