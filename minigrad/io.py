@@ -81,6 +81,10 @@ def load_safetensors(module: Module, path: PathLike, strict: bool = True) -> Inc
     Raises ``ValueError`` naming the file and every problem found: missing keys or unexpected
     keys (``strict=True``; with ``strict=False`` they are returned instead, as PyTorch's
     ``load_state_dict`` does), a shape mismatch, a dtype mismatch, or a corrupt file.
+
+    Tied parameters (one Parameter under several names, e.g. ``tok_emb.weight`` and
+    ``head.weight``) need only one of their names in the file: ``safetensors.torch.save_model``
+    writes shared tensors once.  If several names are present, their values must agree.
     """
     if not isinstance(module, Module):
         raise TypeError(f"load_safetensors expects a Module, got {type(module).__name__}")
@@ -89,22 +93,30 @@ def load_safetensors(module: Module, path: PathLike, strict: bool = True) -> Inc
     for mod_name, m in module.named_modules():
         for name, p in m._parameters.items():
             own[f"{mod_name}.{name}" if mod_name else name] = p
-    missing = [k for k in own if k not in arrays]
+    present = {id(p) for k, p in own.items() if k in arrays}  # covered under some name
+    missing = [k for k, p in own.items() if id(p) not in present]
     unexpected = sorted(k for k in arrays if k not in own)
     problems = []
     if strict and missing:
         problems.append(f"missing keys (in the model, not in the file): {missing}")
     if strict and unexpected:
         problems.append(f"unexpected keys (in the file, not in the model): {unexpected}")
+    first_name: dict[int, str] = {}
     for key, p in own.items():
         arr = arrays.get(key)
         if arr is None:
             continue
         if arr.shape != p.shape:
             problems.append(f"{key!r}: the file has shape {arr.shape}, the model {p.shape}")
-        if arr.dtype != p.dtype:
+        elif arr.dtype != p.dtype:
             problems.append(f"{key!r}: the file has dtype {arr.dtype}, the model {p.dtype}")
+        elif id(p) in first_name and not np.array_equal(arrays[first_name[id(p)]], arr):
+            problems.append(
+                f"{key!r} and {first_name[id(p)]!r} are one tied parameter in the model but "
+                "hold different values in the file"
+            )
+        first_name.setdefault(id(p), key)
     if problems:
         raise ValueError(f"cannot load {path} into {type(module).__name__}: " + "; ".join(problems))
-    module.load_state_dict({k: v for k, v in arrays.items() if k in own}, strict=False)
+    module.load_state_dict({k: arrays[k] for k in first_name.values()}, strict=False)
     return IncompatibleKeys(missing, unexpected)

@@ -118,3 +118,34 @@ def test_bad_arguments(tmp_path):
         save_safetensors(Linear(1, 1), tmp_path / "x", metadata={"a": 1})
     with pytest.raises(FileNotFoundError):
         load_safetensors(Linear(1, 1), tmp_path / "missing.safetensors")
+
+
+def test_tied_weights_from_torch_save_model(tmp_path):
+    """safetensors.torch.save_model writes a tied tensor once; loading must still work."""
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import save_model
+
+    from tests.transformer.torch_ref import TorchTinyGPT
+
+    torch.manual_seed(0)
+    theirs = TorchTinyGPT(11, 4, 8, 2, 1, tie_weights=True)
+    save_model(theirs, str(tmp_path / "t.safetensors"))
+    assert len(read_safetensors(tmp_path / "t.safetensors")) == len(theirs.state_dict()) - 1
+    ours = small(tie_weights=True)
+    assert load_safetensors(ours, tmp_path / "t.safetensors").missing_keys == []
+    ids = np.array([[1, 2, 3]])
+    want = theirs(torch.from_numpy(ids)).detach().numpy()
+    np.testing.assert_allclose(ours(ids).data, want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="missing keys"):  # untied: head.weight is missing
+        load_safetensors(small(), tmp_path / "t.safetensors")
+
+
+def test_tied_names_with_different_values_are_rejected(tmp_path):
+    from safetensors.numpy import save_file
+
+    m = small(tie_weights=True)
+    state = m.state_dict()
+    state["head.weight"] = state["head.weight"] + 1
+    save_file(state, str(tmp_path / "bad.safetensors"))
+    with pytest.raises(ValueError, match="one tied parameter in the model but hold different"):
+        load_safetensors(m, tmp_path / "bad.safetensors")
