@@ -287,14 +287,19 @@ def programs(draw):
     live = [mg.tensor(a, dtype=np.float64) for a in leaves]
     steps = []
     for _ in range(draw(st.integers(1, 8))):
-        i = draw(st.integers(0, len(live) - 1))
+        # empty results (a mask that selected nothing) are left alone: max of nothing raises
+        i = draw(st.sampled_from([k for k, t in enumerate(live) if t.numel() > 0]))
         if draw(st.booleans()):
             names = [n for n, (_, ok) in UNARY_STEPS.items() if ok(live[i].shape)]
             name = draw(st.sampled_from(names))
             steps.append((name, i, None))
             live.append(UNARY_STEPS[name][0](mg, live[i]))
         else:
-            partners = [j for j, t in enumerate(live) if _broadcasts(live[i].shape, t.shape)]
+            partners = [
+                j
+                for j, t in enumerate(live)
+                if t.numel() > 0 and _broadcasts(live[i].shape, t.shape)
+            ]
             j = draw(st.sampled_from(partners))  # always contains i itself
             name = draw(st.sampled_from(sorted(BINARY_STEPS)))
             steps.append((name, i, j))
