@@ -31,6 +31,15 @@ Design, and why:
   classified exactly as ``regex`` classifies them (as neither letter, number nor space).
 * **Unicode version**: the class table is made by ``regex``, so both splitters agree on what
   a letter is even where :mod:`unicodedata` knows an older Unicode.
+* **Bounded scratch**: the scanners can resume at any chunk end (``findall`` keeps no state
+  between matches), so a long text is scanned in blocks of at most ``_BLOCK`` offsets.
+* **Strings only on request**: :func:`split_fast` joins the chunks with a control character the
+  text lacks and lets one ``str.split`` call make all the strings in C.
+* **Threads**: the kernels release the GIL (``nogil=True``); the class table is read-only.
+
+Speed (10 MB of stdlib source, one thread, CPU time on a busy 2-core machine): offsets about 8x
+and a list of strings about 3-4x faster than ``regex.findall``; see ``benchmarks/
+bench_pretokenize.py``.
 
 What it leaves out: custom patterns (``supports`` says which sources are built in; everything
 else goes to ``regex``), and any change of behaviour: it is a faster equal, not a variant.
