@@ -27,7 +27,8 @@ returned to the OS over and over, and the page faults cost about 1 ms per step o
 than the step itself.  ``--malloc-tuned`` sets ``M_MMAP_THRESHOLD`` / ``M_TRIM_THRESHOLD`` (the
 same as exporting ``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456``) so freed
 memory is kept and reused; it applies to every contender alike (torch's CPU allocator uses malloc
-too).
+too).  Every table also has ``cpu_ms``: the median CPU time (``time.process_time``) of the same
+steps, which a busy machine's waiting does not inflate.
 
 Run: ``python -m benchmarks embedding_step [--quick] [--malloc-tuned]``.
 """
@@ -41,6 +42,7 @@ import gc
 import numpy as np
 
 import minigrad as mg
+from benchmarks.bench_mlp_lm import cpu_compare
 from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
 from minigrad import nn, optim
 
@@ -148,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print("torch is not installed: PyTorch rows skipped")
 
     sections = {}
-    per_v: dict[str, dict[int, tuple[float, float]]] = {}
+    per_v: dict[str, dict[int, tuple[float, float, float]]] = {}
     for vocab in (1_000, 100_000, 1_000_000):
         rng = np.random.default_rng(0)
         batches = [zipf_ids(rng, vocab, (BAGS, BAG)) for _ in range(N_BATCHES)]
@@ -177,9 +179,17 @@ def main(argv: list[str] | None = None) -> int:
             ]
             base = "minigrad sparse + SGD" if kind == "sparse" else "minigrad dense + SGD"
             rows = compare(contenders, repeats=repeats, inner=inner, baseline=base)
+            n_cpu = 3 * repeats if kind == "sparse" else repeats
+            cpu = cpu_compare({c.name: c.fn for c in contenders}, n_cpu, baseline=base)
+            cpu_by = {r["name"]: r["cpu_median_s"] for r in cpu}
             for r in rows:
                 r["ms"] = round(r["median_s"] * 1e3, 3)
-                per_v.setdefault(r["name"], {})[vocab] = (r["median_s"], r["min_s"])
+                r["cpu_ms"] = round(cpu_by[r["name"]] * 1e3, 3)
+                per_v.setdefault(r["name"], {})[vocab] = (
+                    r["median_s"],
+                    r["min_s"],
+                    cpu_by[r["name"]],
+                )
             title = (
                 f"V={vocab:,}, {kind} gradients: step on 4,096 Zipf ids, d={DIM}, {args.threads}T"
             )
@@ -198,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             "V=1e6 / V=1e3": round(ts[1_000_000][0] / ts[1_000][0], 3),
             # on a busy machine noise only adds time: the minima are the cleaner comparison
             "min V=1e6 / min V=1e3": round(ts[1_000_000][1] / ts[1_000][1], 3),
+            "cpu V=1e6 / cpu V=1e3": round(ts[1_000_000][2] / ts[1_000][2], 3),
         }
         for name, ts in per_v.items()
     ]
