@@ -22,8 +22,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +40,7 @@ from minigrad.commands.common import (
     token_text,
     word_rows,
 )
+from minigrad.commands.threads import single_threaded
 from minigrad.commands.train_models import MODELS, batch_loss, build_model, token_embeddings
 from minigrad.data import DEFAULT_SENTENCES, Batches, split_ids, synthetic_corpus
 from minigrad.metrics import chance_agreement, neighbour_agreement
@@ -185,34 +185,6 @@ def _embedding_view(
         top,
         None,
     )
-
-
-@contextmanager
-def single_threaded() -> Iterator[None]:
-    """Run BLAS and numba on one thread inside the block (restored afterwards).
-
-    A step of this model is about a millisecond of arithmetic on matrices of a few hundred
-    rows: less than it costs to wake and synchronise worker threads.  On a busy 2-core machine
-    the threads of a multi-threaded BLAS also fight each other for the cores, which made
-    training 5-10x slower in our measurements.  ``threadpoolctl`` (when installed) limits BLAS;
-    numba's own setting limits the compiled kernels.
-    """
-    import numba
-
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its default thread count
-        threadpool_limits = None
-    previous = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        if threadpool_limits is None:
-            yield
-        else:
-            with threadpool_limits(limits=1, user_api="blas"):
-                yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 def lr_at(step: int, steps: int, lr: float) -> float:
