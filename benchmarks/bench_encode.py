@@ -24,6 +24,7 @@ loop, HF ``encode_batch`` (one thread).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -132,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         ),
         Contender(f"HF tokenizers encode_batch ({len(docs)} files)", lambda: hf.encode_batch(docs)),
     ]
+    load_before = os.getloadavg()
     rows = compare(contenders, repeats=repeats, baseline="tiktoken encode_ordinary")
+    load_after = os.getloadavg()
     for row in rows:
         row["MBps"] = size / row["median_s"] / 1e6
         row["vs_tiktoken_speed"] = 1 / row["ratio"]
@@ -144,7 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         f"ranks trained by minigrad.tokenizers.trainer.train_bpe (GPT-4 pattern) in "
         f"{train_s:.2f} s. One thread (set_threads(1), RAYON_NUM_THREADS=1). ratio = time / "
         f"tiktoken's time (lower is faster); vs_tiktoken_speed = tiktoken time / this time. "
-        f"warmup_s includes numba compilation or cache load and the first chunk-cache fill. "
+        f"warmup_s includes numba compilation or cache load and the first chunk-cache fill; "
+        f"train_s includes the trainer's JIT compilation when its cache was cold. "
+        f"Load average (1 min) before/after timing: {load_before[0]:.1f}/{load_after[0]:.1f} "
+        f"on {os.cpu_count()} CPUs: other work shares this machine, so compare ratios. "
         f"Checks: {checks}"
     )
     json_path, md_path = write_results(
