@@ -270,6 +270,13 @@ def test_train_classmethod():
     assert 256 < n <= 398
     assert tok.special_tokens == {"<|endoftext|>": n, "<|pad|>": n + 1}
     assert tok.pattern == trained("gpt4").pattern and tok.name == "t"
+    ranks = tok.mergeable_ranks
+    for token, rank in ranks.items():  # BPE's invariant, for the fast trainer's output too
+        if len(token) > 1:
+            assert any(
+                ranks.get(token[:i], rank) < rank and ranks.get(token[i:], rank) < rank
+                for i in range(1, len(token))
+            ), token
     ids = tok.encode(corpus + "<|pad|>", allowed_special="all")
     assert ids[-1] == n + 1
     assert len(ids) < len(corpus.encode())  # fewer tokens than bytes
