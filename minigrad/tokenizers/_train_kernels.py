@@ -20,13 +20,17 @@ merges.  The data structures, all plain numpy arrays:
   from bytes to id, because two different pairs may spell the same bytes (then the existing id is
   reused: see ``naive_trainer``).
 
-One merge of ``(a, b)`` → ``c``: walk the words of the pair; in each word count its pairs
-(left to right without overlap), merge in place, count again, sort both small lists and add the
-difference, times the word's count, to ``pcount``.  Only changed pairs touch the global table.
+One merge of ``(a, b)`` → ``c``: walk the words of the pair; in each word find the occurrences
+and the *windows* around them (``merge_windows``: out to the runs of equal tokens on both sides,
+so that runs are counted exactly), count the pairs inside the windows (left to right without
+overlap), merge in place, count the windows again, sort both short lists and add the
+difference, times the word's count, to ``pcount``.  Only changed pairs touch the global table,
+and a long word costs one linear scan per merge plus work in proportion to its windows.
 
 Each kernel has a plain-Python reference: ``word_pairs`` / ``merge_word`` mirror
-``naive_trainer.pair_counts`` / ``merge``; the heap mirrors ``heapq`` on ``(-count, key)``; and the
-whole loop is held to ``naive_trainer.train_naive`` by the property tests.  Under
+``naive_trainer.pair_counts`` / ``merge``; window recounting is checked against recounting the
+whole word; the heap mirrors ``heapq`` on ``(-count, key)``; and the whole loop is held to
+``naive_trainer.train_naive`` by the property tests.  Under
 ``NUMBA_DISABLE_JIT=1`` everything runs as (slow) Python, which the ``nojit`` tests use.
 """
 
@@ -68,12 +72,11 @@ def ht_find(ht_keys, key):
 
 
 @_jit
-def word_pairs(tok, s, n, out):
-    """Write the pair keys of ``tok[s:s+n]`` into ``out``, counted left to right without overlap.
+def word_pairs(tok, s, n, out, o):
+    """Write the pair keys of ``tok[s:s+n]`` into ``out[o:]``, left to right without overlap.
 
-    Returns how many were written.  Reference: ``naive_trainer.pair_counts``.
+    Returns ``o`` plus how many were written.  Reference: ``naive_trainer.pair_counts``.
     """
-    m = 0
     skip = False
     for i in range(n - 1):
         x = tok[s + i]
@@ -81,9 +84,61 @@ def word_pairs(tok, s, n, out):
         if x == y and skip:
             skip = False
             continue
-        out[m] = pair_key(x, y)
-        m += 1
+        out[o] = pair_key(x, y)
+        o += 1
         skip = x == y
+    return o
+
+
+@_jit
+def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
+    """The stretches of ``tok[s:s+n]`` whose pair counts a merge of ``a b`` can change.
+
+    Around each occurrence ``i`` (as ``merge_word`` finds them) the window runs from the start of
+    the run of equal tokens holding ``i - 1`` to the end of the run holding ``i + 2``; windows
+    that overlap are joined.  Just outside a window sits a boundary between two different
+    tokens that the merge leaves alone, so counting pairs inside the windows before and after
+    the merge gives the exact change of the whole word, runs included.  Writes first index
+    ``win_p``, last index ``win_q`` and occurrence count ``win_m`` per window; returns how many
+    windows (0: the word does not hold the pair).
+    """
+    nwin = 0
+    i = 0
+    while i < n - 1:
+        if tok[s + i] != a or tok[s + i + 1] != b:
+            i += 1
+            continue
+        p = max(i - 1, 0)
+        while p > 0 and tok[s + p - 1] == tok[s + p]:
+            p -= 1
+        q = min(i + 2, n - 1)
+        while q < n - 1 and tok[s + q + 1] == tok[s + q]:
+            q += 1
+        if nwin > 0 and p <= win_q[nwin - 1]:
+            win_q[nwin - 1] = max(win_q[nwin - 1], q)
+            win_m[nwin - 1] += 1
+        else:
+            win_p[nwin] = p
+            win_q[nwin] = q
+            win_m[nwin] = 1
+            nwin += 1
+        i += 2
+    return nwin
+
+
+@_jit
+def window_pairs(tok, s, win_p, win_q, win_m, nwin, merged, out):
+    """Pair keys inside the windows (before the merge, or after it with ``merged=True``, when
+    each window has shifted left by the occurrences before it and shrunk by its own)."""
+    m = 0
+    shift = 0
+    for k in range(nwin):
+        p = win_p[k] - shift
+        q = win_q[k] - shift
+        if merged:
+            q -= win_m[k]
+            shift += win_m[k]
+        m = word_pairs(tok, s + p, q - p + 1, out, m)
     return m
 
 
@@ -285,7 +340,7 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
     sc = np.zeros(N_SCALARS, dtype=np.int64)
     wstamp = np.full(nw, -1, dtype=np.int32)
     for w in range(nw):
-        m = word_pairs(tok, wstart[w], wlen[w], scratch_old)
+        m = word_pairs(tok, wstart[w], wlen[w], scratch_old, 0)
         if sc[NPAIRS] + m > len(pkey):
             n = sc[NPAIRS] + m
             pkey, pcount = _grow(pkey, n), _grow(pcount, n)
@@ -349,6 +404,9 @@ def run_merges(state, min_count, max_merges):
     ) = state  # fmt: skip
     max_tokens = len(tstart)
     buf = np.empty(16, dtype=np.uint8)
+    win_p = np.empty(len(scratch_old) // 2 + 2, dtype=np.int64)
+    win_q = np.empty_like(win_p)
+    win_m = np.empty_like(win_p)
     status = 2
     for _ in range(max_merges):
         if sc[NTOK] >= max_tokens:
@@ -414,17 +472,12 @@ def run_merges(state, min_count, max_merges):
             wstamp[w] = sc[STEP]
             s = wstart[w]
             n = wlen[w]
-            mo = word_pairs(tok, s, n, scratch_old)
-            present = False
-            for j in range(mo):
-                if scratch_old[j] == key:
-                    present = True
-                    break
-            if not present:
+            nwin = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
+            if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
-            n2 = merge_word(tok, s, n, a, b, c_id)
-            wlen[w] = n2
-            mn = word_pairs(tok, s, n2, scratch_new)
+            mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, scratch_old)
+            wlen[w] = merge_word(tok, s, n, a, b, c_id)
+            mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, scratch_new)
             # room for up to mn new pairs and records
             need = sc[NPAIRS] + mn
             if need > len(pkey):

@@ -27,10 +27,12 @@ length of the words that hold the pair, not to the corpus.  Compared with Huggin
 after the merge and diffing the two sorted pair lists, which stays exact with runs; and the
 whole merge loop is one compiled function, with no per-merge interpreter work.
 
-What it leaves out: threads (the merge loop is sequential, and so is the split), and protection
-against very long chunks: with ``pattern=None`` each document is a single word, so each merge
-rescans it.  Memory grows with the number and length of the distinct chunks, not with the
-corpus size, since files are streamed (see ``_train_corpus`` for the streaming rule).
+What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
+index inside words: a word that holds the merged pair is scanned once per merge, so with
+``pattern=None`` (each document one long word) a merge costs a pass over the document (about a
+millisecond per megabyte), where the recounting itself stays local.  Memory grows with the
+number and length of the distinct chunks, not with the corpus size, since files are streamed
+(see ``_train_corpus`` for the streaming rule).
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def train_bpe(
 
     Raises:
         ValueError: ``vocab_size < 256 + len(special_tokens)``, an empty corpus, a file that is
-            not UTF-8 (the message names it), a malformed pattern.
+            not UTF-8 (the message names it), text with a lone surrogate (UTF-8 cannot hold
+            it), a malformed pattern.
         TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
     """
     specials = check_train_args(vocab_size, special_tokens, min_frequency)

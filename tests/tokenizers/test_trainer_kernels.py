@@ -6,6 +6,7 @@ Marked ``nojit``: CI also runs these with ``NUMBA_DISABLE_JIT=1``, where the ker
 from __future__ import annotations
 
 import heapq
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -25,12 +26,44 @@ ids_st = st.lists(st.integers(0, 3), max_size=30)
 def test_word_pairs_matches_reference(ids):
     tok = np.array([7, *ids, 7], dtype=np.int32)  # an offset start, as inside the flat array
     out = np.empty(max(len(ids), 1), dtype=np.int64)
-    m = K.word_pairs(tok, 1, len(ids), out)
+    m = K.word_pairs(tok, 1, len(ids), out, 0)
     got: dict[tuple[int, int], int] = {}
     for key in out[:m].tolist():
         pair = (key >> 32, key & 0xFFFFFFFF)
         got[pair] = got.get(pair, 0) + 1
     assert got == pair_counts(ids)
+
+
+def _signed(keys) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for k in keys:
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
+@given(ids=ids_st, a=st.integers(0, 3), b=st.integers(0, 3), c=st.integers(0, 4))
+def test_window_recount_equals_full_recount(ids, a, b, c):
+    """Counting pairs only in the merge windows gives the same change as recounting the word.
+
+    ``c`` may equal an id already in the word (the repeated-bytes case), so runs can grow.
+    """
+    tok = np.array([7, *ids, 7], dtype=np.int32)
+    n = len(ids)
+    win = [np.empty(n // 2 + 2, dtype=np.int64) for _ in range(3)]
+    nwin = K.merge_windows(tok, 1, n, a, b, *win)
+    assert (nwin > 0) == any(p == (a, b) for p in pairwise(ids))
+    buf = np.empty(max(n, 1), dtype=np.int64)
+    old = _signed(buf[: K.window_pairs(tok, 1, *win, nwin, False, buf)].tolist())
+    K.merge_word(tok, 1, n, a, b, c)
+    new = _signed(buf[: K.window_pairs(tok, 1, *win, nwin, True, buf)].tolist())
+    merged = merge(ids, (a, b), c)
+    full_old, full_new = pair_counts(ids), pair_counts(merged)
+    want = {
+        K.pair_key(*p): full_new.get(p, 0) - full_old.get(p, 0)
+        for p in set(full_old) | set(full_new)
+    }
+    got = {k: new.get(k, 0) - old.get(k, 0) for k in set(old) | set(new)}
+    assert {k: v for k, v in got.items() if v} == {k: v for k, v in want.items() if v}
 
 
 @given(ids=ids_st, a=st.integers(0, 3), b=st.integers(0, 3))
