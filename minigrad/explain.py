@@ -9,8 +9,8 @@ does, not a hand-written illustration::
     >>> result = explain("I love AI", seed_example=True, out=io.StringIO())
     >>> result.ids
     [0, 1, 2]
-    >>> result.embedding_before[1].tolist()          # E[1], the seed's row for "love"
-    [0.8999999761581543, 0.4000000059604645, 0.20000000298023224, 0.10000000149011612]
+    >>> fmt_vec(result.embedding_before[1])          # E[1], the seed's row for "love"
+    '[0.9, 0.4, 0.2, 0.1]'
     >>> sorted(result.grad_rows)                     # only ids used as inputs get gradient
     [0, 1]
 
@@ -111,7 +111,7 @@ def _bpe_view(p: _Printer, text: str, tok: BPETokenizer) -> list[int]:
     for i in ids:
         raw = tok.decode_single_token_bytes(i)
         shown = raw.decode("utf-8", errors="backslashreplace")
-        p(f"   {p.s.yellow(str(i)).rjust(6 if not p.s.enabled else 15)}  {shown!r}")
+        p(f"   {p.s.yellow(str(i).rjust(6))}  {shown!r}")
     p(f"   ids: {ids}")
     p.note(f"A BPE vocabulary has {tok.n_vocab} tokens, so its embedding matrix has that many")
     p.note("rows. The rest of this walk-through uses the word-level ids, to keep it printable.")
@@ -240,7 +240,9 @@ def explain(
     p.matrix(grad, labels, mark=mark, fixed=True)
     for i, w in enumerate(vocab_tok.id_to_token):
         if i in rows:
-            p(f"   row {i} ({w!r}): non-zero, id {i} was an input")
+            n = int((inputs == i).sum())
+            times = "" if n == 1 else f" {n} times (its row is the sum over those {n} uses)"
+            p(f"   row {i} ({w!r}): non-zero, id {i} was an input{times}")
         else:
             p(f"   row {i} ({w!r}): {s.bold('exactly 0')}, id {i} never appears as an input")
     p.note(f"Embedding(sparse=True) stores only those rows: grad.indices = {rows}")

@@ -12,8 +12,8 @@ reads "maybe a time word and a comma, the, maybe a colour, an animal, a verb of 
 word of its class.  One sentence it can produce::
 
     >>> lang = DEFAULT_LANGUAGE
-    >>> " ".join(lang.sentence(np.random.default_rng(3)))   # doctest: +SKIP
-    'today , the red cow nibbles some carrot at the park .'
+    >>> " ".join(lang.sentence(np.random.default_rng(1)))
+    'daily , the tram goes to the beach .'
 
 Why the templates look the way they do: a word's embedding only gets pushed towards its class
 if knowing the word helps predict what comes next.  In "the cat eats some bread ." the word

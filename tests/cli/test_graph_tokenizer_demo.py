@@ -45,6 +45,25 @@ def test_graph_command_prints_dot_or_renders(tmp_path, capsys):
         assert (tmp_path / "g.dot").read_text().startswith("digraph")
 
 
+def test_render_dot_calls_graphviz(tmp_path, monkeypatch):
+    """With a stand-in `dot` on the PATH: the DOT text goes in, the file named by -o comes out."""
+    import os
+
+    from minigrad.viz import render_dot
+
+    fake = tmp_path / "bin" / "dot"
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\ncat > "$3.in"\necho "<svg $1/>" > "$3"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    assert graphviz_available()
+    out = render_dot("digraph g { a -> b; }\n", tmp_path / "g.svg")
+    assert out.read_text().strip() == "<svg -Tsvg/>"
+    assert (tmp_path / "g.svg.in").read_text() == "digraph g { a -> b; }\n"
+    with pytest.raises(ValueError, match=r"g\.pdf"):
+        render_dot("digraph g {}", tmp_path / "g.pdf")
+
+
 def test_pca_spreads_points_along_the_main_direction():
     pts, frac = pca_2d(np.array([[0.0, 0.0], [1.0, 1.0], [2.0, 2.0], [3.0, 3.1]]))
     assert frac[0] > 0.99 and pts.shape == (4, 2)
