@@ -89,7 +89,7 @@ def one_hot(ids: Any, num_classes: int = -1) -> Tensor:
         num_classes = int(arr.max()) + 1
     if num_classes < 1:
         raise ValueError(f"num_classes must be -1 or >= 1, got {num_classes}")
-    check_ids(arr, num_classes)
+    check_ids(arr, num_classes, what="one_hot", bound="num_classes")
     out = np.zeros((arr.size, num_classes), dtype=np.int64)
     out[np.arange(arr.size), arr.reshape(-1)] = 1
     return Tensor._wrap(out.reshape(*arr.shape, num_classes))

@@ -25,11 +25,18 @@ from minigrad.kernels import scatter_add
 from minigrad.kernels.sparse_rows import row_sparse_sum
 
 
-def check_ids(ids: np.ndarray, num_embeddings: int) -> None:
-    """Raise ``TypeError`` for non-integer ids, ``IndexError`` for an id outside 0..V-1."""
+def check_ids(
+    ids: np.ndarray, num_embeddings: int, what: str = "embedding", bound: str = "num_embeddings"
+) -> None:
+    """Raise ``TypeError`` for non-integer ids, ``IndexError`` for an id outside 0..V-1.
+
+    >>> check_ids(np.array([0, 5]), 5)
+    Traceback (most recent call last):
+    IndexError: embedding id 5 is out of range for num_embeddings=5 (valid ids are 0..4)
+    """
     if ids.dtype.kind not in "iu":
         raise TypeError(
-            f"embedding ids must be integers (int64 or int32), got dtype {ids.dtype}; "
+            f"{what} ids must be integers (int64 or int32), got dtype {ids.dtype}; "
             "float ids are almost always a bug (did you pass the embeddings instead of the ids?)"
         )
     if ids.size == 0:
@@ -38,7 +45,7 @@ def check_ids(ids: np.ndarray, num_embeddings: int) -> None:
     if lo < 0 or hi >= num_embeddings:
         bad = lo if lo < 0 else hi
         raise IndexError(
-            f"embedding id {bad} is out of range for num_embeddings={num_embeddings} "
+            f"{what} id {bad} is out of range for {bound}={num_embeddings} "
             f"(valid ids are 0..{num_embeddings - 1})"
         )
 

@@ -183,7 +183,9 @@ def test_one_hot_is_int64_and_validates():
     oh = F.one_hot(np.array([[0, 2]]))
     assert oh.dtype == np.int64 and oh.shape == (1, 2, 3)
     np.testing.assert_array_equal(oh.data[0], [[1, 0, 0], [0, 0, 1]])
-    with pytest.raises(IndexError, match="3"):
+    with pytest.raises(IndexError, match="one_hot id 3 is out of range for num_classes=3"):
         F.one_hot([0, 3], 3)
+    with pytest.raises(IndexError, match="id -1"):
+        F.one_hot([-1, 0], 3)
     with pytest.raises(TypeError):
         F.one_hot([0.5])
