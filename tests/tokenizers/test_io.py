@@ -185,18 +185,11 @@ def test_huggingface_parity_real_text(hf_tokenizers, pattern):
     assert hf.encode("<|endoftext|>").ids == [special]
 
 
-@given(
-    text=st.text(
-        alphabet=st.characters(
-            whitelist_categories=("L", "M", "N", "P", "S", "Zs"), whitelist_characters="\n\t\r "
-        ),
-        max_size=80,
-    )
-)
+@given(text=st.text(max_size=80))  # any Unicode except lone surrogates
 def test_huggingface_parity_generated_text(hf_tokenizers, text):
-    for pattern in ("gpt4", "o200k"):
-        if any(s in text for s in SPECIALS):
-            continue
+    if any(s in text for s in SPECIALS):
+        return  # HF always matches added tokens; tiktoken's policy is not expressible
+    for pattern in PATTERNS:
         assert hf_tokenizers[pattern].encode(text).ids == trained(pattern).encode_ordinary(text)
 
 
