@@ -30,15 +30,18 @@ Performance notes (why the code looks the way it does):
   not only faster, it is part of the rule tiktoken implements).
 * Short chunks use the simple O(n*m) loop over a list of pair ranks (``min``/``index`` run in C).
 * Long chunks (``"a" * 1_000_000``) would make that loop quadratic, so they use a heap of
-  candidate pairs over a linked list of parts: O(n log n).
+  candidate pairs over a linked list of parts, O(n log n), compiled with numba
+  (``_encode_kernels.merge_chunks``; ``merge._merge_heap`` is the same algorithm in Python).
 * ``encode_ordinary`` is "split, then merge each chunk".  For the built-in patterns the split
   is done by the compiled scanner of ``fast_pretokenize`` (byte offsets into the UTF-8 text, no
   Python string per chunk); custom patterns use the ``regex`` module (``_split``).  Both feed
   the same per-chunk merge code, and the tests check both against tiktoken.
-* Long texts skip even the per-chunk dict lookup: numba kernels find the distinct chunks and
-  copy the ids out, so Python touches each *distinct* chunk once (``_encode_kernels.py``).
+* Long texts skip even the per-chunk dict lookup: numba kernels find the distinct chunks, merge
+  the new ones in one call and copy the ids out, so Python touches each *distinct* chunk once
+  (``_encode_kernels.py``).
 
-What this module leaves out: training (see ``trainer.py``), file formats (``io.py``) and the
+What this module leaves out: training (``trainer.py``), the merge algorithms and table checks
+(``merge.py``), the special-token policy (``special.py``), file formats (``io.py``) and the
 streaming decoder (``decoding.py``).
 """
 

@@ -13,7 +13,8 @@ a token, join the pair whose concatenation has the lowest rank (the leftmost one
   list so that finding the minimum (``min``, ``list.index``) runs in C.  Best for short chunks,
   which are nearly all chunks of real text.
 * ``_merge_heap``: O(n log n) with a heap of candidate pairs over a linked list of parts, for
-  long chunks (``"a" * 1_000_000`` is one chunk under every built-in pattern).
+  long chunks (``"a" * 1_000_000`` is one chunk under every built-in pattern).  The tokenizer
+  runs the same algorithm compiled (``_encode_kernels.merge_chunks``); this is its reference.
 
 A Hypothesis property in ``tests/tokenizers/test_bpe.py`` checks that the two agree on random
 rank tables, and both against tiktoken.  What this module leaves out: the split into chunks, the
