@@ -14,6 +14,7 @@ Real text repeats itself: 10 MB of Python source is about 2.4 million chunks but
 3. ``gather_ids(which, offsets, flat)`` writes every chunk's ids into one int64 array.
 
 Python touches each distinct chunk once; everything per chunk or per byte is compiled.  The
+kernels release the GIL (``nogil=True``), so threads encoding different texts overlap there.  The
 references are the plain Python paths (``BPETokenizer._encode_chunks``, ``merge._merge_small``);
 tests check that all give tiktoken's ids.  The kernels are also correct, just slow, as plain
 Python under ``NUMBA_DISABLE_JIT=1`` (no integer overflow: every product stays below 2**63).
@@ -74,7 +75,7 @@ def encode_distinct(
     return gather_ids(which, offsets, flat)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def distinct_chunks(data: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(which, reps)``: chunk j equals chunk ``reps[which[j]]``; ``reps`` in first-seen order.
 
@@ -131,7 +132,7 @@ def distinct_chunks(data: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, n
     return which, reps[:n_distinct].copy()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def gather_ids(which: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """Concatenate ``flat[offsets[d]:offsets[d + 1]]`` for ``d`` in ``which``, as int64."""
     total = 0
@@ -159,7 +160,7 @@ def _pair_slot(a: int, b: int, mask: int) -> int:
     return ((a * 1000003) ^ (b * 8191)) & mask
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def build_pair_table(
     left: np.ndarray, right: np.ndarray, merged: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -220,7 +221,7 @@ def _sift_down(heap, size, i):
     heap[i] = item
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def merge_chunks(
     data: np.ndarray,
     starts: np.ndarray,
