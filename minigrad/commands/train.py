@@ -212,6 +212,8 @@ def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show,
     eval_every = max(1, s.steps // s.evals)
     bar = tqdm(total=s.steps, unit="step", desc="training", disable=not show, file=sys.stderr)
     interrupted = False
+    # tokens predicted per step: one per window for the MLP, one per position for TinyGPT
+    tokens_per_step = s.batch_size * (s.context if s.model == "transformer" else 1)
     start = time.perf_counter()
     try:
         log(f"training {s.steps} steps of {s.batch_size} windows (Ctrl-C stops early and saves)")
@@ -223,12 +225,14 @@ def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show,
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
+            if step % 25 == 0 or step == s.steps:
+                rate = step * tokens_per_step / (time.perf_counter() - start)
+                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
             if step % eval_every == 0 or step == s.steps or step in EARLY_EVALS:
                 eval_steps.append(step)
                 eval_losses.append(_held_out_loss(model, held_out))
-                rate = step * s.batch_size / (time.perf_counter() - start)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}")
                 if not show and step % (eval_every * 5) == 0:
+                    rate = step * tokens_per_step / (time.perf_counter() - start)
                     log(
                         f"step {step}/{s.steps}  loss {losses[-1]:.3f}  held-out "
                         f"{eval_losses[-1]:.3f}  ({rate:,.0f} tokens/s)"
@@ -335,7 +339,8 @@ def _metrics(s, losses, eval_losses, n_vocab, before, after, labels, interrupted
         },
         "steps_done": len(losses),
         "interrupted": interrupted,
-        "settings": asdict(s),
+        # where the file is written is left out, so that the same settings give the same file
+        "settings": {k: v for k, v in asdict(s).items() if k != "out"},
     }
 
 
