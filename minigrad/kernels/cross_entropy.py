@@ -46,15 +46,12 @@ those belong to ``minigrad.nn.functional.cross_entropy``.
 
 from __future__ import annotations
 
-import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba import njit
 
+from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
 from .validate import as_index_array, check_c_contiguous_writeable, check_float_array
 
 __all__ = [
@@ -69,22 +66,6 @@ BLOCK_BYTES = 1 << 19
 #: below this many logits one thread does the whole forward (thread hand-off costs ~50 us)
 PARALLEL_MIN_ELEMENTS = 1 << 18
 
-_pool: ThreadPoolExecutor | None = None
-_pool_size = 0
-_pool_lock = threading.Lock()
-
-
-def _thread_pool(size: int) -> ThreadPoolExecutor:
-    """A process-wide pool of ``size`` worker threads, created on first use."""
-    global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size != size:
-            if _pool is not None:
-                _pool.shutdown(wait=False)
-            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="minigrad-ce")
-            _pool_size = size
-        return _pool
-
 
 def _run_on_row_ranges(fn, N: int, C: int, *args) -> None:
     """Call ``fn(*args, lo, hi)`` on contiguous row ranges covering 0..N-1.
@@ -93,16 +74,8 @@ def _run_on_row_ranges(fn, N: int, C: int, *args) -> None:
     enough to repay the hand-off, else one call in this thread. Ranges never overlap, and each
     range writes only its own rows of every output: race-free.
     """
-    threads = numba.get_num_threads()
-    if threads < 2 or N < 2 or N * C < PARALLEL_MIN_ELEMENTS:
-        fn(*args, 0, N)
-        return
-    parts = min(threads, N)
-    bounds = [N * p // parts for p in range(parts + 1)]
-    pool = _thread_pool(parts)
-    jobs = [pool.submit(fn, *args, lo, hi) for lo, hi in itertools.pairwise(bounds)]
-    for job in jobs:
-        job.result()  # re-raises a worker's exception here
+    parts = min(num_threads() * PARTS_PER_THREAD, N) if N * C >= PARALLEL_MIN_ELEMENTS else 1
+    run_on_ranges(fn, [N * p // max(parts, 1) for p in range(max(parts, 1) + 1)], *args)
 
 
 @dataclass

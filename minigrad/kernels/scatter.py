@@ -43,10 +43,10 @@ Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
+from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
 from .validate import (
     as_index_array,
     check_c_contiguous_writeable,
@@ -125,11 +125,31 @@ def partition_rows_by_owner(index: np.ndarray, num_parts: int, order: np.ndarray
     return offsets
 
 
+@njit(cache=True, nogil=True)
+def scatter_add_part_kernel(
+    out: np.ndarray, index: np.ndarray, src: np.ndarray, order: np.ndarray, lo: int, hi: int
+) -> None:
+    """Raw kernel for one thread's part: the input rows ``order[lo:hi]``. No checks.
+
+    Runs without the GIL, so the parts of one call run concurrently in ``pool.run_on_ranges``.
+    """
+    d = src.shape[1]
+    for k in range(lo, hi):
+        i = order[k]
+        r = index[i]
+        for j in range(d):
+            out[r, j] += src[i, j]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def scatter_add_parallel_kernel(
     out: np.ndarray, index: np.ndarray, src: np.ndarray, order: np.ndarray, offsets: np.ndarray
 ) -> None:
-    """Raw kernel, one part per thread (see the module docstring for why it is race-free)."""
+    """The same partition run by numba's OpenMP ``prange`` instead of the thread pool.
+
+    Not used by :func:`scatter_add`; kept for ``benchmarks/bench_scatter.py``, which shows why:
+    as fast on a quiet machine, 20-40x slower than serial on a busy one (see ``pool.py``).
+    """
     d = src.shape[1]
     for p in prange(offsets.shape[0] - 1):
         for k in range(offsets[p], offsets[p + 1]):
@@ -184,13 +204,13 @@ def scatter_add(
     n = idx.shape[0]
     if n == 0 or d == 0:
         return
-    threads = numba.get_num_threads()
+    threads = num_threads()
     if parallel is None:
         parallel = threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS
     if parallel:
         order = np.empty(n, dtype=np.int64)
-        offsets = partition_rows_by_owner(idx, threads, order)
-        scatter_add_parallel_kernel(out, idx, src2, order, offsets)
+        offsets = partition_rows_by_owner(idx, threads * PARTS_PER_THREAD, order)
+        run_on_ranges(scatter_add_part_kernel, [int(o) for o in offsets], out, idx, src2, order)
     else:
         scatter_add_serial_kernel(out, idx, src2)
 

@@ -28,15 +28,15 @@ Out of scope: the ``.to_dense()`` container class and optimizers (``minigrad.nn`
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit
 
+from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
 from .scatter import (
     PARALLEL_MIN_ELEMENTS,
     _flatten_rows,
     partition_rows_by_owner,
-    scatter_add_parallel_kernel,
+    scatter_add_part_kernel,
     scatter_add_serial_kernel,
 )
 from .validate import as_index_array, check_float_array, check_ids_in_range, check_same_dtype
@@ -144,12 +144,13 @@ def row_sparse_sum(
     rows = rank[inverse]  # input row i goes to output row rows[i]
     values = np.zeros((indices.shape[0], d), dtype=src2.dtype)
     n = idx.shape[0]
-    threads = numba.get_num_threads()
+    threads = num_threads()
     if n and d:
         if threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS:
             part_order = np.empty(n, dtype=np.int64)
-            offsets = partition_rows_by_owner(rows, threads, part_order)
-            scatter_add_parallel_kernel(values, rows, src2, part_order, offsets)
+            offsets = partition_rows_by_owner(rows, threads * PARTS_PER_THREAD, part_order)
+            bounds = [int(o) for o in offsets]
+            run_on_ranges(scatter_add_part_kernel, bounds, values, rows, src2, part_order)
         else:
             scatter_add_serial_kernel(values, rows, src2)
     return indices, values
