@@ -64,6 +64,11 @@ def token_text(tokenizer: Tokenizer, token_id: int) -> str:
         return repr(raw)
 
 
+def visible(text: str) -> str:
+    """Whitespace made visible for labels: ``" the"`` -> ``"·the"``, newline -> ``"↵"``."""
+    return text.replace(" ", "·").replace("\n", "↵").replace("\t", "→")
+
+
 def word_rows(tokenizer: Tokenizer, words: list[str]) -> dict[str, int]:
     """The embedding row of each word that is one token (BPE: ``" word"`` or ``"word"``)."""
     rows: dict[str, int] = {}

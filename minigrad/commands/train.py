@@ -38,6 +38,7 @@ from minigrad.commands.common import (
     load_bpe,
     read_text_file,
     token_text,
+    visible,
     word_rows,
 )
 from minigrad.commands.threads import single_threaded
@@ -180,11 +181,7 @@ def _embedding_view(
             return words, [rows[w] for w in words], [prep.word_classes[w] for w in words]
     counts = np.bincount(train_ids, minlength=prep.tokenizer.n_vocab)
     top = [int(i) for i in np.argsort(-counts, kind="stable")[:60] if counts[i] > 0]
-    return (
-        [token_text(prep.tokenizer, i).strip() or repr(token_text(prep.tokenizer, i)) for i in top],
-        top,
-        None,
-    )
+    return [visible(token_text(prep.tokenizer, i)) for i in top], top, None
 
 
 def lr_at(step: int, steps: int, lr: float) -> float:
@@ -311,9 +308,13 @@ def run_training(
             f"{titles[0]}: neighbour agreement {agree['before']:.2f}",
             f"{titles[1]}: neighbour agreement {agree['after']:.2f}",
         )
-    plot_embeddings(
-        out / "embeddings.png", [(titles[0], before), (titles[1], after)], words, labels
-    )
+    title = "Word embeddings projected to 2-D with PCA"
+    if labels is None:
+        title = (
+            f"Embeddings of the {len(words)} most frequent tokens, 2-D PCA (· = space, ↵ = newline)"
+        )
+    panels = [(titles[0], before), (titles[1], after)]
+    plot_embeddings(out / "embeddings.png", panels, words, labels, title=title)
     files += [out / "metrics.json", out / "loss.png", out / "embeddings.png"]
     return TrainResult(out, metrics, len(losses), interrupted, seconds, files)
 
