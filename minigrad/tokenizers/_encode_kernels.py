@@ -41,13 +41,15 @@ def encode_distinct(
     merge_many: Callable[[list[bytes]], list[list[int]]],
     capacity: int,
     max_chunk: int,
-) -> np.ndarray:
+    with_counts: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The ids of every chunk ``data[bounds[j]:bounds[j + 1]]``, as one int64 array.
 
     Steps 1-3 of the module docstring: find the distinct chunks (numba), take each one's ids
     from ``cache`` (bytes -> ids) or, for the new ones, from a single ``merge_many`` call, then
     copy the ids out (numba).  ``cache`` is cleared when it would exceed ``capacity`` entries;
-    chunks longer than ``max_chunk`` bytes are not cached.
+    chunks longer than ``max_chunk`` bytes are not cached.  With ``with_counts``, also return
+    the number of ids of each chunk.
     """
     which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
     starts = bounds[reps].tolist()
@@ -72,7 +74,41 @@ def encode_distinct(
     offsets = np.zeros(len(per) + 1, dtype=np.int64)
     np.cumsum([len(ids) for ids in per], out=offsets[1:])
     flat = np.fromiter(itertools.chain.from_iterable(per), dtype=np.int64, count=offsets[-1])
-    return gather_ids(which, offsets, flat)
+    ids_out = gather_ids(which, offsets, flat)
+    if with_counts:
+        return ids_out, np.diff(offsets)[which]
+    return ids_out
+
+
+def encode_texts(
+    parts: list[tuple[bytes, np.ndarray]],
+    cache: dict,
+    merge_many: Callable[[list[bytes]], list[list[int]]],
+    capacity: int,
+    max_chunk: int,
+) -> list[list[int]]:
+    """``encode_distinct`` for a batch: the ids of each text, given as ``(data, bounds)``.
+
+    The texts are glued into one: every text boundary stays a chunk boundary, so no chunk
+    spans two texts, and one pass of the kernels serves the whole batch (a pass per short text
+    would pay the per-call costs again and again).  Text i owns chunks ``first[i]:first[i+1]``.
+    """
+    shift = 0
+    pieces = [np.zeros(1, dtype=np.int64)]
+    first = np.zeros(len(parts) + 1, dtype=np.int64)
+    for i, (data, bounds) in enumerate(parts):
+        pieces.append(bounds[1:] + shift)
+        shift += len(data)
+        first[i + 1] = first[i] + len(bounds) - 1
+    data = b"".join(data for data, _ in parts)
+    ids, counts = encode_distinct(
+        data, np.concatenate(pieces), cache, merge_many, capacity, max_chunk, with_counts=True
+    )
+    token_at = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=token_at[1:])
+    cuts = token_at[first].tolist()
+    flat = ids.tolist()
+    return [flat[cuts[i] : cuts[i + 1]] for i in range(len(parts))]
 
 
 @numba.njit(cache=True, nogil=True)

@@ -344,6 +344,16 @@ def test_unknown_ids():
     assert tok.decode(np.array([104, 105])) == "hi"
 
 
+@given(texts=st.lists(st.one_of(unicode_text, tricky_text), max_size=8))
+@example(texts=["x\ud800", "", "a b", "<|endoftext|>"])
+def test_batch_equals_one_by_one(texts):
+    pytest.importorskip("tiktoken")
+    tok = trained("gpt4")
+    expected = [tiktoken_for("gpt4").encode_ordinary(t) for t in texts]
+    assert tok.encode_ordinary_batch(texts) == expected
+    assert tok.encode_batch(texts, disallowed_special=()) == expected
+
+
 def test_batch_and_single_token():
     tok = trained("gpt4")
     texts = ["hello world", "", MULTILINGUAL]

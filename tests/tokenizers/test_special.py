@@ -78,3 +78,16 @@ def test_overlapping_specials_longest_wins():
     ranks = {bytes([i]): i for i in range(256)}
     tok = BPETokenizer(ranks, special_tokens={"<a>": 256, "<a>b": 257})
     assert tok.encode("<a>b<a>", allowed_special="all") == [257, 256]
+
+
+def test_encode_batch_policy():
+    pytest.importorskip("tiktoken")
+    tok = trained("gpt4")
+    enc = tiktoken_for("gpt4")
+    texts = ["a<|pad|>b", "plain", "", "<|endoftext|>" * 3]
+    with pytest.raises(ValueError, match="pad"):
+        tok.encode_batch(texts)
+    for allowed in ("all", {"<|pad|>", "<|endoftext|>"}):
+        assert tok.encode_batch(texts, allowed_special=allowed) == [
+            enc.encode(t, allowed_special=allowed) for t in texts
+        ]
