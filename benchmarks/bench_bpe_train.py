@@ -260,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(1)
 
     sections: dict[str, list[dict]] = {}
+    load_start = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_bpe_") as tmpdir:
         tmp = Path(tmpdir)
         _write_child(tmp)
@@ -361,7 +362,9 @@ def main(argv: list[str] | None = None) -> int:
         f"minigrad is single-threaded. min_frequency=2 for all. Naive oracle: one timed run, "
         f"no warm-up (same ranks as the fast trainer: {same}). "
         "Peak RSS: VmHWM of a fresh process that trains from the file (minigrad streams it; HF "
-        "gets a generator of 4 KB documents read from it), after-imports RSS shown too."
+        "gets a generator of 4 KB documents read from it), after-imports RSS shown too. "
+        f"Machine load average (1/5/15 min) at start {load_start}, at end {os.getloadavg()}: "
+        "other work shared the CPUs, so absolute times are inflated; ratios are interleaved."
     )
     if not q or args.out_dir is not None:
         json_path, md_path = write_results("bpe_train", sections, notes=notes, out_dir=args.out_dir)
