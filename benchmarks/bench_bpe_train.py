@@ -22,9 +22,10 @@ Sections:
    32,768 vocabularies from section 1 (minigrad's ranks encoded by ``tiktoken``).
 5. **JIT cost**: numba compile time of the trainer's kernels in a fresh cache directory.
 
-Both trainers get the corpus as the same list of ~4 KB documents, cut only at a space between two
-letters, where no built-in pattern can join two chunks: so both see exactly the chunks of the
-whole text split at once.  (HF needs a list to use its threads at all.)
+Both trainers get the corpus as the same list of ~4 KB documents, cut only at the safe points of
+file streaming (``_train_corpus``: a space between two letters, or a line feed between a
+non-space and a letter), where no built-in pattern joins two chunks: so both see exactly the
+chunks of the whole text split at once.  (HF needs a list to use its threads at all.)
 """
 
 from __future__ import annotations
@@ -260,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(1)
 
     sections: dict[str, list[dict]] = {}
-    load_start = os.getloadavg()
+    load_start = tuple(round(x, 1) for x in os.getloadavg())
     with tempfile.TemporaryDirectory(prefix="bench_bpe_") as tmpdir:
         tmp = Path(tmpdir)
         _write_child(tmp)
@@ -355,15 +356,17 @@ def main(argv: list[str] | None = None) -> int:
             sections["numba JIT cost (fresh cache dir, tiny corpus)"] = rows
             print(markdown_table(rows), flush=True)
 
+    load_end = tuple(round(x, 1) for x in os.getloadavg())
     notes = (
         f"{'QUICK run. ' if q else ''}Corpus: first {mb:.0f} MB of the stdlib corpus as "
-        f"{len(docs)} documents cut at a space between letters. Timed contenders interleaved, "
+        f"{len(docs)} documents cut at safe points (no built-in pattern joins chunks there). "
+        "Timed contenders interleaved, "
         f"median of {repeats}; HF runs in worker processes (RAYON_NUM_THREADS fixed per process); "
         f"minigrad is single-threaded. min_frequency=2 for all. Naive oracle: one timed run, "
         f"no warm-up (same ranks as the fast trainer: {same}). "
         "Peak RSS: VmHWM of a fresh process that trains from the file (minigrad streams it; HF "
         "gets a generator of 4 KB documents read from it), after-imports RSS shown too. "
-        f"Machine load average (1/5/15 min) at start {load_start}, at end {os.getloadavg()}: "
+        f"Machine load average (1/5/15 min) at start {load_start}, at end {load_end}: "
         "other work shared the CPUs, so absolute times are inflated; ratios are interleaved."
     )
     if not q or args.out_dir is not None:
