@@ -276,9 +276,12 @@ def write_results(
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<name>.json`` (raw, with environment) and ``<name>.md`` (tables).
 
-    ``out_dir`` defaults to ``benchmarks/results/<today>/``.
+    ``out_dir`` defaults to ``$MINIGRAD_BENCH_OUT`` when that is set (the ``python -m
+    benchmarks`` runner sets it for each module it starts), else ``benchmarks/results/<today>/``.
     """
     env = environment()
+    if out_dir is None and os.environ.get("MINIGRAD_BENCH_OUT"):
+        out_dir = Path(os.environ["MINIGRAD_BENCH_OUT"])
     if out_dir is None:
         out_dir = RESULTS_DIR / _dt.date.today().isoformat()
     out_dir = Path(out_dir)
