@@ -107,7 +107,11 @@ def unique_first_seen(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def row_sparse_sum(
-    index: np.ndarray, src: np.ndarray, num_rows: int | None = None
+    index: np.ndarray,
+    src: np.ndarray,
+    num_rows: int | None = None,
+    *,
+    parallel: bool | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum the rows of ``src`` by id: ``(indices, values)`` with ``indices`` sorted and unique.
 
@@ -118,6 +122,8 @@ def row_sparse_sum(
         index: integer ids of any shape (int64, or another integer dtype, converted), all >= 0.
         src: ``index.shape + (d,)``, float32 or float64; a non-contiguous ``src`` is copied.
         num_rows: the vocabulary size V; when given, ids must be ``< V`` too.
+        parallel: force the serial or the thread-partitioned summation (``None``: by size, as in
+            :func:`scatter_add`).
 
     Returns:
         ``indices`` (U,) int64, increasing; ``values`` (U, d) with ``src``'s dtype.
@@ -146,7 +152,9 @@ def row_sparse_sum(
     n = idx.shape[0]
     threads = num_threads()
     if n and d:
-        if threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS:
+        if parallel is None:
+            parallel = threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS
+        if parallel:
             part_order = np.empty(n, dtype=np.int64)
             offsets = partition_rows_by_owner(rows, threads * PARTS_PER_THREAD, part_order)
             bounds = [int(o) for o in offsets]

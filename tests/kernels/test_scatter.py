@@ -66,7 +66,7 @@ def test_large_parallel_equals_add_at(kind):
     out = rng.standard_normal((V, d)).astype(np.float32)
     expected = out.copy()
     np.add.at(expected, index, src)
-    scatter_add(out, index, src)  # large enough for the parallel kernel
+    scatter_add(out, index, src, parallel=True)
     np.testing.assert_array_equal(out, expected)
 
 

@@ -60,7 +60,9 @@ def test_large_parallel_equals_reference(kind):
     n, d, V = 40_000, 40, 100_000
     index = zipf_ids(rng, n, V) if kind == "zipf" else rng.integers(0, V, n)
     src = rng.standard_normal((n, d)).astype(np.float32)
-    assert_row_sparse_equal(row_sparse_sum(index, src), row_sparse_sum_reference(index, src))
+    for parallel in (False, True):
+        got = row_sparse_sum(index, src, parallel=parallel)
+        assert_row_sparse_equal(got, row_sparse_sum_reference(index, src))
 
 
 @pytest.mark.nojit
