@@ -7,8 +7,9 @@ ids Zipf(1.2) (draws past V redrawn, not clipped: clipping piles ~20% of the mas
 uniform.
 Contenders, all timed interleaved in one process (``harness.compare``):
 
-* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto = thread pool here, and
-  forced serial; plus the same row-owner partition run by numba's OpenMP ``prange``),
+* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto: serial below 2**23
+  elements, i.e. at d=64 here; forced thread pool; forced serial; and the same row-owner
+  partition run by numba's OpenMP ``prange``),
   ``np.add.at``, ``torch.index_add_`` 1T/2T, ``F.embedding`` backward 1T/2T;
 * minigrad ``scatter_add`` alone (the zeroing done untimed in ``before``);
 * compact (unique rows + summed values): minigrad ``row_sparse_sum`` vs torch ``sparse=True``
@@ -91,6 +92,11 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
         Contender(
             "minigrad scatter_add (zero + scatter)",
             dense(lambda: scatter_add(out, index, g)),
+            before=threads(nthreads),
+        ),
+        Contender(
+            "minigrad scatter_add thread pool forced (zero + scatter)",
+            dense(lambda: scatter_add(out, index, g, parallel=True)),
             before=threads(nthreads),
         ),
         Contender(
