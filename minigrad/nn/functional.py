@@ -237,3 +237,11 @@ def cross_entropy(
         reduction=reduction,
         label_smoothing=float(label_smoothing),
     )
+
+
+# Functional forms of the transformer pieces live beside their modules; imported last because
+# fused_linear_ce imports `as_ids` from this module.
+from minigrad.nn.activation import gelu as gelu  # noqa: E402
+from minigrad.nn.dropout import dropout as dropout  # noqa: E402
+from minigrad.nn.fused_linear_ce import linear_cross_entropy as linear_cross_entropy  # noqa: E402
+from minigrad.nn.normalization import layer_norm as layer_norm  # noqa: E402
