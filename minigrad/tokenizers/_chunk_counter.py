@@ -40,19 +40,40 @@ NENT, NBYTES = 0, 1
 
 
 @_jit
-def _hash(buf, s, e):
+def chunk_key(buf, s, e):
+    """An int64 key for the bytes ``buf[s:e]``: exact for up to 7 bytes, a hash beyond.
+
+    A short chunk packs its length (top byte) and its bytes into the key, so equal keys mean
+    equal chunks and the table never has to compare bytes for it; most chunks are short.  A
+    longer chunk gets top byte 8 and a polynomial hash, and equal keys are confirmed on the
+    bytes.  Keys are never 0, which marks an empty slot.
+    """
+    m = e - s
+    if m <= 7:
+        k = np.int64(m) << 56
+        for i in range(m):
+            k |= np.int64(buf[s + i]) << (8 * i)
+        return k
     h = 0
     for i in range(s, e):
         h = ((h * 1000003) + np.int64(buf[i]) + 1) & _HMASK
-    return h ^ (h >> 21)
+    return (np.int64(8) << 56) | (h ^ (h >> 21))
+
+
+@_jit
+def _home(key, mask):
+    # both products stay below 2**62: no overflow, with or without the JIT
+    h = (key >> 32) * 1540483477 + (key & 0xFFFFFFFF) * 668265263
+    return (h ^ (h >> 29)) & mask
 
 
 @_jit
 def new_table():
-    """An empty table: (arena, slots, start, length, hash, count, scalars)."""
+    """An empty table: (arena, slot entry, slot key, start, length, key, count, scalars)."""
     return (
         np.empty(1 << 16, dtype=np.uint8),
-        np.full(1 << 12, -1, dtype=np.int32),
+        np.empty(1 << 12, dtype=np.int32),
+        np.zeros(1 << 12, dtype=np.int64),
         np.empty(1 << 10, dtype=np.int64),
         np.empty(1 << 10, dtype=np.int64),
         np.empty(1 << 10, dtype=np.int64),
@@ -75,27 +96,28 @@ def _grow(x, n):
 @_jit
 def add_chunks(table, buf, bounds):
     """Count the chunks ``buf[bounds[j]:bounds[j + 1]]`` into ``table``; return the table."""
-    arena, slots, start, length, hashes, count, sc = table
+    arena, slots, slot_keys, start, length, keys, count, sc = table
     for j in range(len(bounds) - 1):
         s = bounds[j]
         e = bounds[j + 1]
         m = e - s
-        h = _hash(buf, s, e)
+        key = chunk_key(buf, s, e)
         mask = len(slots) - 1
-        i = h & mask
-        while True:
-            t = slots[i]
-            if t == -1:
-                break
-            if hashes[t] == h and length[t] == m:
-                a = start[t]
-                same = True
-                for q in range(m):
-                    if arena[a + q] != buf[s + q]:
-                        same = False
+        i = _home(key, mask)
+        t = -1
+        while slot_keys[i] != 0:
+            if slot_keys[i] == key:
+                t = slots[i]
+                if m <= 7:
+                    break  # the key is the chunk
+                if length[t] == m:
+                    a = start[t]
+                    q = 0
+                    while q < m and arena[a + q] == buf[s + q]:
+                        q += 1
+                    if q == m:
                         break
-                if same:
-                    break
+                t = -1
             i = (i + 1) & mask
         if t != -1:
             count[t] += 1
@@ -104,28 +126,31 @@ def add_chunks(table, buf, bounds):
         t = sc[NENT]
         if t == len(start):
             start, length = _grow(start, t + 1), _grow(length, t + 1)
-            hashes, count = _grow(hashes, t + 1), _grow(count, t + 1)
+            keys, count = _grow(keys, t + 1), _grow(count, t + 1)
         if sc[NBYTES] + m > len(arena):
             arena = _grow(arena, sc[NBYTES] + m)
         a = sc[NBYTES]
         for q in range(m):
             arena[a + q] = buf[s + q]
-        start[t] = sc[NBYTES]
+        start[t] = a
         length[t] = m
-        hashes[t] = h
+        keys[t] = key
         count[t] = 1
         sc[NBYTES] += m
         sc[NENT] += 1
         slots[i] = t
+        slot_keys[i] = key
         if 2 * sc[NENT] > len(slots):  # keep the load under one half
-            slots = np.full(4 * len(slots), -1, dtype=np.int32)
+            slots = np.empty(4 * len(slots), dtype=np.int32)
+            slot_keys = np.zeros(len(slots), dtype=np.int64)
             mask = len(slots) - 1
             for u in range(sc[NENT]):
-                k = hashes[u] & mask
-                while slots[k] != -1:
+                k = _home(keys[u], mask)
+                while slot_keys[k] != 0:
                     k = (k + 1) & mask
                 slots[k] = u
-    return arena, slots, start, length, hashes, count, sc
+                slot_keys[k] = keys[u]
+    return arena, slots, slot_keys, start, length, keys, count, sc
 
 
 def _encode(text: str) -> bytes:
@@ -168,7 +193,7 @@ def count_chunk_bytes(
             _encode(seg)  # rejects lone surrogates, as the reference path does
         data, bounds = bounds_of(seg, name)
         table = add_chunks(table, np.frombuffer(data, dtype=np.uint8), bounds)
-    arena, _, start, length, _, count, sc = table
+    arena, _, _, start, length, _, count, sc = table
     n = int(sc[NENT])
     if n == 0:
         raise ValueError(EMPTY_CORPUS)

@@ -120,3 +120,22 @@ def test_sort_small_sorts_the_prefix(xs, extra):
     K._sort_small(x, len(xs))
     assert x[: len(xs)].tolist() == sorted(xs)
     assert x[len(xs) :].tolist() == [7] * extra  # the rest untouched
+
+
+@given(xs=st.lists(st.binary(max_size=10), min_size=1, max_size=20))
+def test_chunk_table_counts_like_counter(xs):
+    """The byte-chunk table against ``Counter``: short keys are exact, long ones confirmed."""
+    from collections import Counter
+
+    from minigrad.tokenizers import _chunk_counter as C
+
+    data = b"".join(xs)
+    bounds = np.cumsum([0, *map(len, xs)]).astype(np.int64)
+    keep = [0, *[j + 1 for j, x in enumerate(xs) if x]]  # empty chunks are not chunks
+    bounds = bounds[keep]
+    table = C.add_chunks(C.new_table(), np.frombuffer(data, dtype=np.uint8), bounds)
+    arena, _, _, start, length, _, count, sc = table
+    got = {arena[start[t] : start[t] + length[t]].tobytes(): int(count[t]) for t in range(sc[0])}
+    assert got == Counter(x for x in xs if x)
+    if xs[0]:
+        assert C.chunk_key(np.frombuffer(xs[0], dtype=np.uint8), 0, len(xs[0])) != 0
