@@ -23,6 +23,7 @@ from minigrad.tokenizers.pretokenize import (
     compile_pattern,
     resolve_pattern,
     split,
+    split_reference,
 )
 from minigrad.tokenizers.word import UnknownWordError, WordTokenizer
 
@@ -40,4 +41,5 @@ __all__ = [
     "compile_pattern",
     "resolve_pattern",
     "split",
+    "split_reference",
 ]
