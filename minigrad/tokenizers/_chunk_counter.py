@@ -4,7 +4,8 @@ The fast trainer needs each distinct chunk's UTF-8 bytes and its count.  The pla
 ``Counter(regex.findall(text))``, builds ~2.4 M Python strings for 10 MB of Python source, and
 the regex alone runs at ~14 MB/s.  For the built-in patterns this module instead takes the chunk
 bounds from the compiled scanner (``fast_pretokenize.utf8_chunk_bounds``) and counts the byte
-slices in a numba hash table whose keys live in one growing byte arena::
+slices in a numba hash table (a chunk of up to 7 bytes is its own exact key; longer ones are
+hashed and compared), copying each distinct chunk once into a growing byte arena::
 
     >>> arena, start, length, count = count_chunk_bytes("hi hi hi", "gpt4", ())
     >>> [(arena[s : s + n].tobytes(), int(c)) for s, n, c in zip(start, length, count)]
