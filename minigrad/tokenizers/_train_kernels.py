@@ -513,7 +513,7 @@ def run_merges(state, min_count, max_merges):
                     j += 1
                     continue
                 if kk != cur:
-                    if d != 0:
+                    if d != 0 and cur != key:  # the merged pair itself is zeroed below
                         _add_pair(
                             cur, d * f, w, ht_keys, ht_vals, pkey, pcount,
                             phead, pstamp, rword, rnext, touched, sc,
@@ -521,11 +521,12 @@ def run_merges(state, min_count, max_merges):
                     cur = kk
                     d = 0
                 d += dd
-            if d != 0:
+            if d != 0 and cur != key:
                 _add_pair(
                     cur, d * f, w,
                     ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc,
                 )  # fmt: skip
+        pcount[best] = 0  # every occurrence is merged (saves a table lookup per occurrence)
         # 4. a fresh heap entry for every pair whose count grew
         need = sc[HSIZE] + sc[NTOUCHED]
         if need > len(hkey):
