@@ -124,15 +124,30 @@ class Function:
         return type(self).__name__ + "Backward"
 
     def release(self) -> None:
-        """Drop everything ``forward`` saved; a later backward through this node raises."""
+        """Drop everything ``forward`` saved; a later backward through this node raises.
+
+        The input tensors are dropped too (their arrays are the activations of the forward
+        pass): only the links to the nodes that made them stay, so that a second backward can
+        still walk the graph, find this node and say why it cannot run.
+        """
         try:
             vars(self).clear()
         except TypeError:  # a subclass that declared __slots__ keeps no __dict__
             pass
+        self.inputs = tuple(None if t is None else _Edge(t._grad_fn) for t in self.inputs)
         self.released = True
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+class _Edge:
+    """What a released node keeps of an input: the link to the node that produced it."""
+
+    __slots__ = ("_grad_fn",)
+
+    def __init__(self, grad_fn: Function | None) -> None:
+        self._grad_fn = grad_fn
 
 
 def _check_versions(node: Function) -> None:

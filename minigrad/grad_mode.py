@@ -74,7 +74,13 @@ class _GradModeContext:
 
 
 class no_grad(_GradModeContext):
-    """Turn graph recording off: ``with no_grad(): ...`` or ``@no_grad()`` on a function."""
+    """Turn graph recording off: ``with no_grad(): ...``, ``@no_grad()`` or ``@no_grad``."""
+
+    def __new__(cls, func: Callable[..., Any] | None = None) -> Any:
+        self = super().__new__(cls)
+        if func is not None:  # used bare as ``@no_grad``: decorate right away
+            return self(func)
+        return self
 
     mode = False
 

@@ -308,9 +308,11 @@ class Tensor:
         # float, would promote a float32 array to float64 under numpy's casting rules.
         if isinstance(other, Tensor) or type(other) in _PYTHON_NUMBERS:
             return other
+        # Arrays are copied, as torch copies them into a tensor: the op may keep the array for
+        # backward, and the caller changing it afterwards must not change the gradient.
         if self.data.dtype.kind == "f":
-            return _as_array(other, self.data.dtype, copy=False)
-        return _as_array(other, None, copy=False)
+            return _as_array(other, self.data.dtype, copy=True)
+        return _as_array(other, None, copy=True)
 
     def __add__(self, other: Any) -> Tensor:
         return Add.apply(self, self._operand(other))

@@ -416,3 +416,16 @@ def test_changing_where_mask_in_place_raises_at_backward():
     mask[0] = False  # allowed (a bool tensor), but the saved mask is now stale
     with pytest.raises(RuntimeError, match="modified in place"):
         y.sum().backward()
+
+
+def test_backward_lets_go_of_the_activations_while_the_loss_lives_on():
+    x = mg.randn(4, 3, requires_grad=True)
+    hidden = (x * 2).tanh()
+    probe = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    del hidden
+    loss.backward()
+    gc.collect()
+    assert probe() is None  # `loss` still exists, but the intermediate tensor is gone
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()  # the graph's links survive, so the error is still the clear one

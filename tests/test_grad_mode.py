@@ -105,3 +105,13 @@ def test_no_grad_reused_instance():
         with ctx:
             assert not mg.is_grad_enabled()
         assert mg.is_grad_enabled()
+
+
+def test_no_grad_works_as_a_bare_decorator():
+    @mg.no_grad
+    def double(t):
+        return t * 2
+
+    x = mg.randn(3, requires_grad=True)
+    assert not double(x).requires_grad
+    assert (x * 2).requires_grad  # the mode is restored after the call

@@ -234,3 +234,12 @@ def test_method_aliases():
     np.testing.assert_array_equal(x.flatten().data, x.data)
     assert mg.zeros(2, 3, 4).flatten(1).shape == (2, 12)
     assert x.contiguous() is x
+
+
+def test_an_array_operand_is_copied_so_later_changes_do_not_leak_into_the_gradient():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    arr = np.array([2.0, 2.0, 2.0], dtype=np.float32)
+    y = (x * arr).sum()
+    arr[:] = 100.0
+    y.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
