@@ -25,9 +25,9 @@ of destination rows** and handles exactly the input rows that land in its set:
    bucket receives;
 2. buckets go to threads greedily, heaviest first, so that a Zipf-hot id (20% of all rows) does not
    leave one thread idle;
-3. a stable counting sort (by bucket) lists, per thread, the input rows it owns.
+3. a stable counting sort lists, per part, the input rows it owns, in increasing ``i``.
 
-No output row is owned by two threads, so no write is ever shared. The sort is stable, so the input
+No output row is owned by two parts, so no write is ever shared. The sort is stable, so the input
 rows of any one destination row are visited in increasing ``i``: every output element receives its
 additions in the same order as in the serial loop and in ``np.add.at``, and the parallel result is
 **bitwise identical** to both, in any dtype.
@@ -95,8 +95,9 @@ def partition_rows_by_owner(index: np.ndarray, num_parts: int, order: np.ndarray
     """Counting partition of the input rows by the thread that owns their destination row.
 
     Fills ``order`` (n,) and returns ``offsets``: part ``p`` handles input rows
-    ``order[offsets[p]:offsets[p+1]]`` (grouped by bucket; the rows of one bucket in increasing
-    order). Every destination row belongs to exactly one part. O(n), no sort.
+    ``order[offsets[p]:offsets[p+1]]``, in increasing order (so each thread still reads ``src``
+    front to back, which the hardware prefetcher follows: grouping by bucket instead was measured
+    2x slower). Every destination row belongs to exactly one part. O(n), no sort.
 
     ``order`` is allocated by the caller with NumPy: an allocation of this size inside a numba
     function costs fresh page faults on every call here (measured 0.2 ms per 512 KiB), NumPy's
@@ -116,16 +117,11 @@ def partition_rows_by_owner(index: np.ndarray, num_parts: int, order: np.ndarray
     offsets = np.zeros(num_parts + 1, dtype=np.int64)
     for p in range(num_parts):
         offsets[p + 1] = offsets[p] + load[p]
-    # a bucket's first slot in `order`: its part's start plus the buckets dealt to that part before
-    start = np.empty(NUM_BUCKETS, dtype=np.int64)
-    fill = offsets[:num_parts].copy()
-    for b in range(NUM_BUCKETS):
-        start[b] = fill[owner[b]]
-        fill[owner[b]] += counts[b]
-    for i in range(n):  # stable within a bucket; buckets are independent, so per part too
-        b = _bucket_of(index[i])
-        order[start[b]] = i
-        start[b] += 1
+    cursor = offsets[:num_parts].copy()
+    for i in range(n):  # stable: each part lists its input rows in increasing i
+        p = owner[_bucket_of(index[i])]
+        order[cursor[p]] = i
+        cursor[p] += 1
     return offsets
 
 
