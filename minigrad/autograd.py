@@ -124,30 +124,48 @@ class Function:
         return type(self).__name__ + "Backward"
 
     def release(self) -> None:
-        """Drop everything ``forward`` saved; a later backward through this node raises.
-
-        The input tensors are dropped too (their arrays are the activations of the forward
-        pass): only the links to the nodes that made them stay, so that a second backward can
-        still walk the graph, find this node and say why it cannot run.
-        """
+        """Drop everything ``forward`` saved; a later backward through this node raises."""
         try:
             vars(self).clear()
         except TypeError:  # a subclass that declared __slots__ keeps no __dict__
             pass
-        self.inputs = tuple(None if t is None else _Edge(t._grad_fn) for t in self.inputs)
         self.released = True
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
 
-class _Edge:
-    """What a released node keeps of an input: the link to the node that produced it."""
+class ReleasedTensor:
+    """What a released graph keeps of an intermediate tensor: its shape, the node that made it
+    and its retained ``.grad`` (if any), but not its array.
 
-    __slots__ = ("_grad_fn",)
+    After a backward without ``retain_graph`` the activations are no longer needed; keeping
+    them alive through the graph would hold a second copy of every activation in memory while
+    the next forward pass runs.  The graph's shape survives, so a second backward can still find
+    the released nodes (and say why it cannot run) and ``minigrad.viz.to_dot`` can still draw it.
+    """
 
-    def __init__(self, grad_fn: Function | None) -> None:
-        self._grad_fn = grad_fn
+    __slots__ = ("_grad_fn", "grad", "requires_grad", "shape")
+
+    def __init__(self, t: Tensor) -> None:
+        self._grad_fn, self.grad, self.shape = t._grad_fn, t.grad, t.data.shape
+        self.requires_grad = True
+
+    @property
+    def grad_fn(self) -> Function | None:
+        return self._grad_fn
+
+
+def _drop_activations(nodes: list[Function]) -> None:
+    """Replace the intermediate tensors that ``nodes`` point at by array-free stand-ins."""
+    stand_ins: dict[int, ReleasedTensor] = {}
+    for node in nodes:
+        inputs = []
+        for t in node.inputs:
+            if t is not None and t._grad_fn is not None:  # leaves (parameters) stay as they are
+                t = stand_ins.get(id(t)) or stand_ins.setdefault(id(t), ReleasedTensor(t))
+            inputs.append(t)
+        node.inputs = tuple(inputs)
 
 
 def _check_versions(node: Function) -> None:
@@ -209,8 +227,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
 
     grads: dict[Function, Any] = {root_fn: grad}
     ready = [root_fn]
+    done: list[Function] = []
     while ready:
         node = ready.pop()
+        done.append(node)
         g = grads.pop(node, None)
         if node.released:
             raise RuntimeError(
@@ -255,6 +275,8 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                 ready.append(parent)
         if not retain_graph:
             node.release()
+    if not retain_graph:
+        _drop_activations(done)
 
 
 # Imported last: tensor.py imports this module's names at its bottom, not at its top.

@@ -23,13 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from minigrad.atomic import atomic_write_bytes, atomic_write_text
 from minigrad.models import MLPConfig, MLPLanguageModel, TinyGPT
 from minigrad.nn import Module
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
@@ -61,25 +61,6 @@ class Checkpoint:
     def word_classes(self) -> dict[str, str] | None:
         """``{word: class}`` when the model was trained on the built-in corpus, else None."""
         return self.config.get("word_classes")
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and ``os.replace`` (all or nothing)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write UTF-8 ``text`` atomically (used for metrics.json too)."""
-    _atomic_write_bytes(Path(path), text.encode("utf-8"))
 
 
 def _model_type(model: Module) -> tuple[str, dict[str, Any]]:
@@ -131,7 +112,7 @@ def save_checkpoint(
     kind, sizes = _model_type(model)
     arrays = {k: np.ascontiguousarray(v) for k, v in model.state_dict().items()}
     blob = st_save(arrays, metadata={"format": FORMAT_NAME, "version": str(FORMAT_VERSION)})
-    _atomic_write_bytes(out / WEIGHTS_FILE, blob)
+    atomic_write_bytes(out / WEIGHTS_FILE, blob)
 
     if isinstance(tokenizer, WordTokenizer):
         tok_info = {"type": "word", "file": WORD_TOKENIZER_FILE}

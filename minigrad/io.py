@@ -18,7 +18,6 @@ silently converting dtypes (a float64 file does not load into a float32 model: c
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as _st_load
 from safetensors.numpy import save as _st_save
 
+from minigrad.atomic import atomic_write_bytes
 from minigrad.nn.module import IncompatibleKeys, Module
 
 PathLike = str | os.PathLike
@@ -48,18 +48,7 @@ def save_safetensors(
         raise TypeError(f"safetensors metadata must map str to str, got {metadata!r}")
     tensors = {k: np.ascontiguousarray(v) for k, v in module.state_dict().items()}
     data = _st_save(tensors, metadata=metadata)
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_bytes(path, data)
 
 
 def read_safetensors(path: PathLike) -> dict[str, np.ndarray]:

@@ -32,29 +32,16 @@ import binascii
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from minigrad.atomic import atomic_write_text
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
 
 FORMAT_NAME = "minigrad-bpe"
 FORMAT_VERSION = 1
-
-
-def _atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _read_text(path: str | os.PathLike[str]) -> str:
@@ -99,7 +86,7 @@ def dumps(tok: BPETokenizer) -> str:
 
 def save(tok: BPETokenizer, path: str | os.PathLike[str]) -> None:
     """Write ``tok`` to ``path`` atomically in minigrad's format (see the module docstring)."""
-    _atomic_write_text(path, dumps(tok))
+    atomic_write_text(path, dumps(tok))
 
 
 def loads(text: str, *, cls: type[BPETokenizer] | None = None, source: str = "<string>"):
@@ -165,7 +152,7 @@ def load(path: str | os.PathLike[str], *, cls: type[BPETokenizer] | None = None)
 # ---- tiktoken rank files --------------------------------------------------------------------
 def save_tiktoken_ranks(ranks: dict[bytes, int], path: str | os.PathLike[str]) -> None:
     """Write ``ranks`` in tiktoken's ``.tiktoken`` format: ``base64(token) rank`` per line."""
-    _atomic_write_text(path, "\n".join(_rank_lines(ranks)) + "\n")
+    atomic_write_text(path, "\n".join(_rank_lines(ranks)) + "\n")
 
 
 def load_tiktoken_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
@@ -350,4 +337,4 @@ def to_huggingface_json(tok: BPETokenizer, path: str | os.PathLike[str]) -> None
       ``allowed_special`` / ``disallowed_special`` policy, so parity holds for text without
       special tokens only.
     """
-    _atomic_write_text(path, json.dumps(huggingface_json(tok), ensure_ascii=False, indent=1))
+    atomic_write_text(path, json.dumps(huggingface_json(tok), ensure_ascii=False, indent=1))
