@@ -7,9 +7,8 @@ ids Zipf(1.2) (draws past V redrawn, not clipped: clipping piles ~20% of the mas
 uniform.
 Contenders, all timed interleaved in one process (``harness.compare``):
 
-* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto: serial below 2**23
-  elements, i.e. at d=64 here; forced thread pool; forced serial; and the same row-owner
-  partition run by numba's OpenMP ``prange``),
+* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto, which is serial at
+  these sizes; forced thread-partitioned; forced serial),
   ``np.add.at``, ``torch.index_add_`` 1T/2T, ``F.embedding`` backward 1T/2T;
 * minigrad ``scatter_add`` alone (the zeroing done untimed in ``before``);
 * compact (unique rows + summed values): minigrad ``row_sparse_sum`` vs torch ``sparse=True``
@@ -31,7 +30,6 @@ import numpy as np
 
 from benchmarks.harness import Contender, compare, markdown_table, write_results
 from minigrad.kernels import row_sparse_sum, scatter_add
-from minigrad.kernels.scatter import partition_rows_by_owner, scatter_add_parallel_kernel
 
 N_ROWS = 65_536
 
@@ -78,17 +76,7 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
 
         return run
 
-    def openmp_prange() -> None:
-        order = np.empty(index.shape[0], np.int64)
-        offsets = partition_rows_by_owner(index, nthreads, order)
-        scatter_add_parallel_kernel(out, index, g, order, offsets)
-
     cs = [
-        Contender(
-            "minigrad partition + numba prange/OpenMP (zero + scatter)",
-            dense(openmp_prange),
-            before=threads(nthreads),
-        ),
         Contender(
             "minigrad scatter_add (zero + scatter)",
             dense(lambda: scatter_add(out, index, g)),

@@ -12,7 +12,9 @@ it came from, adding when an id repeats. That is a scatter-add::
 
 ``np.add.at(out, index, src)`` computes the same thing, but element by element through a generic
 ufunc machinery (~25x slower, see ``benchmarks/bench_scatter.py``). Here a compiled loop adds whole
-rows, and for large inputs two threads share the work.
+rows, streaming ``src`` front to back at about the speed of copying it. A thread-partitioned
+version exists too (``parallel=True``); on the 2-core machine we measured it did not beat the
+serial loop, so by default it is only chosen for very large inputs (``PARALLEL_MIN_ELEMENTS``).
 
 Why the parallel version is race-free
 -------------------------------------
@@ -44,7 +46,7 @@ Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
 from .validate import (
@@ -57,12 +59,13 @@ from .validate import (
 
 __all__ = ["scatter_add", "scatter_add_reference"]
 
-#: from this many elements (n * d) on, scatter_add splits the rows between threads. Measured: the
-#: serial loop streams ``src`` at about the copy bandwidth when the touched rows stay in cache
-#: (d=64: 0.4-0.7 ms for 65,536 rows), and the partitioned loop costs ~2x more per row (indirect,
-#: non-sequential reads of ``src``), so two threads only pay for wide rows (d=256: 1.1-1.4x on a
-#: quiet machine); on a busy machine serial wins everywhere.
-PARALLEL_MIN_ELEMENTS = 1 << 23
+#: from this many elements (n * d) on, ``parallel=None`` picks the thread-partitioned path.
+#: Measured on the 2-core VM (benchmarks/bench_scatter.py, n = 65,536, d = 64 and 256): the serial
+#: loop already streams ``src`` at 0.5-0.8 of the copy bandwidth, and the partitioned loop costs
+#: ~2x more per row (an indirect row index defeats part of LLVM's loop optimisation), so two threads
+#: did not beat one at any measured size. The threshold (256 Mi elements) therefore keeps every
+#: measured size serial; ``parallel=True`` forces the partitioned path.
+PARALLEL_MIN_ELEMENTS = 1 << 28
 #: number of hash buckets that are dealt out to the threads (a power of two)
 NUM_BUCKETS = 64
 #: odd 64-bit constant (Fibonacci hashing), written as a signed int64 so numba stays in int64
@@ -139,24 +142,6 @@ def scatter_add_part_kernel(
         r = index[i]
         for j in range(d):
             out[r, j] += src[i, j]
-
-
-@njit(cache=True, nogil=True, parallel=True)
-def scatter_add_parallel_kernel(
-    out: np.ndarray, index: np.ndarray, src: np.ndarray, order: np.ndarray, offsets: np.ndarray
-) -> None:
-    """The same partition run by numba's OpenMP ``prange`` instead of the thread pool.
-
-    Not used by :func:`scatter_add`; kept for ``benchmarks/bench_scatter.py``, which shows why:
-    as fast on a quiet machine, 20-40x slower than serial on a busy one (see ``pool.py``).
-    """
-    d = src.shape[1]
-    for p in prange(offsets.shape[0] - 1):
-        for k in range(offsets[p], offsets[p + 1]):
-            i = order[k]
-            r = index[i]
-            for j in range(d):
-                out[r, j] += src[i, j]
 
 
 def _flatten_rows(index: np.ndarray, src: np.ndarray, d: int) -> np.ndarray:

@@ -70,22 +70,6 @@ def test_large_parallel_equals_add_at(kind):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_openmp_variant_equals_add_at():
-    # the prange kernel is kept for the benchmark: keep it correct too
-    from minigrad.kernels.scatter import partition_rows_by_owner, scatter_add_parallel_kernel
-
-    rng = np.random.default_rng(7)
-    index = zipf_ids(rng, 5000, 300)
-    src = rng.standard_normal((5000, 24))
-    out = np.zeros((300, 24))
-    expected = out.copy()
-    np.add.at(expected, index, src)
-    order = np.empty(5000, np.int64)
-    offsets = partition_rows_by_owner(index, 3, order)
-    scatter_add_parallel_kernel(out, index, src, order, offsets)
-    np.testing.assert_array_equal(out, expected)
-
-
 @pytest.mark.nojit
 @pytest.mark.parametrize("bad", [-1, 5, 1000])
 def test_bad_id_raises_index_error_naming_id_and_bound(bad):
