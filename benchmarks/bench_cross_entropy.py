@@ -56,7 +56,7 @@ def numpy_straightforward(logits: np.ndarray, target: np.ndarray) -> tuple[float
     return loss, grad
 
 
-def one_config(C: int, repeats: int, with_torch: bool) -> list[dict[str, Any]]:
+def one_config(C: int, repeats: int, with_torch: bool, gap_s: float) -> list[dict[str, Any]]:
     rng = np.random.default_rng(C)
     logits = (rng.standard_normal((N, C), dtype=np.float32) * 3).astype(np.float32)
     target = rng.integers(0, C, N)
@@ -108,7 +108,7 @@ def one_config(C: int, repeats: int, with_torch: bool) -> list[dict[str, Any]]:
             Contender("torch F.cross_entropy fwd+bwd 1T", torch_ce, before=threads(1)),
             Contender("torch F.cross_entropy fwd+bwd 2T", torch_ce, before=threads(2)),
         ]
-    rows = compare(cs, repeats=repeats, baseline=cs[0].name)
+    rows = compare(cs, repeats=repeats, baseline=cs[0].name, gap_s=gap_s)
     for r in rows:
         r["C"] = C
         r["GBps_rw"] = 2 * logits.nbytes / r["median_s"] / 1e9
@@ -121,6 +121,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="only C=1000, 5 repeats")
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--no-torch", action="store_true")
+    ap.add_argument(
+        "--gap",
+        type=float,
+        default=0.3,
+        help="seconds of sleep before each timed call, so that the previous contender's spinning "
+        "OpenMP/BLAS workers (torch 2T) have gone to sleep and do not steal this one's cores",
+    )
     args = ap.parse_args(argv)
     load_before = os.getloadavg()
     with_torch = not args.no_torch
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     sections: dict[str, list[dict[str, Any]]] = {}
     for C in sizes:
         repeats = 5 if args.quick else (args.repeats if C <= 1000 else max(3, args.repeats // 2))
-        rows = one_config(C, repeats, with_torch)
+        rows = one_config(C, repeats, with_torch, args.gap)
         title = f"cross-entropy fwd+bwd N={N} C={C:,} float32 ({N * C * 4 / 1e6:.0f} MB logits)"
         sections[title] = rows
         print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
@@ -144,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "anything above ~0.5 means other processes competed for the cores, which hurts every "
         "multi-threaded contender most). "
         "ratio = median / minigrad (numba's threads) median (>1: slower than minigrad). "
-        "torch nT = torch.set_num_threads(n); minigrad's thread count = numba.set_num_threads."
+        "torch nT = torch.set_num_threads(n); minigrad's thread count = numba.set_num_threads. "
+        f"gap_s = {args.gap} s of sleep before every timed call (harness.compare), so that thread "
+        "pools left spinning by the previous contender do not compete with the next one."
     )
     name = "cross_entropy_quick" if args.quick else "cross_entropy"
     json_path, md_path = write_results(name, sections, notes=notes)
