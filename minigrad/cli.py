@@ -6,6 +6,7 @@
     minigrad graph                      the computation graph backward() walks (DOT / SVG)
     minigrad tokenizer train|encode|decode
     minigrad demo                       explain, then a short train: the quick start
+    minigrad bench                      side-by-side benchmarks vs PyTorch, tiktoken, HF
 
 ``main(argv)`` returns the exit code instead of exiting, so tests can call it in-process.
 Mistakes in what was asked (a missing file, an unknown word, a damaged checkpoint) print one
@@ -20,11 +21,11 @@ from collections.abc import Sequence
 
 from minigrad import __version__
 from minigrad.checkpoint import CheckpointError
-from minigrad.commands import demo, explain_cmd, graph, neighbors, tokenizer_cmd, train
+from minigrad.commands import bench, demo, explain_cmd, graph, neighbors, tokenizer_cmd, train
 from minigrad.commands.common import CLIError
 
 #: The subcommand modules, in the order ``minigrad --help`` lists them.
-COMMANDS = (explain_cmd, train, neighbors, graph, tokenizer_cmd, demo)
+COMMANDS = (explain_cmd, train, neighbors, graph, tokenizer_cmd, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

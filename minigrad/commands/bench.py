@@ -1,0 +1,79 @@
+"""``minigrad bench``: run the side-by-side benchmarks and write the performance report.
+
+A thin front for ``python -m benchmarks`` (see ``benchmarks/__main__.py``): the same options, run
+from the source checkout that this minigrad was installed from, since the benchmarks (and the
+peers they need: ``pip install -e '.[compare]'``) are not part of the installed package.
+
+    minigrad bench --quick                  # a smoke test, about two minutes on 2 cores
+    minigrad bench --only scatter,scaling   # some comparisons; --list shows the names
+    minigrad bench                          # the full run, about twenty minutes
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from minigrad.commands.common import CLIError
+
+
+def benchmarks_root() -> Path | None:
+    """The checkout whose ``benchmarks/`` sits next to this ``minigrad`` package, if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "benchmarks" / "__main__.py").is_file() else None
+
+
+def runner_argv(args: argparse.Namespace) -> list[str]:
+    """The options for ``python -m benchmarks`` (an ``--out`` made absolute: the cwd changes).
+
+    >>> ns = argparse.Namespace(quick=True, only="scatter", threads=None, out=None,
+    ...                         no_plots=False, list=False)
+    >>> runner_argv(ns)
+    ['--quick', '--only', 'scatter']
+    """
+    argv = ["--quick"] if args.quick else []
+    if args.only:
+        argv += ["--only", args.only]
+    if args.threads is not None:
+        argv += ["--threads", str(args.threads)]
+    if args.out is not None:
+        argv += ["--out", str(Path(args.out).resolve())]
+    if args.no_plots:
+        argv.append("--no-plots")
+    if args.list:
+        argv.append("--list")
+    return argv
+
+
+def command(args: argparse.Namespace) -> int:
+    if args.threads is not None and args.threads < 1:
+        raise CLIError(f"--threads must be at least 1, got {args.threads}")
+    root = benchmarks_root()
+    if root is None:
+        raise CLIError(
+            "the benchmarks live in the source checkout (benchmarks/), which this installation "
+            "lacks: clone the repository and `pip install -e '.[compare]'` there"
+        )
+    cmd = [sys.executable, "-m", "benchmarks", *runner_argv(args)]
+    return subprocess.call(cmd, cwd=root)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "bench",
+        help="benchmark minigrad side by side with PyTorch, tiktoken and HF tokenizers",
+        description="Run every comparison in benchmarks/ (each in its own process, contenders "
+        "interleaved, medians of repeats) and write results.json, REPORT.md, "
+        "README_PERFORMANCE.md and plots to benchmarks/results/<date>/. Peers that are not "
+        "installed are skipped with a note.",
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke test)")
+    p.add_argument("--only", metavar="NAME[,NAME]", help="only these benchmarks (see --list)")
+    p.add_argument("--threads", type=int, metavar="N", help="threads for modules that take it")
+    p.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results/DATE)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.set_defaults(func=command)
