@@ -23,9 +23,12 @@ answer faster:
 Steps 2-3 run in numba (``_train_kernels``): one merge costs time in proportion to the total
 length of the words that hold the pair, not to the corpus.  Compared with Hugging Face's
 ``BpeTrainer``, which has the same overall shape: counts are exact for runs (``"aaaaa"`` holds two
-(a, a), not four) and 64-bit; a word's count changes are found by recounting the word before and
-after the merge and diffing the two sorted pair lists, which stays exact with runs; and the
-whole merge loop is one compiled function, with no per-merge interpreter work.
+(a, a), not four) and 64-bit; a word's count changes are found by recounting small windows
+around each occurrence (stretched over runs of equal tokens) before and after the merge and
+diffing the two sorted pair lists, which stays exact with runs; and the whole merge loop is one
+compiled function, with no per-merge interpreter work.  On 10 MB of Python source at vocab
+32,768 it runs about 5x faster than ``BpeTrainer`` on one thread
+(``benchmarks/bench_bpe_train.py``).
 
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
 index inside words: a word that holds the merged pair is scanned once per merge, so with
