@@ -168,6 +168,7 @@ def test_streaming_cuts_like_whole_file(tmp_path_factory, text, pattern, block):
     assert count_chunks(path, pattern, (SPECIAL,), block_chars=block) == want
 
 
+@pytest.mark.nojit
 @given(corpus=corpus_st, pattern=st.sampled_from(PATTERNS))
 @example(corpus=["ab ab", "ab", "b a"], pattern="gpt4")
 def test_byte_chunk_counter_matches_counter(corpus, pattern):
@@ -243,6 +244,7 @@ def test_progress_bar_same_result(capsys):
 # ---- errors -------------------------------------------------------------------------------
 
 
+@pytest.mark.nojit
 def test_errors(tmp_path):
     with pytest.raises(ValueError, match="at least 256"):
         train_bpe("abc", 255)
