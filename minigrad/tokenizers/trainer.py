@@ -66,6 +66,11 @@ def train_bpe(
 ) -> dict[bytes, int]:
     """Train byte-level BPE; return the mergeable ranks ``{token bytes: rank}``.
 
+    Each merge takes the pair with the highest count (occurrences counted left to right without
+    overlap); ties go to the smallest ``(left id, right id)``, ids being ranks, so the result does
+    not depend on the order of documents or files, nor on the hash seed.  Identical to
+    ``naive_trainer.train_naive`` on the same arguments.
+
     Args:
         corpus: a ``str`` (always the text itself, never a file name), an ``os.PathLike`` such
             as ``pathlib.Path`` (a UTF-8 file, streamed), or an iterable of those.  Each item is
