@@ -2,6 +2,7 @@
 
     minigrad explain "I love AI"        text -> tokens -> ids -> one-hot -> embeddings -> one step
     minigrad train                      train the next-token MLP on the built-in corpus
+    minigrad generate DIR --prompt TEXT continue a prompt with a trained model
     minigrad neighbors DIR WORD         nearest words by cosine similarity in a checkpoint
     minigrad graph                      the computation graph backward() walks (DOT / SVG)
     minigrad tokenizer train|encode|decode
@@ -21,11 +22,20 @@ from collections.abc import Sequence
 
 from minigrad import __version__
 from minigrad.checkpoint import CheckpointError
-from minigrad.commands import bench, demo, explain_cmd, graph, neighbors, tokenizer_cmd, train
+from minigrad.commands import (
+    bench,
+    demo,
+    explain_cmd,
+    generate,
+    graph,
+    neighbors,
+    tokenizer_cmd,
+    train,
+)
 from minigrad.commands.common import CLIError
 
 #: The subcommand modules, in the order ``minigrad --help`` lists them.
-COMMANDS = (explain_cmd, train, neighbors, graph, tokenizer_cmd, demo, bench)
+COMMANDS = (explain_cmd, train, generate, neighbors, graph, tokenizer_cmd, demo, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ COMMANDS = [
     ["tokenizer", "encode"],
     ["tokenizer", "decode"],
     ["demo"],
+    ["generate"],
 ]
 
 
