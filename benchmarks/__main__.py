@@ -25,6 +25,11 @@ Output, in ``--out`` (default ``benchmarks/results/<date>/``)::
 
 Peers that are not installed (torch, tiktoken, tokenizers) are skipped with a note: a module that
 cannot run at all without one is not started; the others leave that peer's rows out.
+
+Threads: ``--threads N`` goes to the modules that take it (autograd, embedding_step, mlp_lm,
+tinygpt, the scaling curves; their default is one thread).  scatter and cross_entropy time
+their contenders at 1 and 2 threads themselves (the thread count is in each contender's name),
+and the tokenizer benchmarks pin one thread for everyone.
 """
 
 from __future__ import annotations

@@ -327,7 +327,7 @@ def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
     plots = [(f, t) for f, t in PLOTS if (out_dir / f).exists()]
     if plots:
         md += ["## Scaling curves", ""] + [f"![{t}]({f})\n" for f, t in plots]
-    md += ["## Every table", ""]
+    md += ["## Jobs", ""]
     md.append("| job | status | wall | CPU | files |\n|---|---|---|---|---|")
     for j in meta.get("jobs", []):
         md.append(
@@ -335,6 +335,7 @@ def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
             f"{j['cpu_s']:.0f} s | {', '.join(j['files'])} |"
         )
     md.append("")
+    md += ["# Every table", ""]
     for stem, payload in results["modules"].items():
         md += module_markdown(stem, payload)
     return "\n".join(md) + "\n"

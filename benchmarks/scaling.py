@@ -312,9 +312,9 @@ def encode_curve(quick: bool, repeats: int | None, threads: int) -> dict[str, Ro
 
         params = {"bytes": n_bytes, "train_vocab": len(tok.mergeable_ranks)}
         cs = [
-            Contender("minigrad encode_ordinary (cold cache)", cold, params),
+            Contender("minigrad encode_ordinary (cache cleared in every call)", cold, params),
             Contender(
-                "minigrad encode_ordinary (warm cache)",
+                "minigrad encode_ordinary (warm chunk cache)",
                 lambda t=text: tok.encode_ordinary(t),
                 params,
             ),
