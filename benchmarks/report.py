@@ -207,8 +207,10 @@ def size_of(row: Row) -> str:
 
 
 def _median_cell(row: Row) -> str:
-    if row.get("clipped"):
-        return f"> {fmt_time(row['median_s'])} (clipped: {row.get('note', '')})"
+    if row.get("clipped"):  # stopped at a time budget (a lower bound), or estimated, not run
+        note = str(row.get("note", "clipped"))
+        sign = "~" if note.startswith("not run") and "~" in note else ">"
+        return f"{sign} {fmt_time(row['median_s'])} ({note})"
     return fmt_time(row["median_s"])
 
 
@@ -373,7 +375,7 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
         if (out_dir / f).exists():
             md += [f"![{dict(PLOTS)[f]}]({rel}/{f})", ""]
     cmd = "python -m benchmarks" + (f" --threads {meta['threads']}" if meta.get("threads") else "")
-    took = f"{meta.get('wall_s', 0) / 60:.1f} min ({meta.get('cpu_s', 0) / 60:.1f} min of CPU)"
+    took = f"{meta.get('wall_s', 0) / 60:.1f} min, {meta.get('cpu_s', 0) / 60:.1f} min of CPU"
     md += [
         f"Reproduce (this run took {took}; results land in `benchmarks/results/<date>/`):",
         "",
