@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import environment, fmt_time, markdown_table
+from minigrad.atomic import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 Row = dict[str, Any]
@@ -134,14 +135,6 @@ HEADLINES: tuple[Headline, ...] = (
              "^encode", r"^minigrad encode_ordinary \(cold cache\)", None, 0.5, ">=", "issue 3",
              field="vs_tiktoken_speed"),
 )  # fmt: skip
-
-
-def _write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all (a temporary file, then a rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _find(rows: Sequence[Row], pattern: str) -> Row | None:
@@ -404,9 +397,9 @@ def build(out_dir: Path, meta: dict[str, Any], plots: bool = True) -> list[Path]
 
         written += plotting.make_all(results, out_dir)
     paths = {n: out_dir / n for n in ("results.json", "REPORT.md", "README_PERFORMANCE.md")}
-    _write(paths["results.json"], json.dumps(results, indent=1, default=str) + "\n")
-    _write(paths["REPORT.md"], report_markdown(out_dir, results))
-    _write(paths["README_PERFORMANCE.md"], readme_markdown(out_dir, results))
+    atomic_write_text(paths["results.json"], json.dumps(results, indent=1, default=str) + "\n")
+    atomic_write_text(paths["REPORT.md"], report_markdown(out_dir, results))
+    atomic_write_text(paths["README_PERFORMANCE.md"], readme_markdown(out_dir, results))
     return [*paths.values(), *written]
 
 
