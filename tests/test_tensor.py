@@ -243,3 +243,33 @@ def test_an_array_operand_is_copied_so_later_changes_do_not_leak_into_the_gradie
     arr[:] = 100.0
     y.backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        lambda i, f: i / 2,
+        lambda i, f: i * 0.5,
+        lambda i, f: i / i,
+        lambda i, f: i.sqrt(),
+        lambda i, f: i.exp(),
+        lambda i, f: 0.5**i,
+        lambda i, f: i + f,
+        lambda i, f: f * i,
+    ],
+)
+def test_integers_become_float32_not_float64_as_in_pytorch(expr):
+    i, f = mg.tensor([1, 2, 3]), mg.tensor([0.5, 1.5, 2.5])
+    out = expr(i, f)
+    assert out.dtype == np.float32
+    torch = pytest.importorskip("torch")
+    ti, tf = torch.tensor([1, 2, 3]), torch.tensor([0.5, 1.5, 2.5])
+    assert str(expr(ti, tf).dtype) == "torch.float32"
+    np.testing.assert_allclose(out.data, expr(ti, tf).numpy(), rtol=1e-6)
+
+
+def test_float64_stays_float64_and_integer_results_stay_integer():
+    d = mg.tensor([1.0, 2.0], dtype="float64")
+    i = mg.tensor([1, 2])
+    assert (d * 0.5).dtype == np.float64 and (d / i).dtype == np.float64
+    assert (i + 1).dtype == np.int64 and (2**i).dtype == np.int64

@@ -14,6 +14,19 @@ import numpy as np
 from minigrad.autograd import Function
 
 
+def default_float(out, *operands):
+    """Integers in, float out: numpy would answer float64, PyTorch its default float32.
+
+    ``int_tensor / 2`` or ``int_tensor * 0.5`` is float32 here, as in PyTorch; a result is kept
+    in float64 only when an operand already was float64.
+    """
+    if out.dtype == np.float64 and not any(
+        getattr(x, "dtype", None) == np.float64 for x in operands
+    ):
+        return out.astype(np.float32)
+    return out
+
+
 def _broadcast_error(op: str, a: object, b: object) -> ValueError:
     sa = getattr(a, "shape", ())
     sb = getattr(b, "shape", ())
@@ -23,7 +36,7 @@ def _broadcast_error(op: str, a: object, b: object) -> ValueError:
 class Add(Function):
     def forward(self, a, b):
         try:
-            return a + b
+            return default_float(a + b, a, b)
         except ValueError:
             raise _broadcast_error("add", a, b) from None
 
@@ -35,7 +48,7 @@ class Add(Function):
 class Sub(Function):
     def forward(self, a, b):
         try:
-            return a - b
+            return default_float(a - b, a, b)
         except ValueError:
             raise _broadcast_error("sub", a, b) from None
 
@@ -48,7 +61,7 @@ class Mul(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
-            return a * b
+            return default_float(a * b, a, b)
         except ValueError:
             raise _broadcast_error("mul", a, b) from None
 
@@ -63,7 +76,7 @@ class Div(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
-            return a / b
+            return default_float(a / b, a, b)
         except ValueError:
             raise _broadcast_error("div", a, b) from None
 
@@ -87,7 +100,7 @@ class Pow(Function):
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
-            self.out = np.power(a, b)
+            self.out = default_float(np.power(a, b), a, b)
         except ValueError as exc:
             try:
                 np.broadcast_shapes(np.shape(a), np.shape(b))
@@ -113,7 +126,7 @@ class Pow(Function):
 
 class Exp(Function):
     def forward(self, a):
-        self.out = np.exp(a)
+        self.out = default_float(np.exp(a), a)
         return self.out
 
     def backward(self, grad):
@@ -124,7 +137,7 @@ class Exp(Function):
 class Log(Function):
     def forward(self, a):
         self.a = a
-        return np.log(a)
+        return default_float(np.log(a), a)
 
     def backward(self, grad):
         # d(ln a)/da = 1/a
@@ -133,7 +146,7 @@ class Log(Function):
 
 class Sqrt(Function):
     def forward(self, a):
-        self.out = np.sqrt(a)
+        self.out = default_float(np.sqrt(a), a)
         return self.out
 
     def backward(self, grad):
@@ -153,7 +166,7 @@ class Abs(Function):
 
 class Tanh(Function):
     def forward(self, a):
-        self.out = np.tanh(a)
+        self.out = default_float(np.tanh(a), a)
         return self.out
 
     def backward(self, grad):
@@ -164,7 +177,7 @@ class Tanh(Function):
 class Sigmoid(Function):
     def forward(self, a):
         # sigmoid(a) = (1 + tanh(a/2)) / 2: never overflows, unlike 1 / (1 + exp(-a))
-        self.out = 0.5 * (np.tanh(0.5 * a) + 1)
+        self.out = default_float(0.5 * (np.tanh(0.5 * a) + 1), a)
         return self.out
 
     def backward(self, grad):
