@@ -23,7 +23,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from benchmarks.harness import Contender, compare, markdown_table, write_results
+from benchmarks.harness import Contender, compare, load_note, markdown_table, write_results
 from minigrad.kernels import cross_entropy_backward, cross_entropy_forward
 
 N = 4096
@@ -145,12 +145,9 @@ def main(argv: list[str] | None = None) -> int:
         title = f"cross-entropy fwd+bwd N={N} C={C:,} float32 ({N * C * 4 / 1e6:.0f} MB logits)"
         sections[title] = rows
         print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
-    load = os.getloadavg()
     notes = (
-        f"load average before/after: {load_before[0]:.2f} / {load[0]:.2f} (1 min; 2 CPUs: "
-        "anything above ~0.5 means other processes competed for the cores, which hurts every "
-        "multi-threaded contender most). "
-        "ratio = median / minigrad (numba's threads) median (>1: slower than minigrad). "
+        load_note(load_before)
+        + "ratio = median / minigrad (numba's threads) median (>1: slower than minigrad). "
         "torch nT = torch.set_num_threads(n); minigrad's thread count = numba.set_num_threads. "
         f"gap_s = {args.gap} s of sleep before every timed call (harness.compare), so that thread "
         "pools left spinning by the previous contender do not compete with the next one."

@@ -28,7 +28,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from benchmarks.harness import Contender, compare, markdown_table, write_results
+from benchmarks.harness import Contender, compare, load_note, markdown_table, write_results
 from minigrad.kernels import row_sparse_sum, scatter_add
 
 N_ROWS = 65_536
@@ -173,12 +173,9 @@ def main(argv: list[str] | None = None) -> int:
                 title = f"scatter n={N_ROWS} d={d} V={V:,} ids={kind} (U={rows[0]['U']:,})"
                 sections[title] = rows
                 print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
-    load = os.getloadavg()
-    notes = (
-        f"load average before/after: {load_before[0]:.2f} / {load[0]:.2f} (1 min; 2 CPUs: "
-        "anything above ~0.5 means other processes competed for the cores, which hurts every "
-        "multi-threaded contender most). "
-        "ratio = median / minigrad scatter_add (zero + scatter) median (>1: slower than minigrad). "
+    notes = load_note(load_before) + (
+        "ratio = median / minigrad scatter_add (zero + scatter) median "
+        "(>1: slower than minigrad). "
         f"minigrad uses numba's {numba.config.NUMBA_NUM_THREADS} threads unless marked serial; "
         "torch nT = torch.set_num_threads(n). GBps = (bytes of g + 2*U*d*4)/time; copy: 2*g/time."
     )

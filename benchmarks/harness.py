@@ -221,6 +221,17 @@ def environment() -> dict[str, Any]:
     return env
 
 
+def load_note(load_before: tuple[float, float, float]) -> str:
+    """One sentence on how busy the machine was: ``load_before`` is ``os.getloadavg()`` taken
+    before timing; the value now is read here."""
+    load_now = os.getloadavg()
+    return (
+        f"load average before/after: {load_before[0]:.2f} / {load_now[0]:.2f} (1 min; "
+        f"{os.cpu_count()} CPUs: anything above ~0.5 means other processes competed for the cores, "
+        "which hurts every multi-threaded contender most). "
+    )
+
+
 def fmt_time(seconds: float) -> str:
     """Human units: 1.23 s, 45.6 ms, 789 us."""
     if seconds >= 1:
