@@ -23,25 +23,17 @@ from typing import Any
 import numba
 import numpy as np
 
-from benchmarks.harness import Contender, compare, load_note, markdown_table, write_results
+from benchmarks.harness import (
+    Contender,
+    compare,
+    load_note,
+    markdown_table,
+    threads,
+    write_results,
+)
 from minigrad.kernels import cross_entropy_backward, cross_entropy_forward
 
 N = 4096
-
-
-def threads(n: int):
-    """A ``before`` hook: set torch's and numba's thread counts to ``n`` (untimed)."""
-
-    def before() -> None:
-        try:
-            import torch
-
-            torch.set_num_threads(n)
-        except ImportError:
-            pass
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-
-    return before
 
 
 def numpy_straightforward(logits: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:

@@ -28,7 +28,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from benchmarks.harness import Contender, compare, load_note, markdown_table, write_results
+from benchmarks.harness import (
+    Contender,
+    compare,
+    load_note,
+    markdown_table,
+    threads,
+    write_results,
+)
 from minigrad.kernels import row_sparse_sum, scatter_add
 
 N_ROWS = 65_536
@@ -42,21 +49,6 @@ def zipf_ids(rng: np.random.Generator, n: int, num_rows: int, a: float = 1.2) ->
         out[bad] = rng.zipf(a, int(bad.sum())) - 1
         bad = out >= num_rows
     return out.astype(np.int64)
-
-
-def threads(n: int):
-    """A ``before`` hook: set torch's and numba's thread counts to ``n`` (untimed)."""
-
-    def before() -> None:
-        try:
-            import torch
-
-            torch.set_num_threads(n)
-        except ImportError:
-            pass
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-
-    return before
 
 
 def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> list[dict[str, Any]]:

@@ -152,6 +152,28 @@ def set_threads(n: int) -> None:
         pass
 
 
+def threads(n: int) -> Callable[[], None]:
+    """A ``before`` hook for :class:`Contender`: set torch's and numba's thread counts to ``n``
+    right before the (untimed) start of each timed call, so interleaved contenders that want
+    different thread counts each get theirs.  BLAS is left alone (see :func:`set_threads`)."""
+
+    def before() -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(n)
+        except ImportError:
+            pass
+        try:
+            import numba
+
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        except ImportError:
+            pass
+
+    return before
+
+
 def _version(mod: str) -> str | None:
     try:
         from importlib.metadata import version
