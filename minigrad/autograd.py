@@ -16,11 +16,13 @@ and multi-threaded execution.
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minigrad import grad_mode
+from minigrad.kernels.buffer_cache import buffer_cache
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
@@ -178,17 +180,51 @@ def _check_versions(node: Function) -> None:
             )
 
 
-def _accumulate_leaf(t: Tensor, g: Any) -> None:
-    """Add ``g`` into the leaf's ``.grad`` (gradients accumulate across backward calls)."""
+def _refcount(a: object) -> int:
+    return sys.getrefcount(a)
+
+
+def _one_local_reference() -> int:
+    a = np.empty(0)
+    return _refcount(a)
+
+
+#: what ``_refcount`` reports for an array that exactly one local variable of its caller holds
+_ONE_LOCAL_REFERENCE = _one_local_reference()
+
+
+def _owned_by_caller(g: np.ndarray, refs: int) -> bool:
+    """True if ``g`` (whose ``_refcount`` is ``refs``) can become a leaf's ``.grad`` as it is.
+
+    That needs an array that owns its memory (``base is None``: not a view of another gradient or
+    of a broadcast), is writeable and contiguous, and that nothing but the engine's one local
+    variable refers to (not ``add``'s backward handing the same array to both inputs, not an
+    op's saved state). A buffer that :mod:`minigrad.kernels.buffer_cache` also lists counts as
+    owned: the cache never hands out an array somebody still refers to.
+    """
+    if g.base is not None or not g.flags.writeable or not g.flags.c_contiguous:
+        return False
+    if refs <= _ONE_LOCAL_REFERENCE:
+        return True
+    return refs == _ONE_LOCAL_REFERENCE + 1 and buffer_cache.holds(g)
+
+
+def _accumulate_leaf(t: Tensor, g: Any, owned: bool = False) -> None:
+    """Add ``g`` into the leaf's ``.grad`` (gradients accumulate across backward calls).
+
+    The first gradient becomes ``.grad``. If the engine holds the only reference to it
+    (``owned``), the array itself is stored, as PyTorch's AccumulateGrad does; otherwise it is
+    copied once (it may be shared, e.g. ``add``'s backward hands the same array to both inputs,
+    or be a read-only broadcast view): a copy of an 819 MB logits gradient costs ~70 ms.
+    """
     if type(g) is not np.ndarray:  # a row-sparse gradient object (see nn.Embedding)
         t.grad = g if t.grad is None else t.grad + g
         return
     if g.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
+        owned = True
     if t.grad is None:
-        # The leaf owns its gradient buffer: `g` may be shared (add's backward hands the same
-        # array to both inputs) or a read-only broadcast view, so copy it once.
-        t.grad = np.array(g, copy=True)
+        t.grad = g if owned else np.array(g, copy=True)
     elif type(t.grad) is np.ndarray:
         t.grad += g
     else:
@@ -252,7 +288,10 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                     f"{type(node).__name__}.backward returned {len(in_grads)} gradients for "
                     f"{len(node.inputs)} inputs"
                 )
-        for t, gi in zip(node.inputs, in_grads):
+        in_grads = list(in_grads)
+        for k, t in enumerate(node.inputs):
+            # take the gradient out of the list: a leaf may then keep the array without a copy
+            gi, in_grads[k] = in_grads[k], None
             if t is None:
                 continue
             if gi is not None:
@@ -265,7 +304,9 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             parent = t._grad_fn
             if parent is None:
                 if gi is not None:
-                    _accumulate_leaf(t, gi)
+                    refs = _refcount(gi)  # before the call below puts gi on the stack again
+                    owned = type(gi) is np.ndarray and _owned_by_caller(gi, refs)
+                    _accumulate_leaf(t, gi, owned)
                 continue
             if gi is not None:
                 prev = grads.get(parent)

@@ -116,6 +116,53 @@ def test_leaf_grad_is_its_own_buffer():
     assert b.grad[0] == 1.0
 
 
+@pytest.mark.parametrize(
+    "make_loss",
+    [
+        lambda a, b: (a + b).sum(),  # one array handed to both inputs
+        lambda a, b: (a * b).sum(),  # two fresh arrays: kept as they are
+        lambda a, b: (a + a * b + b).sum(),  # a leaf reached twice
+        lambda a, b: (a.reshape(2, 3) * b.reshape(2, 3)).sum(),  # gradients through views
+        lambda a, b: (a[None, :] + b[:, None]).sum(),  # broadcast gradients
+    ],
+)
+def test_leaf_grads_never_share_memory(make_loss):
+    """A leaf may keep the engine's gradient array without a copy, but only one nobody else sees."""
+    a, b = leaf([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), leaf([6.0, 5.0, 4.0, 3.0, 2.0, 1.0])
+    make_loss(a, b).backward()
+    assert a.grad.base is None and b.grad.base is None
+    assert not np.shares_memory(a.grad, b.grad)
+    assert a.grad.flags.writeable and b.grad.flags.writeable
+    before = b.grad.copy()
+    a.grad += 100.0
+    np.testing.assert_array_equal(b.grad, before)
+
+
+def test_cross_entropy_gradient_on_a_leaf_is_the_kernel_buffer_not_a_copy():
+    """The fused loss's (N, C) buffer becomes ``.grad`` as is; reused once ``.grad`` is reset."""
+    from minigrad.kernels import buffer_cache
+
+    rng = np.random.default_rng(0)
+    logits = rng.standard_normal((256, 16384)).astype(np.float32)  # 16 MiB: a cached size
+    target = mg.tensor(rng.integers(0, 16384, 256))
+    x = mg.tensor(logits, requires_grad=True)
+    mg.nn.functional.cross_entropy(x, target).backward()
+    first = x.grad
+    assert buffer_cache.holds(first)
+    kept = first.copy()
+    x.grad = None
+    mg.nn.functional.cross_entropy(x, target).backward()  # `first` is still alive here
+    assert x.grad is not first
+    np.testing.assert_array_equal(first, kept)
+    np.testing.assert_array_equal(x.grad, kept)
+    del first
+    hits = buffer_cache.hits
+    x.grad = None
+    mg.nn.functional.cross_entropy(x, target).backward()  # both earlier buffers are free now
+    assert buffer_cache.hits == hits + 1
+    np.testing.assert_array_equal(x.grad, kept)
+
+
 def test_retain_graph_allows_a_second_backward():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()

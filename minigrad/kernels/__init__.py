@@ -5,6 +5,7 @@ Every public function validates its inputs (dtype, shape, layout, ids in range) 
 loop runs, because numba does no bounds checks.
 """
 
+from .buffer_cache import buffer_cache, empty_cache
 from .cross_entropy import (
     CrossEntropyState,
     cross_entropy_backward,
@@ -23,9 +24,11 @@ from .sparse_rows import (
 
 __all__ = [
     "CrossEntropyState",
+    "buffer_cache",
     "cross_entropy_backward",
     "cross_entropy_forward",
     "cross_entropy_reference",
+    "empty_cache",
     "erf",
     "erf_reference",
     "merge_row_sparse",

@@ -17,11 +17,13 @@ With label smoothing ε the target distribution is ``q = (1-ε)·onehot(t) + ε/
 
 How it is fused
 ---------------
-Forward computes, per row, ``m = max(x)`` and writes ``e = exp(x - m)`` **once** into a fresh
+Forward computes, per row, ``m = max(x)`` and writes ``e = exp(x - m)`` **once** into an (N, C)
 buffer, then ``s = Σ e`` and ``loss = log(s) + (m - x[t])``. The buffer is kept in the returned
 :class:`CrossEntropyState`; backward turns it *in place* into the gradient,
 ``e * (g/s) - g·ε/C`` and ``-g·(1-ε)`` at the target, where ``g`` is the upstream gradient of that
-row's loss. No one-hot matrix, no second exp pass, no (N, C) temporary besides the one buffer.
+row's loss. No one-hot matrix, no second exp pass, no (N, C) temporary besides the one buffer. The
+buffer comes from :mod:`.buffer_cache`, so a training loop gets last step's buffer back (once its
+gradient has been used and dropped) instead of faulting in fresh memory every step.
 
 Why this mix of NumPy and numba (measured, see ``benchmarks/bench_cross_entropy.py``): numba has
 no SVML on this machine, so ``exp`` inside a compiled loop is scalar libm, about 3x slower than
@@ -51,6 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .buffer_cache import buffer_cache
 from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
 from .validate import as_index_array, check_c_contiguous_writeable, check_float_array
 
@@ -221,8 +224,9 @@ def cross_entropy_forward(
         ignore_index: target value whose rows get loss 0 and gradient 0 (PyTorch's default -100).
         label_smoothing: ε in [0, 1]; the target distribution is ``(1-ε)·onehot + ε/C``.
         out: optional (N, C) C-contiguous writeable array of the logits' dtype to use as the
-            buffer (it later becomes the gradient), e.g. one array reused across training steps:
-            a fresh 819 MB array costs page faults on every call. Must not overlap ``logits``.
+            buffer (it later becomes the gradient). Must not overlap ``logits``. Without it the
+            buffer comes from the shared :class:`~.buffer_cache.BufferCache`, which hands back
+            an earlier buffer once nothing refers to it any more.
 
     Returns:
         ``loss`` (N,) with ``logits``' dtype (the caller reduces it), and a
@@ -243,7 +247,7 @@ def cross_entropy_forward(
     valid = t != ignore_index
     dtype = logits.dtype
     if out is None:
-        buf = np.empty((N, C), dtype=dtype)
+        buf = buffer_cache.empty((N, C), dtype)
     else:
         buf = _check_out(out, logits)
     rowmax = np.empty(N, dtype=dtype)

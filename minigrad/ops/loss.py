@@ -64,11 +64,14 @@ class CrossEntropy(Function):
             # sum: every row's loss enters with weight 1; mean: with weight 1 / count
             scale = grad if self.reduction == "sum" else grad / max(self.count, 1)
             gr = np.full(n, scale, dtype=np.asarray(grad).dtype)
-        if self.state.consumed:  # a second backward: the first one turned the buffer into a grad
+        if self.state is None:  # a second backward (retain_graph=True): recompute the buffer
             _, self.state = cross_entropy_forward(self.z, self.t, self.ignore_index, self.eps)
         gz = cross_entropy_backward(self.state, gr)
+        # the buffer is the gradient now: let go of it, so the engine can hand it to a leaf as is
+        self.state = None
         if len(self.in_shape) <= 2:
-            return gz.reshape(self.in_shape)
+            # (no reshape when the shape already fits: a view would make the engine copy it)
+            return gz if gz.shape == self.in_shape else gz.reshape(self.in_shape)
         c = self.in_shape[1]
         lead = (self.in_shape[0], *self.in_shape[2:])
         return np.moveaxis(gz.reshape(*lead, c), -1, 1)
