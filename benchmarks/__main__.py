@@ -10,10 +10,11 @@
 How a run is organised: each benchmark (``benchmarks/bench_*.py``, and each scaling curve of
 ``benchmarks/scaling.py``) runs in **its own child process**, one after another.  Inside a child
 every contender, minigrad and its peers alike, is timed by ``harness.compare``: interleaved in
-rotating order, one untimed warm-up, median of the repeats.  Separate processes keep the thread
-pools of one comparison (OpenBLAS, numba's OpenMP, torch's libgomp, rayon) from spinning into
-the next, start every module with a fresh allocator, and let one module fail without taking
-the run down.  The parent only launches, times (wall and the child's CPU time) and reports.
+a new random order each round, one untimed warm-up, median of the repeats.  Separate processes
+keep the thread pools of one comparison (OpenBLAS, numba's OpenMP, torch's libgomp, rayon) from
+spinning into the next, start every module with a fresh allocator, and let one module fail
+without taking the run down.  The parent only launches, times (wall and the child's CPU time)
+and reports.
 
 Output, in ``--out`` (default ``benchmarks/results/<date>/``)::
 

@@ -14,6 +14,7 @@ Run: ``python -m benchmarks mlp_lm [--quick]``.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import time
 
@@ -41,7 +42,7 @@ class MLPLM(nn.Module):
 
 
 def cpu_compare(steps: dict, repeats: int, baseline: str) -> list[dict]:
-    """Median CPU time (``time.process_time``) per call, interleaved in rotating order.
+    """Median CPU time (``time.process_time``) per call, interleaved in a new order each round.
 
     On a shared machine wall-clock time includes the time other processes held the core; CPU
     time counts only this process's work (it still feels their cache pollution).  A supplement to
@@ -50,8 +51,8 @@ def cpu_compare(steps: dict, repeats: int, baseline: str) -> list[dict]:
     names = list(steps)
     cpu: dict[str, list[float]] = {n: [] for n in names}
     for r in range(repeats):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
+        for k in random.Random(r).sample(range(len(names)), len(names)):  # as harness.compare
+            name = names[k]
             t0 = time.process_time()
             steps[name]()
             cpu[name].append(time.process_time() - t0)

@@ -7,9 +7,10 @@ ids Zipf(1.2) (draws past V redrawn, not clipped: clipping piles ~20% of the mas
 uniform.
 Contenders, all timed interleaved in one process (``harness.compare``):
 
-* dense (V x d output, zeroing included): minigrad ``scatter_add`` (auto, which is serial at
-  these sizes; forced thread-partitioned; forced serial),
-  ``np.add.at``, ``torch.index_add_`` 1T/2T, ``F.embedding`` backward 1T/2T;
+* dense (V x d output, zeroing included): minigrad ``scatter_add(..., zero_first=True)`` (auto:
+  threads with private tables for tables up to 2 MB, else serial; threads forced; serial forced),
+  ``out.fill(0)`` + ``np.add.at``, ``zero_()`` + ``torch.index_add_`` 1T/2T, ``F.embedding``
+  backward 1T/2T;
 * minigrad ``scatter_add`` alone (the zeroing done untimed in ``before``);
 * compact (unique rows + summed values): minigrad ``row_sparse_sum`` vs torch ``sparse=True``
   backward + ``coalesce()`` 1T/2T;
@@ -71,17 +72,17 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
     cs = [
         Contender(
             "minigrad scatter_add (zero + scatter)",
-            dense(lambda: scatter_add(out, index, g)),
+            lambda: scatter_add(out, index, g, zero_first=True),
             before=threads(nthreads),
         ),
         Contender(
-            "minigrad scatter_add thread pool forced (zero + scatter)",
-            dense(lambda: scatter_add(out, index, g, parallel=True)),
+            f"minigrad scatter_add {nthreads} threads forced (zero + scatter)",
+            lambda: scatter_add(out, index, g, zero_first=True, parallel=True),
             before=threads(nthreads),
         ),
         Contender(
             "minigrad scatter_add serial (zero + scatter)",
-            dense(lambda: scatter_add(out, index, g, parallel=False)),
+            lambda: scatter_add(out, index, g, zero_first=True, parallel=False),
             before=threads(1),
         ),
         Contender(

@@ -3,8 +3,8 @@
 Rules it enforces (see docs/STYLE.md, "Benchmarks are honest"):
 
 * every contender runs in the same process as its peers, **interleaved**: each repetition runs
-  every contender once, in an order that rotates between repetitions, so that drift (thermal,
-  other load, allocator state) hits all of them alike;
+  every contender once, in a fresh (seeded) random order, so that drift (thermal, other load,
+  allocator state) and the after-effects of the previous call hit all of them alike;
 * one untimed warm-up call per contender first (JIT compilation, caches, thread pools), whose
   time is reported separately as ``warmup_s`` (that is where numba's compile time shows up);
 * results are medians (and minima) of the repetitions, with ratios against a named baseline;
@@ -25,6 +25,7 @@ import gc
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -96,8 +97,12 @@ def compare(
     gc.disable()
     try:
         for r in range(repeats):
-            for k in range(n):
-                c = contenders[(r + k) % n]  # rotate the order each repetition
+            # a new order every repetition (seeded: the same run order every time). A rotation
+            # would keep each contender's predecessor fixed, and the predecessor matters: after
+            # a torch 2-thread call, anything ran ~100 us slower on the 2-core VM (its OpenMP
+            # workers still spin), which a rotation pinned on one contender in every round.
+            for k in random.Random(r).sample(range(n), n):
+                c = contenders[k]
                 if gap_s:
                     time.sleep(gap_s)
                 times[c.name].append(_time_once(c, inner))

@@ -13,6 +13,7 @@ from .cross_entropy import (
     cross_entropy_reference,
 )
 from .elementwise import erf, erf_reference
+from .gather import gather_rows, gather_rows_reference
 from .scatter import scatter_add, scatter_add_reference
 from .sparse_rows import (
     merge_row_sparse,
@@ -31,6 +32,8 @@ __all__ = [
     "empty_cache",
     "erf",
     "erf_reference",
+    "gather_rows",
+    "gather_rows_reference",
     "merge_row_sparse",
     "merge_row_sparse_reference",
     "row_sparse_sum",

@@ -12,33 +12,38 @@ it came from, adding when an id repeats. That is a scatter-add::
 
 ``np.add.at(out, index, src)`` computes the same thing, but element by element through a generic
 ufunc machinery (~25x slower, see ``benchmarks/bench_scatter.py``). Here a compiled loop adds whole
-rows, streaming ``src`` front to back at about the speed of copying it. A thread-partitioned
-version exists too (``parallel=True``); on the 2-core machine we measured it did not beat the
-serial loop, so by default it is only chosen for very large inputs (``PARALLEL_MIN_ELEMENTS``).
+rows, streaming ``src`` front to back at about the speed of copying it. Two more things the
+loop does: it asks for the destination row a few ids ahead early (``prefetch.py``: in a table
+larger than the caches, consecutive ids' cache misses then overlap; 1.7x on uniform ids at
+V = 1e6), and with ``zero_first=True`` it zeroes ``out`` itself (a compiled zeroing loop ran at
+twice the speed of ``ndarray.fill(0)`` here), so the dense embedding gradient is one call.
 
-Why the parallel version is race-free
--------------------------------------
+Using both cores, race-free
+---------------------------
 Splitting the *input* rows between threads would let two threads add into the same output row at
-once (a hot token id appears everywhere): lost updates. Splitting the *columns* is safe but was
-measured slower than one thread (each thread still walks every id). Instead each thread **owns a set
-of destination rows** and handles exactly the input rows that land in its set:
+once (a hot token id appears everywhere): lost updates. So each extra thread gets its own
+**private table**, shaped like ``out``:
 
-1. every id is hashed into one of 64 buckets; a counting pass measures how many input rows each
-   bucket receives;
-2. buckets go to threads greedily, heaviest first, so that a Zipf-hot id (20% of all rows) does not
-   leave one thread idle;
-3. a stable counting sort lists, per part, the input rows it owns, in increasing ``i``.
+1. thread 0 adds the first 1/T of the input rows into ``out``, thread t into private table t;
+   each thread reads one contiguous block of ``src``. A per-thread byte array marks the rows it
+   touched, so private tables need no zeroing: a row's first contribution is written, later ones
+   added;
+2. after all have finished, the threads split the *output* rows into ranges and add the marked
+   rows of the private tables into ``out`` (with ``zero_first``, this pass also zeroes the rows
+   nobody touched).
 
-No output row is owned by two parts, so no write is ever shared. The sort is stable, so the input
-rows of any one destination row are visited in increasing ``i``: every output element receives its
-additions in the same order as in the serial loop and in ``np.add.at``, and the parallel result is
-**bitwise identical** to both, in any dtype.
+No memory is written by two threads at once in either phase. The result is deterministic, but it
+is **not** bitwise equal to the serial loop: each output row becomes (sum of thread 0's rows) +
+(sum of thread 1's rows) + ..., a different order of float additions than ``np.add.at``'s, so
+float32 results can differ in the last bits (exactly equal for integer-valued data).
 
-Ownership goes by blocks of 8 consecutive rows (``ROW_BLOCK_SHIFT``), not single rows: a NumPy
-array's rows are usually not aligned to 64-byte cache lines, so neighbouring rows share a line; if
-two threads hammered the hot ids 0 and 1 (token ids are ranked by frequency), that line would bounce
-between the cores ("false sharing": still correct, but measured up to 15x slower). With blocks only
-every 8th row boundary can be shared.
+When it pays (measured on the 2-core VM, ``benchmarks/bench_scatter.py``): when ``out`` is small
+enough to stay in each core's cache, two threads are ~1.4x faster than one (n = 65,536, d = 64,
+V = 1e3: 309 us vs 432 us). With a larger table the scatter is limited by the memory bus, which a
+single core already saturates here: at V = 5e4 each half of the input alone took 240 us, both
+halves at once 454 us, and the serial loop won. ``parallel=None`` therefore picks the threads only
+for tables of at most ``PARALLEL_MAX_TABLE_BYTES``; ``parallel=True`` forces them (private tables
+of up to ``PARALLEL_MAX_SCRATCH_BYTES`` in total; fewer threads if that is too little).
 
 Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions than ``+``.
 """
@@ -48,7 +53,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
+from .buffer_cache import BufferCache
+from .pool import num_threads, run_on_ranges
+from .prefetch import CACHE_LINE, prefetch_row
 from .validate import (
     as_index_array,
     check_c_contiguous_writeable,
@@ -59,89 +66,140 @@ from .validate import (
 
 __all__ = ["scatter_add", "scatter_add_reference"]
 
-#: from this many elements (n * d) on, ``parallel=None`` picks the thread-partitioned path.
-#: Measured on the 2-core VM (benchmarks/bench_scatter.py, n = 65,536, d = 64 and 256): the serial
-#: loop already streams ``src`` at 0.5-0.8 of the copy bandwidth, and the partitioned loop costs
-#: ~2x more per row (an indirect row index defeats part of LLVM's loop optimisation), so two threads
-#: did not beat one at any measured size. The threshold (256 Mi elements) therefore keeps every
-#: measured size serial; ``parallel=True`` forces the partitioned path.
-PARALLEL_MIN_ELEMENTS = 1 << 28
-#: number of hash buckets that are dealt out to the threads (a power of two)
-NUM_BUCKETS = 64
-#: odd 64-bit constant (Fibonacci hashing), written as a signed int64 so numba stays in int64
-_HASH_MULT = -7046029254386353131
+#: ``parallel=None`` uses threads only for an ``out`` of at most this many bytes (see above)
+PARALLEL_MAX_TABLE_BYTES = 2 << 20
+#: ... and only from this many input elements (n * d) on: below, the hand-off to a second
+#: thread (~10-50 us) costs more than the split saves
+PARALLEL_MIN_ELEMENTS = 1 << 18
+#: the private tables of one parallel call may take at most this many bytes together
+PARALLEL_MAX_SCRATCH_BYTES = 64 << 20
+#: private tables and touched-row marks are reused between calls (never while still in use)
+_scratch = BufferCache(limit_bytes=2 * PARALLEL_MAX_SCRATCH_BYTES, min_bytes=0)
 
 
-#: rows are owned in blocks of this many consecutive rows (see the module docstring: false sharing)
-ROW_BLOCK_SHIFT = 3
-
-
-@njit(cache=True, nogil=True)
-def _bucket_of(row: int) -> int:
-    # multiplicative hash of the row's block, bits 32..37 of the product (spreads strided ids too)
-    # int(): a Python int under NUMBA_DISABLE_JIT=1 (no numpy overflow warning), int64 in numba
-    return (((int(row) >> ROW_BLOCK_SHIFT) * _HASH_MULT) >> 32) & (NUM_BUCKETS - 1)
+@njit(cache=True, nogil=True, inline="always")
+def _prefetch_distance(row_bytes: int) -> int:
+    # about 4 KiB ahead: 16 rows of 256 bytes, 4 rows of 1 KiB (measured best at d = 64 and 256)
+    return min(16, max(2, 4096 // max(row_bytes, CACHE_LINE)))
 
 
 @njit(cache=True, nogil=True)
-def scatter_add_serial_kernel(out: np.ndarray, index: np.ndarray, src: np.ndarray) -> None:
+def scatter_add_serial_kernel(
+    out: np.ndarray, index: np.ndarray, src: np.ndarray, zero_first: bool = False
+) -> None:
     """Raw kernel, one thread: ``out[index[i]] += src[i]`` for i = 0..n-1. No checks."""
+    if zero_first:
+        out[:] = 0
     n, d = src.shape
+    ahead = _prefetch_distance(d * src.itemsize)
     for i in range(n):
+        if i + ahead < n:
+            prefetch_row(out, index[i + ahead])
         r = index[i]
         for j in range(d):
             out[r, j] += src[i, j]
 
 
 @njit(cache=True, nogil=True)
-def partition_rows_by_owner(index: np.ndarray, num_parts: int, order: np.ndarray) -> np.ndarray:
-    """Counting partition of the input rows by the thread that owns their destination row.
-
-    Fills ``order`` (n,) and returns ``offsets``: part ``p`` handles input rows
-    ``order[offsets[p]:offsets[p+1]]``, in increasing order (so each thread still reads ``src``
-    front to back, which the hardware prefetcher follows: grouping by bucket instead was measured
-    2x slower). Every destination row belongs to exactly one part. O(n), no sort.
-
-    ``order`` is allocated by the caller with NumPy: an allocation of this size inside a numba
-    function costs fresh page faults on every call here (measured 0.2 ms per 512 KiB), NumPy's
-    allocator reuses its memory.
-    """
-    n = index.shape[0]
-    counts = np.zeros(NUM_BUCKETS, dtype=np.int64)
-    for i in range(n):
-        counts[_bucket_of(index[i])] += 1
-    # deal buckets to parts, heaviest first, each to the currently lightest part
-    owner = np.empty(NUM_BUCKETS, dtype=np.int64)
-    load = np.zeros(num_parts, dtype=np.int64)
-    for b in np.argsort(-counts):
-        p = np.argmin(load)
-        owner[b] = p
-        load[p] += counts[b]
-    offsets = np.zeros(num_parts + 1, dtype=np.int64)
-    for p in range(num_parts):
-        offsets[p + 1] = offsets[p] + load[p]
-    cursor = offsets[:num_parts].copy()
-    for i in range(n):  # stable: each part lists its input rows in increasing i
-        p = owner[_bucket_of(index[i])]
-        order[cursor[p]] = i
-        cursor[p] += 1
-    return offsets
-
-
-@njit(cache=True, nogil=True)
-def scatter_add_part_kernel(
-    out: np.ndarray, index: np.ndarray, src: np.ndarray, order: np.ndarray, lo: int, hi: int
+def scatter_add_block_kernel(
+    table: np.ndarray,
+    touched: np.ndarray,
+    index: np.ndarray,
+    src: np.ndarray,
+    lo: int,
+    hi: int,
+    accumulate: bool,
 ) -> None:
-    """Raw kernel for one thread's part: the input rows ``order[lo:hi]``. No checks.
+    """Raw kernel for one thread's block of input rows ``lo..hi-1``. No checks.
 
-    Runs without the GIL, so the parts of one call run concurrently in ``pool.run_on_ranges``.
+    ``accumulate=True``: add into ``table`` as it is (thread 0 adding into ``out``). Otherwise a
+    row's first contribution replaces the garbage in ``table`` (``0.0 + x``, so ``-0.0`` becomes
+    ``+0.0`` as in ``np.add.at`` on zeros) and ``touched[r]`` records that row ``r`` holds a sum.
     """
     d = src.shape[1]
-    for k in range(lo, hi):
-        i = order[k]
+    ahead = _prefetch_distance(d * src.itemsize)
+    for i in range(lo, hi):
+        if i + ahead < hi:
+            prefetch_row(table, index[i + ahead])
         r = index[i]
-        for j in range(d):
-            out[r, j] += src[i, j]
+        if accumulate or touched[r]:
+            for j in range(d):
+                table[r, j] += src[i, j]
+        else:
+            touched[r] = 1
+            for j in range(d):
+                table[r, j] = 0.0 + src[i, j]
+
+
+@njit(cache=True, nogil=True)
+def merge_private_tables_kernel(
+    out: np.ndarray,
+    touched: np.ndarray,
+    private: np.ndarray,
+    lo: int,
+    hi: int,
+) -> None:
+    """Raw kernel, output rows ``lo..hi-1``: ``out[r] += private[t, r]`` if ``touched[t + 1, r]``.
+
+    ``touched[0]`` is thread 0's mark in ``out`` itself when ``out`` was not zeroed first (then a
+    row no thread touched is zeroed; with an all-ones ``touched[0]`` nothing is zeroed).
+    """
+    d = out.shape[1]
+    for r in range(lo, hi):
+        have = touched[0, r] != 0
+        for t in range(private.shape[0]):
+            if touched[t + 1, r]:
+                if have:
+                    for j in range(d):
+                        out[r, j] += private[t, r, j]
+                else:
+                    for j in range(d):
+                        out[r, j] = private[t, r, j]
+                    have = True
+        if not have:
+            for j in range(d):
+                out[r, j] = 0.0
+
+
+def _scatter_parallel(
+    out: np.ndarray, idx: np.ndarray, src2: np.ndarray, zero_first: bool, threads: int
+) -> bool:
+    """The private-table scatter of the module docstring; False if it cannot use 2+ threads."""
+    V, d = out.shape
+    n = idx.shape[0]
+    threads = min(threads, 1 + PARALLEL_MAX_SCRATCH_BYTES // max(out.nbytes, 1), n)
+    if threads < 2:
+        return False
+    private = _scratch.empty((threads - 1, V, d), out.dtype)
+    touched = _scratch.empty((threads, V), np.uint8)
+    touched[1:] = 0
+    # thread 0 adds into out as it is; with zero_first it marks its rows like the others do
+    touched[0] = 0 if zero_first else 1
+    blocks = [n * t // threads for t in range(threads + 1)]
+
+    def add_block(t: int, _: int) -> None:
+        table = out if t == 0 else private[t - 1]
+        accumulate = t == 0 and not zero_first
+        scatter_add_block_kernel(table, touched[t], idx, src2, blocks[t], blocks[t + 1], accumulate)
+
+    run_on_ranges(add_block, list(range(threads + 1)))
+    rows = [V * t // threads for t in range(threads + 1)]
+    run_on_ranges(merge_private_tables_kernel, rows, out, touched, private)
+    return True
+
+
+def _scatter_rows(
+    out: np.ndarray, idx: np.ndarray, src2: np.ndarray, zero_first: bool, parallel: bool | None
+) -> None:
+    """Checked inputs in, the serial or the parallel kernel out (``parallel=None``: by size)."""
+    n, d = src2.shape
+    threads = num_threads()
+    if parallel is None:
+        big_enough = n * d >= PARALLEL_MIN_ELEMENTS
+        parallel = threads > 1 and big_enough and out.nbytes <= PARALLEL_MAX_TABLE_BYTES
+    if parallel and _scatter_parallel(out, idx, src2, zero_first, threads):
+        return
+    scatter_add_serial_kernel(out, idx, src2, zero_first)
 
 
 def _flatten_rows(index: np.ndarray, src: np.ndarray, d: int) -> np.ndarray:
@@ -157,7 +215,12 @@ def _flatten_rows(index: np.ndarray, src: np.ndarray, d: int) -> np.ndarray:
 
 
 def scatter_add(
-    out: np.ndarray, index: np.ndarray, src: np.ndarray, *, parallel: bool | None = None
+    out: np.ndarray,
+    index: np.ndarray,
+    src: np.ndarray,
+    *,
+    zero_first: bool = False,
+    parallel: bool | None = None,
 ) -> None:
     """Add row ``src[i]`` into row ``out[index[i]]`` for every i, in place.
 
@@ -166,16 +229,19 @@ def scatter_add(
         index: integer ids of any shape (int64; int32 and other integer dtypes are converted),
             each in ``0 <= id < V``; repeats are summed.
         src: ``index.shape + (d,)``, same dtype as ``out``; a non-contiguous ``src`` is copied.
-        parallel: force the serial (``False``) or row-partitioned parallel (``True``) kernel;
-            ``None`` picks by size (parallel from ``PARALLEL_MIN_ELEMENTS`` elements on).
+        zero_first: set ``out`` to zero first (its old contents are ignored), in the same
+            compiled call: the dense embedding gradient ``zeros(V, d)`` + scatter.
+        parallel: force the serial (``False``) or the private-table parallel (``True``) kernel;
+            ``None`` picks by size (see the module docstring).
 
     Raises:
         TypeError: non-float or mismatched dtypes, non-integer ids.
         ValueError: wrong shapes, a non-contiguous or read-only ``out``.
-        IndexError: an id outside ``0..V-1`` (the message names it and V).
+        IndexError: an id outside ``0..V-1`` (the message names it and V); ``out`` is untouched.
 
-    The result equals ``np.add.at(out, index, src)`` bit for bit (same order of additions per
-    element, see the module docstring).
+    The serial kernel equals ``np.add.at(out, index, src)`` bit for bit (same order of additions
+    per element). The parallel one sums in a different order (deterministic, see the module
+    docstring), so float results may differ from it in the last bits.
     """
     check_float_array("out", out, ndim=2)
     check_c_contiguous_writeable("out", out)
@@ -186,18 +252,11 @@ def scatter_add(
     src2 = _flatten_rows(idx, src, d)
     idx = idx.reshape(-1)
     check_ids_in_range("index", idx, V)
-    n = idx.shape[0]
-    if n == 0 or d == 0:
+    if idx.shape[0] == 0 or d == 0:
+        if zero_first:
+            out[...] = 0
         return
-    threads = num_threads()
-    if parallel is None:
-        parallel = threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS
-    if parallel:
-        order = np.empty(n, dtype=np.int64)
-        offsets = partition_rows_by_owner(idx, threads * PARTS_PER_THREAD, order)
-        run_on_ranges(scatter_add_part_kernel, [int(o) for o in offsets], out, idx, src2, order)
-    else:
-        scatter_add_serial_kernel(out, idx, src2)
+    _scatter_rows(out, idx, src2, zero_first, parallel)
 
 
 def scatter_add_reference(out: np.ndarray, index: np.ndarray, src: np.ndarray) -> None:

@@ -18,7 +18,8 @@ How, in O(n) and without any O(V) pass
 2. **Sort only the U unique ids** (``np.argsort``, U <= n) to get the ids in increasing order, and
    turn "slot" into "position in the sorted output" for every input row.
 3. **Scatter-add** the n input rows into a fresh U x d array with :func:`scatter_add`'s kernels
-   (row-owner partitioned across threads, race-free, bitwise equal to ``np.add.at``).
+   (zeroing fused; on several threads with private tables when the U x d table is small, as it
+   usually is: see ``scatter.py``).
 
 :func:`merge_row_sparse` adds two such gradients (two backward calls accumulate) by a linear merge
 of their sorted index lists.
@@ -31,14 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
-from .scatter import (
-    PARALLEL_MIN_ELEMENTS,
-    _flatten_rows,
-    partition_rows_by_owner,
-    scatter_add_part_kernel,
-    scatter_add_serial_kernel,
-)
+from .scatter import _flatten_rows, _scatter_rows
 from .validate import as_index_array, check_float_array, check_ids_in_range, check_same_dtype
 
 __all__ = [
@@ -118,13 +112,14 @@ def row_sparse_sum(
     """Sum the rows of ``src`` by id: ``(indices, values)`` with ``indices`` sorted and unique.
 
     ``values[k] = sum of src[i] over all i with index[i] == indices[k]``. Equivalent to
-    ``np.unique`` + ``np.add.at`` (see :func:`row_sparse_sum_reference`), bit for bit.
+    ``np.unique`` + ``np.add.at`` (see :func:`row_sparse_sum_reference`); bit for bit on the
+    serial path, up to the order of float additions on the parallel one (see ``scatter.py``).
 
     Args:
         index: integer ids of any shape (int64, or another integer dtype, converted), all >= 0.
         src: ``index.shape + (d,)``, float32 or float64; a non-contiguous ``src`` is copied.
         num_rows: the vocabulary size V; when given, ids must be ``< V`` too.
-        parallel: force the serial or the thread-partitioned summation (``None``: by size, as in
+        parallel: force the serial or the multi-threaded summation (``None``: by size, as in
             :func:`scatter_add`).
 
     Returns:
@@ -150,19 +145,12 @@ def row_sparse_sum(
     rank = np.empty_like(order)
     rank[order] = np.arange(order.shape[0])
     rows = rank[inverse]  # input row i goes to output row rows[i]
-    values = np.zeros((indices.shape[0], d), dtype=src2.dtype)
-    n = idx.shape[0]
-    threads = num_threads()
-    if n and d:
-        if parallel is None:
-            parallel = threads > 1 and n * d >= PARALLEL_MIN_ELEMENTS
-        if parallel:
-            part_order = np.empty(n, dtype=np.int64)
-            offsets = partition_rows_by_owner(rows, threads * PARTS_PER_THREAD, part_order)
-            bounds = [int(o) for o in offsets]
-            run_on_ranges(scatter_add_part_kernel, bounds, values, rows, src2, part_order)
-        else:
-            scatter_add_serial_kernel(values, rows, src2)
+    values = np.empty((indices.shape[0], d), dtype=src2.dtype)
+    if idx.shape[0] and d:
+        # the compact U x d table is small: the case where scatter_add's threads pay
+        _scatter_rows(values, rows, src2, zero_first=True, parallel=parallel)
+    else:
+        values[...] = 0
     return indices, values
 
 

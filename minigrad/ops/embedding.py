@@ -9,7 +9,8 @@ the same picture: ``dL/dE = one_hot(ids, V).T @ G``, i.e. row ``r`` of ``dL/dE``
 upstream rows ``G[i]`` over every position ``i`` where ``ids[i] == r``, and rows whose id never
 occurred get exactly zero.  Two ways to hand that to the optimizer:
 
-* dense (default): a (V, d) ndarray of zeros, then ``scatter_add`` of the n upstream rows;
+* dense (default): a (V, d) ndarray, zeroed and then scatter-added into by ``scatter_add`` (one
+  compiled call);
 * sparse: only the touched rows, ``(unique sorted ids, summed rows)`` from ``row_sparse_sum``,
   wrapped in ``RowSparseGrad``; its cost depends on the number of ids, not on V.
 
@@ -21,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.autograd import Function
-from minigrad.kernels import scatter_add
+from minigrad.kernels import buffer_cache, scatter_add
+from minigrad.kernels.gather import gather_rows_unchecked
 from minigrad.kernels.sparse_rows import row_sparse_sum
 
 
@@ -63,7 +65,7 @@ class EmbeddingLookup(Function):
         self.dtype = weight.dtype
         self.padding_idx = padding_idx
         self.sparse = sparse
-        return np.take(weight, ids, axis=0)  # a gather: out[i] = weight[ids[i]]
+        return gather_rows_unchecked(weight, ids)  # a gather: out[i] = weight[ids[i]]
 
     def backward(self, grad):
         # dL/dE = one_hot(ids).T @ G: row r collects the sum of G[i] over all i with ids[i] == r.
@@ -77,8 +79,10 @@ class EmbeddingLookup(Function):
         # not know what to do with it.
         if self.sparse and weight_input is not None and weight_input.is_leaf:
             return self._sparse_grad(ids, grad, pad)
-        out = np.zeros(self.shape, dtype=self.dtype)
-        scatter_add(out, ids, grad)
+        # zeroed inside the compiled scatter; a large table's buffer comes back from the cache
+        # once the previous step's gradient has been dropped (no fresh pages every step)
+        out = buffer_cache.empty(self.shape, self.dtype)
+        scatter_add(out, ids, grad, zero_first=True)
         if pad is not None:
             out[pad] = 0  # the padding row gets no gradient, however often it occurred
         return out

@@ -35,6 +35,7 @@ import numpy as np
 from numba import njit
 
 from minigrad.grad_mode import no_grad
+from minigrad.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
 from minigrad.nn.sparse import RowSparseGrad
 from minigrad.optim.optimizer import Optimizer, bump
 
@@ -172,14 +173,26 @@ def lazy_adam_rows_numpy(p, m, v, rows, vals, b1, b2, eps, wd, lr, decoupled, st
     p[rows] = prow
 
 
-@njit(cache=True, nogil=True)
+# error_model="numpy": a float division by zero gives inf/NaN as in NumPy instead of raising
+# ZeroDivisionError; the check numba otherwise puts before every division stops LLVM from
+# vectorising the loop (measured 6x slower on cache-resident rows).
+@njit(cache=True, nogil=True, error_model="numpy")
 def lazy_adam_rows_kernel(p, m, v, rows, vals, c1, c2, eps, step_size, l2, decay):
     """The same update fused: each touched row of p, m and v is read and written once.
 
     ``c1 = 1 - beta1``, ``c2 = 1 - beta2``; ``l2`` is Adam's weight decay (0 for AdamW),
     ``decay`` AdamW's factor ``1 - lr * wd`` (1 for Adam).  Rows must be unique and in range.
+    The rows of the three tables that come ``PREFETCH_AHEAD`` rows later are requested from
+    memory early (``minigrad.kernels.prefetch``): in a 1e6-row table each row is a cache miss,
+    and overlapping them made this loop 2.4x faster.
     """
-    for j in range(rows.shape[0]):
+    n = rows.shape[0]
+    for j in range(n):
+        if j + PREFETCH_AHEAD < n:
+            later = rows[j + PREFETCH_AHEAD]
+            prefetch_row(p, later)
+            prefetch_row(m, later)
+            prefetch_row(v, later)
         r = rows[j]
         for c in range(p.shape[1]):
             w = p[r, c]
