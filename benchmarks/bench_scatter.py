@@ -7,14 +7,17 @@ ids Zipf(1.2) (draws past V redrawn, not clipped: clipping piles ~20% of the mas
 uniform.
 Contenders, all timed interleaved in one process (``harness.compare``):
 
-* dense (V x d output, zeroing included): minigrad ``scatter_add(..., zero_first=True)`` (auto:
-  threads with private tables for tables up to 2 MB, else serial; threads forced; serial forced),
+* dense (V x d output, zeroing included): minigrad ``scatter_add(..., zero_first=True)`` (the
+  default, which is the serial loop; the private-table threads forced; serial forced),
   ``out.fill(0)`` + ``np.add.at``, ``zero_()`` + ``torch.index_add_`` 1T/2T, ``F.embedding``
   backward 1T/2T;
 * minigrad ``scatter_add`` alone (the zeroing done untimed in ``before``);
 * compact (unique rows + summed values): minigrad ``row_sparse_sum`` vs torch ``sparse=True``
   backward + ``coalesce()`` 1T/2T;
-* floor: a copy of g into a preallocated array (``np.copyto``).
+* floor: a copy of g into a preallocated array (``np.copyto``);
+* ceiling for threads: one read of g (a compiled sum) on 1 thread and split over all threads.
+  Every scatter must read g once; if two threads cannot read it faster than one, no
+  multi-threaded scatter can beat the serial loop by more than that margin.
 
 GB/s = (bytes of g + 2 x U x d x 4) / time (reading g, read-modify-write of the U touched rows);
 for the copy it is 2 x bytes of g / time. ``frac_copy`` = GB/s over the copy's GB/s.
@@ -38,8 +41,24 @@ from benchmarks.harness import (
     write_results,
 )
 from minigrad.kernels import row_sparse_sum, scatter_add
+from minigrad.kernels.pool import run_on_ranges
 
 N_ROWS = 65_536
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def read_rows(g: np.ndarray, sums: np.ndarray, lo: int, hi: int) -> None:
+    """Sum rows lo..hi-1 of g into ``sums[lo]``: one streaming read, vectorised (fastmath)."""
+    s = g.dtype.type(0)
+    for i in range(lo, hi):
+        for j in range(g.shape[1]):
+            s += g[i, j]
+    sums[lo] = s
+
+
+def read_split(g: np.ndarray, sums: np.ndarray, parts: int) -> None:
+    n = g.shape[0]
+    run_on_ranges(read_rows, [n * p // parts for p in range(parts + 1)], g, sums)
 
 
 def zipf_ids(rng: np.random.Generator, n: int, num_rows: int, a: float = 1.2) -> np.ndarray:
@@ -57,6 +76,7 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
     index = zipf_ids(rng, N_ROWS, V) if kind == "zipf" else rng.integers(0, V, N_ROWS)
     g = rng.standard_normal((N_ROWS, d)).astype(np.float32)
     copy_dst = np.empty_like(g)
+    sums = np.zeros(g.shape[0], np.float32)
     out = np.zeros((V, d), np.float32)  # shared by the dense NumPy contenders (each zeroes it)
     U = int(np.unique(index).size)
     nthreads = numba.config.NUMBA_NUM_THREADS
@@ -99,6 +119,16 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
             before=threads(nthreads),
         ),
         Contender("floor: copy g (np.copyto)", lambda: np.copyto(copy_dst, g), before=threads(1)),
+        Contender(
+            "ceiling: read g, 1 thread",
+            lambda: read_rows(g, sums, 0, g.shape[0]),
+            before=threads(1),
+        ),
+        Contender(
+            f"ceiling: read g, {nthreads} threads",
+            lambda: read_split(g, sums, nthreads),
+            before=threads(nthreads),
+        ),
     ]
     if with_torch:
         import torch
@@ -133,7 +163,12 @@ def one_config(d: int, V: int, kind: str, repeats: int, with_torch: bool) -> lis
     copy_row = next(r for r in rows if r["name"].startswith("floor"))
     copy_gbps = 2 * g_bytes / copy_row["median_s"] / 1e9
     for r in rows:
-        moved = 2 * g_bytes if r is copy_row else g_bytes + 2 * U * d * 4
+        if r is copy_row:
+            moved = 2 * g_bytes
+        elif r["name"].startswith("ceiling"):
+            moved = g_bytes
+        else:
+            moved = g_bytes + 2 * U * d * 4
         r.update(params)
         r["GBps"] = moved / r["median_s"] / 1e9
         r["frac_copy"] = r["GBps"] / copy_gbps

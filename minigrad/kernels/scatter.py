@@ -37,13 +37,16 @@ is **not** bitwise equal to the serial loop: each output row becomes (sum of thr
 (sum of thread 1's rows) + ..., a different order of float additions than ``np.add.at``'s, so
 float32 results can differ in the last bits (exactly equal for integer-valued data).
 
-When it pays (measured on the 2-core VM, ``benchmarks/bench_scatter.py``): when ``out`` is small
-enough to stay in each core's cache, two threads are ~1.4x faster than one (n = 65,536, d = 64,
-V = 1e3: 309 us vs 432 us). With a larger table the scatter is limited by the memory bus, which a
-single core already saturates here: at V = 5e4 each half of the input alone took 240 us, both
-halves at once 454 us, and the serial loop won. ``parallel=None`` therefore picks the threads only
-for tables of at most ``PARALLEL_MAX_TABLE_BYTES``; ``parallel=True`` forces them (private tables
-of up to ``PARALLEL_MAX_SCRATCH_BYTES`` in total; fewer threads if that is too little).
+When it pays: not on the 2-core VM we measured, so ``parallel=None`` means the serial loop and
+the threads run only on request (``parallel=True``; private tables of up to
+``PARALLEL_MAX_SCRATCH_BYTES`` in total, fewer threads if that is too little). The serial loop is
+already limited by memory bandwidth there, and the two cores share it: reading the 17 MB ``src``
+of the benchmark (n = 65,536, d = 64, float32) ran at 29.0 GB/s on one core and 30.5 GB/s on two
+(``benchmarks/bench_scatter.py``, "ceiling" rows), so no split of the work can beat one thread by
+more than ~5% at that size, and the private tables' extra merge pass (~0.2 ms) made the threaded
+version slower (0.7-1.8 ms vs 0.6-1.1 ms serial, zeroing included). With a 268 MB ``src`` (DRAM,
+where two cores did read faster: 45 vs 31 GB/s) it won 1.4x in some runs and lost in others. On
+a machine whose cores each have their own bandwidth, try ``parallel=True``.
 
 Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions than ``+``.
 """
@@ -66,11 +69,6 @@ from .validate import (
 
 __all__ = ["scatter_add", "scatter_add_reference"]
 
-#: ``parallel=None`` uses threads only for an ``out`` of at most this many bytes (see above)
-PARALLEL_MAX_TABLE_BYTES = 2 << 20
-#: ... and only from this many input elements (n * d) on: below, the hand-off to a second
-#: thread (~10-50 us) costs more than the split saves
-PARALLEL_MIN_ELEMENTS = 1 << 18
 #: the private tables of one parallel call may take at most this many bytes together
 PARALLEL_MAX_SCRATCH_BYTES = 64 << 20
 #: private tables and touched-row marks are reused between calls (never while still in use)
@@ -191,13 +189,8 @@ def _scatter_parallel(
 def _scatter_rows(
     out: np.ndarray, idx: np.ndarray, src2: np.ndarray, zero_first: bool, parallel: bool | None
 ) -> None:
-    """Checked inputs in, the serial or the parallel kernel out (``parallel=None``: by size)."""
-    n, d = src2.shape
-    threads = num_threads()
-    if parallel is None:
-        big_enough = n * d >= PARALLEL_MIN_ELEMENTS
-        parallel = threads > 1 and big_enough and out.nbytes <= PARALLEL_MAX_TABLE_BYTES
-    if parallel and _scatter_parallel(out, idx, src2, zero_first, threads):
+    """Checked inputs in; the threaded kernel if ``parallel`` (and 2+ threads fit), else serial."""
+    if parallel and _scatter_parallel(out, idx, src2, zero_first, num_threads()):
         return
     scatter_add_serial_kernel(out, idx, src2, zero_first)
 
@@ -231,8 +224,9 @@ def scatter_add(
         src: ``index.shape + (d,)``, same dtype as ``out``; a non-contiguous ``src`` is copied.
         zero_first: set ``out`` to zero first (its old contents are ignored), in the same
             compiled call: the dense embedding gradient ``zeros(V, d)`` + scatter.
-        parallel: force the serial (``False``) or the private-table parallel (``True``) kernel;
-            ``None`` picks by size (see the module docstring).
+        parallel: ``True`` runs the private-table kernel on ``numba.get_num_threads()`` threads;
+            ``None`` or ``False``, the serial loop (faster on the machine we measured: see the
+            module docstring).
 
     Raises:
         TypeError: non-float or mismatched dtypes, non-integer ids.

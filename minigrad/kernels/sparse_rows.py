@@ -18,8 +18,7 @@ How, in O(n) and without any O(V) pass
 2. **Sort only the U unique ids** (``np.argsort``, U <= n) to get the ids in increasing order, and
    turn "slot" into "position in the sorted output" for every input row.
 3. **Scatter-add** the n input rows into a fresh U x d array with :func:`scatter_add`'s kernels
-   (zeroing fused; on several threads with private tables when the U x d table is small, as it
-   usually is: see ``scatter.py``).
+   (zeroing fused; serial unless ``parallel=True``: see ``scatter.py`` for why).
 
 :func:`merge_row_sparse` adds two such gradients (two backward calls accumulate) by a linear merge
 of their sorted index lists.
@@ -119,8 +118,8 @@ def row_sparse_sum(
         index: integer ids of any shape (int64, or another integer dtype, converted), all >= 0.
         src: ``index.shape + (d,)``, float32 or float64; a non-contiguous ``src`` is copied.
         num_rows: the vocabulary size V; when given, ids must be ``< V`` too.
-        parallel: force the serial or the multi-threaded summation (``None``: by size, as in
-            :func:`scatter_add`).
+        parallel: ``True`` sums on several threads (as :func:`scatter_add` does); ``None`` or
+            ``False``, serially.
 
     Returns:
         ``indices`` (U,) int64, increasing; ``values`` (U, d) with ``src``'s dtype.
@@ -147,7 +146,6 @@ def row_sparse_sum(
     rows = rank[inverse]  # input row i goes to output row rows[i]
     values = np.empty((indices.shape[0], d), dtype=src2.dtype)
     if idx.shape[0] and d:
-        # the compact U x d table is small: the case where scatter_add's threads pay
         _scatter_rows(values, rows, src2, zero_first=True, parallel=parallel)
     else:
         values[...] = 0
