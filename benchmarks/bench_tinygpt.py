@@ -44,7 +44,7 @@ def minigrad_step(ids: np.ndarray, targets: np.ndarray):
 
 
 def torch_step(torch, state, ids, targets):
-    from tests.transformer.torch_ref import TorchTinyGPT, to_torch_state
+    from benchmarks.torch_tinygpt import TorchTinyGPT, to_torch_state
 
     model = TorchTinyGPT(VOCAB, CTX, DIM, HEADS, LAYERS)
     model.load_state_dict(to_torch_state(state))

@@ -118,7 +118,7 @@ def test_self_attention_and_block_gradcheck(d_h, t, seed):
 
 def test_attention_and_block_match_torch():
     torch = pytest.importorskip("torch")
-    from tests.transformer.torch_ref import TorchAttention, TorchBlock, to_torch_state
+    from benchmarks.torch_tinygpt import TorchAttention, TorchBlock, to_torch_state
 
     mg.manual_seed(0)
     rng = np.random.default_rng(0)

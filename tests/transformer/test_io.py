@@ -125,7 +125,7 @@ def test_tied_weights_from_torch_save_model(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import save_model
 
-    from tests.transformer.torch_ref import TorchTinyGPT
+    from benchmarks.torch_tinygpt import TorchTinyGPT
 
     torch.manual_seed(0)
     theirs = TorchTinyGPT(11, 4, 8, 2, 1, tie_weights=True)

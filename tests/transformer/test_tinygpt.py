@@ -17,7 +17,7 @@ from minigrad.optim import AdamW
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)  # tiny models: threads only add contention on a shared machine
-from tests.transformer.torch_ref import TorchTinyGPT, to_numpy_state, to_torch_state  # noqa: E402
+from benchmarks.torch_tinygpt import TorchTinyGPT, to_numpy_state, to_torch_state  # noqa: E402
 
 V, CTX, D, H, L = 37, 8, 16, 4, 2
 

@@ -1,7 +1,8 @@
-"""A TinyGPT written in plain ``torch.nn``: the reference the differential tests compare against.
+"""A TinyGPT written in plain ``torch.nn``: the PyTorch peer of ``bench_tinygpt`` and the
+reference the differential tests (``tests/transformer/``) compare against.
 
 Written from the equations, independently of minigrad's code, with the same attribute names so
-that state dict keys and layouts match one-to-one.  Imported only by tests that have torch.
+that state dict keys and layouts match one-to-one.  Imported only where torch is installed.
 """
 
 from __future__ import annotations
