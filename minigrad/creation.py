@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.shape import Cat, Stack
-from minigrad.tensor import Tensor, _shape_args, _to_dtype
+from minigrad.tensor import Tensor, _to_dtype
+from minigrad.tensor_math import _shape_args
 
 _rng = np.random.default_rng()
 

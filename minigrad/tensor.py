@@ -4,8 +4,11 @@ A tensor holds ``data`` (a numpy array), and, when it ``requires_grad``, a link 
 ``Function`` node that produced it (``grad_fn``).  Leaves (tensors you created, such as weights)
 have no ``grad_fn``; after ``loss.backward()`` their ``.grad`` holds d loss / d leaf.
 
-The methods here are thin: each one calls ``SomeOp.apply(...)`` from ``minigrad/ops/``, where the
-forward and backward of every operation sit side by side.
+This file is what a tensor *is*: data, gradient, graph link, dtype conversion, the in-place rules
+and indexing. What you can compute with it (operators, ``exp``, ``sum``, ``reshape``, ...) comes
+from the ``TensorMath`` mixin in ``tensor_math.py``; every such method is one call
+``SomeOp.apply(...)`` into ``minigrad/ops/``, where each operation's forward and backward sit
+side by side.
 
 Dtypes follow PyTorch: Python floats become float32, Python ints int64; numpy arrays keep their
 dtype.  A non-tensor operand (a Python number or an ndarray) mixed into an op with a floating
@@ -14,16 +17,16 @@ point tensor takes that tensor's dtype, so ``x * 0.5`` stays float32.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
 from minigrad import grad_mode
 from minigrad.autograd import Function, run_backward
+from minigrad.tensor_math import TensorMath, ValuesIndices  # noqa: F401 (re-exported)
 
 ArrayLike = Any  # anything np.asarray accepts
-Dim = int | tuple[int, ...] | None
 
 
 def _to_dtype(dtype: Any) -> np.dtype | None:
@@ -54,7 +57,7 @@ def _as_array(data: ArrayLike, dtype: np.dtype | None, copy: bool) -> np.ndarray
     return np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
 
 
-class Tensor:
+class Tensor(TensorMath):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -301,7 +304,7 @@ class Tensor:
         self.data[_index_key(key)] = value.data if isinstance(value, Tensor) else value
         self._bump()
 
-    # ----------------------------------------------------------------- arithmetic
+    # ----------------------------------------------------------------- operands and indexing
     def _operand(self, other: Any) -> Any:
         """Tensors pass through; numbers stay Python numbers; arrays take our float dtype."""
         # `type(...) in`, not isinstance: np.float64 subclasses float but, unlike a Python
@@ -313,248 +316,6 @@ class Tensor:
         if self.data.dtype.kind == "f":
             return _as_array(other, self.data.dtype, copy=True)
         return _as_array(other, None, copy=True)
-
-    def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, self._operand(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(self._operand(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, self._operand(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(self._operand(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, self._operand(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(self._operand(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, self._operand(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(self._operand(other), self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return Pow.apply(self, self._operand(exponent))
-
-    def __rpow__(self, base: Any) -> Tensor:
-        return Pow.apply(self._operand(base), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, self._operand(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self._operand(other), self)
-
-    def __neg__(self) -> Tensor:
-        return Neg.apply(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return Abs.apply(self)
-
-    add = __add__
-    sub = __sub__
-    mul = __mul__
-    div = __truediv__
-    pow = __pow__
-    matmul = __matmul__
-    neg = __neg__
-
-    # Comparisons give boolean tensors with no gradient (a step function has derivative 0).
-    def _compare(self, fn: Any, other: Any) -> Tensor:
-        value = other.data if isinstance(other, Tensor) else other
-        return Tensor._wrap(fn(self.data, value))
-
-    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(np.equal, other)
-
-    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(np.not_equal, other)
-
-    def __lt__(self, other: Any) -> Tensor:
-        return self._compare(np.less, other)
-
-    def __le__(self, other: Any) -> Tensor:
-        return self._compare(np.less_equal, other)
-
-    def __gt__(self, other: Any) -> Tensor:
-        return self._compare(np.greater, other)
-
-    def __ge__(self, other: Any) -> Tensor:
-        return self._compare(np.greater_equal, other)
-
-    def __invert__(self) -> Tensor:
-        if self.dtype != np.bool_:
-            raise TypeError(f"~ is defined for boolean tensors, got dtype {self.dtype}")
-        return Tensor._wrap(~self.data)
-
-    def __and__(self, other: Any) -> Tensor:
-        return self._compare(np.logical_and, other)
-
-    def __or__(self, other: Any) -> Tensor:
-        return self._compare(np.logical_or, other)
-
-    # ----------------------------------------------------------------- elementwise functions
-    def exp(self) -> Tensor:
-        return Exp.apply(self)
-
-    def log(self) -> Tensor:
-        return Log.apply(self)
-
-    def sqrt(self) -> Tensor:
-        return Sqrt.apply(self)
-
-    def abs(self) -> Tensor:
-        return Abs.apply(self)
-
-    def tanh(self) -> Tensor:
-        return Tanh.apply(self)
-
-    def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self)
-
-    def relu(self) -> Tensor:
-        return Relu.apply(self)
-
-    def gelu(self, approximate: str = "none") -> Tensor:
-        """GELU, exact (``approximate="none"``, uses erf) or the tanh approximation."""
-        if approximate == "tanh":
-            return GeluTanh.apply(self)
-        if approximate != "none":
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-        return GeluErf.apply(self)
-
-    def clamp(self, min: float | None = None, max: float | None = None) -> Tensor:
-        if min is None and max is None:
-            raise ValueError("clamp needs at least one of min and max")
-        return Clamp.apply(self, min=min, max=max)
-
-    clip = clamp
-
-    def maximum(self, other: Any) -> Tensor:
-        return Maximum.apply(self, self._operand(other))
-
-    def minimum(self, other: Any) -> Tensor:
-        return Minimum.apply(self, self._operand(other))
-
-    def softmax(self, dim: int = -1) -> Tensor:
-        return Softmax.apply(self, dim=dim)
-
-    def log_softmax(self, dim: int = -1) -> Tensor:
-        return LogSoftmax.apply(self, dim=dim)
-
-    def masked_fill(self, mask: Any, value: float) -> Tensor:
-        """Put ``value`` where ``mask`` is True (no gradient flows to those places)."""
-        return where(mask, value, self)
-
-    # ----------------------------------------------------------------- reductions
-    def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
-        return Sum.apply(self, dim=dim, keepdim=keepdim)
-
-    def mean(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
-        return Mean.apply(self, dim=dim, keepdim=keepdim)
-
-    def var(
-        self,
-        dim: Dim = None,
-        *,
-        correction: int | None = None,
-        unbiased: bool | None = None,
-        keepdim: bool = False,
-    ) -> Tensor:
-        """Variance; ``correction=1`` (the default, Bessel's) divides by N - 1."""
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        return Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
-
-    def std(
-        self, dim: Dim = None, *, correction: int | None = None, keepdim: bool = False
-    ) -> Tensor:
-        return self.var(dim, correction=correction, keepdim=keepdim).sqrt()
-
-    def amax(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
-        """Largest value over ``dim``; ties share the gradient equally."""
-        return AMax.apply(self, dim=dim, keepdim=keepdim)
-
-    def amin(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
-        """Smallest value over ``dim``; ties share the gradient equally."""
-        return AMin.apply(self, dim=dim, keepdim=keepdim)
-
-    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        """As in PyTorch: ``max()`` is a 0-d tensor; ``max(dim)`` is ``(values, indices)``."""
-        if dim is None:
-            return self.amax()
-        return _reduce_with_indices(self, dim, keepdim, np.argmax)
-
-    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
-        """As in PyTorch: ``min()`` is a 0-d tensor; ``min(dim)`` is ``(values, indices)``."""
-        if dim is None:
-            return self.amin()
-        return _reduce_with_indices(self, dim, keepdim, np.argmin)
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._wrap(_arg_reduce(self.data, dim, keepdim, np.argmax))
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return Tensor._wrap(_arg_reduce(self.data, dim, keepdim, np.argmin))
-
-    # ----------------------------------------------------------------- shape
-    def reshape(self, *shape: Any) -> Tensor:
-        return Reshape.apply(self, shape=_shape_args(shape))
-
-    view = reshape
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        s, e = start_dim % self.ndim, end_dim % self.ndim
-        shape = self.shape[:s] + (-1,) + self.shape[e + 1 :]
-        return self.reshape(shape)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        for d in (dim0, dim1):
-            if not -max(self.ndim, 1) <= d < max(self.ndim, 1):
-                raise IndexError(
-                    f"transpose: dim {d} is out of range for a tensor with {self.ndim} dimensions"
-                )
-        axes = list(range(self.ndim))
-        if axes:  # a 0-d tensor accepts dims 0 and -1, as in PyTorch, and stays as it is
-            axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return Permute.apply(self, dims=tuple(axes))
-
-    def permute(self, *dims: Any) -> Tensor:
-        return Permute.apply(self, dims=_shape_args(dims))
-
-    def squeeze(self, dim: Dim = None) -> Tensor:
-        return Squeeze.apply(self, dim=dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        return Unsqueeze.apply(self, dim=dim)
-
-    def expand(self, *shape: Any) -> Tensor:
-        """Broadcast to ``shape`` (``-1`` keeps a dimension), as ``torch.Tensor.expand``."""
-        shape = _shape_args(shape)
-        lead = len(shape) - self.ndim
-        full = tuple(
-            self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
-        )
-        return BroadcastTo.apply(self, shape=full)
-
-    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
-        return BroadcastTo.apply(self, shape=tuple(shape))
-
-    def expand_as(self, other: Tensor) -> Tensor:
-        return BroadcastTo.apply(self, shape=other.shape)
-
-    def contiguous(self) -> Tensor:
-        return self
 
     def __getitem__(self, key: Any) -> Tensor:
         return GetItem.apply(self, key=_index_key(key))
@@ -597,13 +358,6 @@ def _describe(x: Any) -> str:
     return repr(x)
 
 
-def _shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        return tuple(args[0])
-    return tuple(args)
-
-
 def _index_key(key: Any) -> Any:
     """Replace tensors inside an indexing key by their arrays."""
     if isinstance(key, Tensor):
@@ -613,32 +367,6 @@ def _index_key(key: Any) -> Any:
     if isinstance(key, list):
         return np.asarray(key)
     return key
-
-
-def _arg_reduce(a: np.ndarray, dim: int | None, keepdim: bool, fn: Any) -> np.ndarray:
-    if dim is None:
-        idx = np.asarray(fn(a))
-        return idx.reshape((1,) * a.ndim) if keepdim else idx
-    idx = fn(a, axis=dim)
-    return np.expand_dims(idx, dim) if keepdim else idx
-
-
-class ValuesIndices(NamedTuple):
-    """What ``max(dim)`` / ``min(dim)`` return, as in PyTorch."""
-
-    values: Tensor
-    indices: Tensor
-
-
-def _reduce_with_indices(x: Tensor, dim: int, keepdim: bool, fn: Any) -> ValuesIndices:
-    idx = np.expand_dims(fn(x.data, axis=dim), dim)
-    values = TakeAlongDim.apply(x, indices=idx, dim=dim)
-    if not keepdim:
-        values = values.squeeze(dim)
-        idx = idx.squeeze(dim)
-    # a copy: the node keeps `idx` for backward, so an in-place change to the returned indices
-    # would otherwise send the gradient to other elements
-    return ValuesIndices(values, Tensor._wrap(idx.copy()))
 
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
@@ -656,37 +384,5 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
 
 
 # The ops are imported last because they import Function from autograd, which imports Tensor.
-from minigrad.ops.elementwise import (  # noqa: E402
-    Abs,
-    Add,
-    Cast,
-    Clamp,
-    Div,
-    Exp,
-    GeluErf,
-    GeluTanh,
-    Log,
-    Maximum,
-    Minimum,
-    Mul,
-    Neg,
-    Pow,
-    Relu,
-    Sigmoid,
-    Sqrt,
-    Sub,
-    Tanh,
-    Where,
-)
-from minigrad.ops.matmul import MatMul  # noqa: E402
-from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var  # noqa: E402
-from minigrad.ops.shape import (  # noqa: E402
-    BroadcastTo,
-    GetItem,
-    Permute,
-    Reshape,
-    Squeeze,
-    TakeAlongDim,
-    Unsqueeze,
-)
-from minigrad.ops.softmax import LogSoftmax, Softmax  # noqa: E402
+from minigrad.ops.elementwise import Cast, Where  # noqa: E402
+from minigrad.ops.shape import GetItem  # noqa: E402
