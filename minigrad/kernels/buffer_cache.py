@@ -16,12 +16,14 @@ gradient anywhere can still see the memory, and handing it out again cannot corr
 A buffer someone keeps (say a gradient stored in ``.grad``) is simply never reused.
 
 Only arrays of at least ``min_bytes`` (:data:`MIN_BYTES`) are cached (small ones are cheap to
-allocate), and at most ``limit_bytes`` in total; :func:`empty_cache` frees every cached array
-that is not in use. The contents of a handed-out array are garbage, as with ``np.empty``.
+allocate), and at most ``limit_bytes`` in total (4 GiB for the shared cache, or the environment
+variable ``MINIGRAD_BUFFER_CACHE_BYTES``; 0 turns caching off); :func:`empty_cache` frees every
+cached array that is not in use. A handed-out array holds garbage, as with ``np.empty``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -109,8 +111,24 @@ class BufferCache:
             return before - self.cached_bytes
 
 
-#: the cache the kernels share
-buffer_cache = BufferCache()
+def _limit_from_environment() -> int:
+    """``MINIGRAD_BUFFER_CACHE_BYTES`` (0 turns caching off), else :data:`DEFAULT_LIMIT_BYTES`."""
+    raw = os.environ.get("MINIGRAD_BUFFER_CACHE_BYTES", "").strip()
+    if not raw:
+        return DEFAULT_LIMIT_BYTES
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"MINIGRAD_BUFFER_CACHE_BYTES must be a whole number of bytes, got {raw!r}"
+        ) from None
+    if value < 0:
+        raise ValueError(f"MINIGRAD_BUFFER_CACHE_BYTES must be >= 0, got {value}")
+    return value
+
+
+#: the cache the kernels share (its ``limit_bytes`` may be changed at any time)
+buffer_cache = BufferCache(_limit_from_environment())
 
 
 def empty_cache() -> int:

@@ -124,3 +124,24 @@ def test_cross_entropy_reuses_its_buffer_only_after_the_gradient_is_dropped():
     np.testing.assert_array_equal(cross_entropy_backward(state, g), kept)
     del state, second
     assert buffer_cache.clear() >= 2 * N * C * 4
+
+
+def test_limit_from_the_environment(monkeypatch):
+    from minigrad.kernels.buffer_cache import DEFAULT_LIMIT_BYTES, _limit_from_environment
+
+    monkeypatch.delenv("MINIGRAD_BUFFER_CACHE_BYTES", raising=False)
+    assert _limit_from_environment() == DEFAULT_LIMIT_BYTES
+    monkeypatch.setenv("MINIGRAD_BUFFER_CACHE_BYTES", "0")
+    assert _limit_from_environment() == 0
+    for bad in ("lots", "-5", "1.5e9"):
+        monkeypatch.setenv("MINIGRAD_BUFFER_CACHE_BYTES", bad)
+        with pytest.raises(ValueError, match="MINIGRAD_BUFFER_CACHE_BYTES"):
+            _limit_from_environment()
+
+
+def test_a_zero_limit_caches_nothing():
+    cache = BufferCache(limit_bytes=0, min_bytes=KB)
+    a = cache.empty((4 * KB,), np.uint8)
+    del a
+    cache.empty((4 * KB,), np.uint8)
+    assert cache.cached_bytes == 0 and cache.hits == 0
