@@ -14,12 +14,21 @@ Ids are given in order of first appearance.  What it leaves out, and why BPE exi
 never seen while building the vocabulary cannot be encoded at all (``KeyError``), punctuation
 sticks to words ("AI!" is a different word from "AI"), and decoding cannot restore the original
 spacing (words are joined by one space).
+
+``tok.save(path)`` / ``WordTokenizer.load(path)`` keep the vocabulary in a small versioned text
+file, one word per line (``minigrad.tokenizers.word_io``).
 """
 
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Iterable, Sequence
+
+from minigrad.tokenizers import word_io
+from minigrad.tokenizers.word_io import WordFileError
+
+__all__ = ["UnknownWordError", "WordFileError", "WordTokenizer", "check_word"]
 
 
 class UnknownWordError(KeyError, ValueError):
@@ -27,6 +36,12 @@ class UnknownWordError(KeyError, ValueError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+def check_word(word: object) -> None:
+    """Raise ``ValueError`` unless ``word`` is something ``tokenize`` can produce."""
+    if not isinstance(word, str) or not word or len(word.split()) != 1 or word != word.strip():
+        raise ValueError(f"a word must be a non-empty str without whitespace, got {word!r}")
 
 
 class WordTokenizer:
@@ -58,16 +73,19 @@ class WordTokenizer:
     def add_words(self, words: Iterable[str]) -> None:
         """Give each new word the next id; known words keep theirs."""
         for word in words:
-            if (
-                not isinstance(word, str)
-                or not word
-                or word != word.strip()
-                or len(word.split()) != 1
-            ):
-                raise ValueError(f"a word must be a non-empty str without whitespace, got {word!r}")
+            check_word(word)
             if word not in self.token_to_id:
                 self.token_to_id[word] = len(self.id_to_token)
                 self.id_to_token.append(word)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the vocabulary to ``path``, atomically (format in ``tokenizers.word_io``)."""
+        word_io.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> WordTokenizer:
+        """Read a file written by :meth:`save`; a damaged file raises ``ValueError``."""
+        return cls(word_io.load_words(path))
 
     @property
     def n_vocab(self) -> int:
