@@ -2,7 +2,7 @@
 
 * :class:`BPETokenizer`: byte-level BPE with tiktoken's encoding rule, special tokens, files;
 * :class:`StreamingDecoder`: text out as ids come in, holding back incomplete UTF-8;
-* :class:`WordTokenizer`: the seed's toy whitespace tokenizer;
+* :class:`WordTokenizer`: the seed's toy whitespace tokenizer (``save``/``load`` of its own);
 * pattern helpers: the built-in split patterns (``PATTERNS``) and ``split``.
 
 Example::
@@ -25,7 +25,7 @@ from minigrad.tokenizers.pretokenize import (
     split,
     split_reference,
 )
-from minigrad.tokenizers.word import UnknownWordError, WordTokenizer
+from minigrad.tokenizers.word import UnknownWordError, WordFileError, WordTokenizer
 
 __all__ = [
     "GPT2_PATTERN",
@@ -36,6 +36,7 @@ __all__ = [
     "StreamingDecoder",
     "UnknownTokenError",
     "UnknownWordError",
+    "WordFileError",
     "WordTokenizer",
     "byte_pair_encode",
     "compile_pattern",
