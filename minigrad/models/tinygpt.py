@@ -22,10 +22,14 @@ into one dense array.  Both keys appear in the state dict, as in PyTorch.
 Dropout (``dropout > 0``) acts, as in nanoGPT, on the embeddings' sum, on the attention
 weights, and on each residual branch before it is added back.
 
-Deliberately left out: a key/value cache (``generate`` re-reads the whole window for every new
-token, which is fine at these sizes) and GPT-2's scaled initialisation of residual projections
-(every layer starts as PyTorch's default, so a torch model built the same way starts alike in
-distribution).
+Generation keeps a key/value cache (``nn.attention.KVCache``): the prompt runs once, storing
+every layer's keys and values, then each new token alone runs through the blocks and attends
+to them (:meth:`TinyGPT.hidden_cached`), until the sequence outgrows ``context_length``.
+
+Deliberately left out: GPT-2's scaled initialisation of residual projections (every layer
+starts as PyTorch's default, so a torch model built the same way starts alike in distribution)
+and a "rolling" cache that outlives a sliding window (it would compute something else than the
+window: its kept keys and values were made while the dropped tokens were still visible).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import numpy as np
 
 from minigrad.creation import generator
 from minigrad.grad_mode import no_grad
+from minigrad.nn.attention import KVCache
 from minigrad.nn.container import ModuleList
 from minigrad.nn.dropout import Dropout
 from minigrad.nn.fused_linear_ce import linear_cross_entropy
@@ -173,6 +178,59 @@ class TinyGPT(Module):
         optimizer.step()
         return loss.item()
 
+    # ----------------------------------------------------------------- cached inference
+    def new_cache(self, batch_size: int = 1) -> KVCache:
+        """An empty :class:`KVCache` for ``batch_size`` sequences of up to ``context_length``."""
+        cfg = self.config
+        return KVCache(
+            cfg.n_layers, batch_size, cfg.n_heads, cfg.d_model // cfg.n_heads,
+            cfg.context_length, self.tok_emb.weight.dtype,
+        )  # fmt: skip
+
+    @no_grad()
+    def hidden_cached(self, ids: Any, cache: KVCache) -> np.ndarray:
+        """:meth:`hidden` for new tokens only: ``ids`` (B, t) continue the sequence in ``cache``.
+
+        The tokens take positions ``p0 = cache.length`` .. ``p0 + t - 1``; every layer attends
+        to the cached keys and values of positions 0..p0-1 and appends those of the new ones,
+        then ``cache.length`` becomes ``p0 + t``.  Returns the (B, t, d) final hidden states,
+        equal (to float rounding) to ``hidden(whole sequence)[:, p0:]``.
+
+        A prompt is one call with an empty cache ("prefill"); each later call with one token
+        costs one position's work (plus attention over the p0 cached positions) instead of the
+        whole sequence's.  Positions are absolute, so the sequence can grow only up to
+        ``context_length``; past it, use :meth:`hidden` on the last ``context_length`` tokens.
+        Inference only: eval mode, no graph, a numpy array out.
+
+        >>> import minigrad as mg
+        >>> _ = mg.manual_seed(0)
+        >>> m = TinyGPT(vocab_size=50, context_length=8, d_model=16, n_heads=2, n_layers=1).eval()
+        >>> cache = m.new_cache(batch_size=1)
+        >>> m.hidden_cached(np.array([[1, 2, 3]]), cache).shape, cache.length
+        ((1, 3, 16), 3)
+        >>> m.hidden_cached(np.array([[4]]), cache).shape, cache.length
+        ((1, 1, 16), 4)
+        """
+        if self.training:
+            raise RuntimeError(
+                "hidden_cached is inference-only (no dropout, no graph): call .eval() first"
+            )
+        if not isinstance(cache, KVCache):
+            raise TypeError(f"cache must be a KVCache (see new_cache), got {type(cache).__name__}")
+        arr = self._check_ids(ids)
+        p0, t = cache.length, arr.shape[1]
+        if p0 + t > self.config.context_length:
+            raise ValueError(
+                f"the cache holds {p0} positions and {t} more would make {p0 + t}, past "
+                f"context_length ({self.config.context_length}): positions are absolute, so a "
+                f"longer sequence needs a sliding window (recompute it with hidden())"
+            )
+        x = self.tok_emb(arr) + self.pos_emb(np.arange(p0, p0 + t))  # eval: no dropout
+        for layer, block in enumerate(self.blocks):
+            x = block.forward_cached(x, cache, layer)
+        cache.length = p0 + t  # every layer now holds the new positions
+        return self.ln_f(x).data
+
     # ----------------------------------------------------------------- sampling
     def generate(
         self,
@@ -181,6 +239,7 @@ class TinyGPT(Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         seed: int | None = None,
+        use_cache: bool = True,
     ) -> np.ndarray:
         """Append ``max_new_tokens`` sampled tokens to ``ids`` ((T,) or (B, T)); returns int64.
 
@@ -189,6 +248,17 @@ class TinyGPT(Module):
         likely token (greedy).  Only the last ``context_length`` tokens are read.  ``seed``
         makes the draw reproducible without touching minigrad's global generator (without it,
         the global generator is used).  Runs in eval mode and restores the previous mode.
+
+        ``use_cache=True`` (the default) keeps a key/value cache: the prompt runs through the
+        model once, then each step runs only the newest token (see :meth:`hidden_cached`).
+        That lasts while the sequence fits in ``context_length``.  Once it is longer, the
+        window slides: every position gets a new absolute position embedding and the oldest
+        tokens drop out of what the others see, so no cached key or value is valid any more.
+        From then on each step recomputes the whole window, exactly as ``use_cache=False``
+        does from the start.  The two give the same tokens.  Their logits agree to float
+        rounding, not bit for bit (a cached step's matrix products have one row, not T, and
+        BLAS sums in another order), so a token could differ only where two choices tie to
+        within that rounding (none did in 80,000 random small-model generations).
         """
         arr = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
         if arr.dtype.kind not in "iu" or arr.ndim not in (1, 2) or arr.shape[-1] < 1:
@@ -203,15 +273,25 @@ class TinyGPT(Module):
         v = self.config.vocab_size
         if top_k is not None and not 1 <= top_k:
             raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
+        if not isinstance(use_cache, (bool, np.bool_)):
+            raise TypeError(f"use_cache must be True or False, got {use_cache!r}")
         rng = np.random.default_rng(seed) if seed is not None else generator()
         out = arr.astype(np.int64).reshape(-1, arr.shape[-1])
+        ctx = self.config.context_length
+        cache = None
         was_training = self.training
         self.eval()
         try:
             with no_grad():
                 for _ in range(int(max_new_tokens)):
-                    window = out[:, -self.config.context_length :]
-                    h = self.hidden(window).data[:, -1]  # (B, d): only the last position
+                    if use_cache and out.shape[1] <= ctx:
+                        if cache is None:  # prefill: the whole prompt, once
+                            cache = self.new_cache(out.shape[0])
+                            h = self.hidden_cached(out, cache)[:, -1]
+                        else:  # the cache holds every position but the newest token
+                            h = self.hidden_cached(out[:, -1:], cache)[:, 0]
+                    else:  # no cache, or past context_length: recompute the window
+                        h = self.hidden(out[:, -ctx:]).data[:, -1]  # (B, d): the last position
                     logits = (h @ self.head.weight.data.T).astype(np.float64)
                     out = np.concatenate([out, _sample(logits, temperature, top_k, v, rng)], 1)
         finally:

@@ -12,12 +12,17 @@ stacks train without warm-up tricks; the LayerNorms only condition what each bra
 State dict keys (match a PyTorch module with the same attributes): ``ln1.*``, ``attn.qkv.*``,
 ``attn.proj.*``, ``ln2.*``, ``mlp.0.*`` (d -> 4d), ``mlp.2.*`` (4d -> d); ``mlp.1`` is the GELU
 and ``mlp.3`` the dropout, which have no weights.
+
+``forward_cached`` is the same block for generation with a key/value cache: only the new
+positions go through it, attention reads the earlier positions' keys and values from the cache
+(LayerNorm and the MLP act on each position alone, so they need nothing from the past).
 """
 
 from __future__ import annotations
 
+from minigrad.grad_mode import no_grad
 from minigrad.nn.activation import GELU
-from minigrad.nn.attention import CausalSelfAttention
+from minigrad.nn.attention import CausalSelfAttention, KVCache
 from minigrad.nn.container import Sequential
 from minigrad.nn.dropout import Dropout
 from minigrad.nn.layers import Linear
@@ -53,4 +58,13 @@ class TransformerBlock(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+    @no_grad()
+    def forward_cached(self, x: Tensor, cache: KVCache, layer: int) -> Tensor:
+        """The block for new positions only, with layer ``layer`` of ``cache`` (eval mode only).
+
+        See :meth:`CausalSelfAttention.forward_cached`, which raises in training mode.
+        """
+        x = x + self.attn.forward_cached(self.ln1(x), cache, layer)
         return x + self.mlp(self.ln2(x))
