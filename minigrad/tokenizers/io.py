@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minigrad.atomic import atomic_write_text
+from minigrad.tokenizers.file_header import read_header
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
@@ -94,23 +95,14 @@ def loads(text: str, *, cls: type[BPETokenizer] | None = None, source: str = "<s
     if cls is None:
         from minigrad.tokenizers.bpe import BPETokenizer as cls
     lines = text.split("\n")
-    first = lines[0].split()
-    if len(first) != 2 or first[0] != FORMAT_NAME:
-        raise ValueError(
-            f"{source}: not a minigrad tokenizer file (line 1 should be "
-            f"'{FORMAT_NAME} {FORMAT_VERSION}', got {lines[0][:80]!r})"
-        )
-    if first[1] != str(FORMAT_VERSION):
-        raise ValueError(
-            f"{source}: file format version {first[1]!r} is not supported "
-            f"(this minigrad reads version {FORMAT_VERSION})"
-        )
-    if len(lines) < 2:
-        raise ValueError(f"{source}: truncated: the header line is missing")
-    try:
-        header: Any = json.loads(lines[1])
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{source}: line 2 is not a valid JSON header ({exc.msg})") from None
+    header: Any = read_header(
+        lines,
+        name=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        what="minigrad tokenizer file",
+        source=source,
+        hints={"minigrad-words": "; it is a word tokenizer: use WordTokenizer.load"},
+    )
     expected = {"name", "pattern", "special_tokens", "n_ranks"}
     if not isinstance(header, dict) or not expected <= set(header):
         raise ValueError(f"{source}: the header on line 2 must be a JSON object with {expected}")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from minigrad.atomic import atomic_write_text
+from minigrad.tokenizers.file_header import read_header
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.word import WordTokenizer
@@ -97,27 +98,15 @@ def loads(text: str, source: str = "<string>") -> list[str]:
             f"{source}: truncated: {'empty file' if not text else 'only ' + repr(text)}"
         )
     lines = text.split("\n")
-    first = lines[0].split(" ")
-    if len(first) != 2 or first[0] != FORMAT_NAME:
-        hint = (
-            "; it is a BPE tokenizer: use BPETokenizer.load" if first[0] == "minigrad-bpe" else ""
-        )
-        raise WordFileError(
-            f"{source}: not a minigrad word-tokenizer file (line 1 should be "
-            f"'{magic}', got {lines[0][:80]!r}){hint}"
-        )
-    if first[1] != str(FORMAT_VERSION):
-        raise WordFileError(
-            f"{source}: file format version {first[1][:20]!r} is not supported "
-            f"(this minigrad reads version {FORMAT_VERSION})"
-        )
-    if len(lines) < 3:
-        raise WordFileError(f"{source}: truncated: the header on line 2 is missing or incomplete")
-    try:
-        header = json.loads(lines[1])
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        why = exc.msg if isinstance(exc, json.JSONDecodeError) else type(exc).__name__
-        raise WordFileError(f"{source}: line 2 is not a valid JSON header ({why})") from None
+    header = read_header(
+        lines,
+        name=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        what="minigrad word-tokenizer file",
+        source=source,
+        error=WordFileError,
+        hints={"minigrad-bpe": "; it is a BPE tokenizer: use BPETokenizer.load"},
+    )
     n = header.get("n_words") if isinstance(header, dict) else None
     if not (isinstance(header, dict) and set(header) == {"n_words"} and type(n) is int and n >= 0):
         raise WordFileError(
