@@ -20,7 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -201,6 +203,39 @@ def set_lr(optimizer: Adam, lr: float) -> None:
         group["lr"] = lr
 
 
+class _StopAfterThisStep:
+    """Ctrl-C (SIGINT) during training: finish the current step, then stop and save.
+
+    The default SIGINT behaviour raises ``KeyboardInterrupt`` wherever Python happens to be,
+    possibly in the middle of an optimizer step (some parameters updated, others not) or inside
+    numba compiling a kernel on first use, which numba turns into an unrelated ``RuntimeError``
+    ("no compiled object yet") and can leave its compiler in a broken state. So the first Ctrl-C
+    only sets ``requested``; the loop checks it between steps. A second Ctrl-C restores the
+    default handler's behaviour and interrupts at once. Outside the main thread (where Python
+    cannot install signal handlers) this does nothing and Ctrl-C raises as usual.
+    """
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.requested = False
+        self._log = log
+        self._previous: Any = None
+
+    def __enter__(self) -> _StopAfterThisStep:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.requested:  # the second Ctrl-C: stop now
+            raise KeyboardInterrupt
+        self.requested = True
+        self._log("\nCtrl-C: stopping after this step (press it again to stop at once)")
+
+
 def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show, on_step, log):
     """The training loop itself: sample, forward, backward, step; evaluate now and then."""
     from tqdm.auto import tqdm
@@ -212,36 +247,44 @@ def _loop(s, model, optimizer, batches, held_out, eval_steps, eval_losses, show,
     # tokens predicted per step: one per window for the MLP, one per position for TinyGPT
     tokens_per_step = s.batch_size * (s.context if s.model == "transformer" else 1)
     start = time.perf_counter()
-    try:
-        log(f"training {s.steps} steps of {s.batch_size} windows (Ctrl-C stops early and saves)")
-        for step in range(1, s.steps + 1):
-            set_lr(optimizer, lr_at(step, s.steps, s.lr))
-            x, y = batches.sample()
-            loss = batch_loss(model, x, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            if step % 25 == 0 or step == s.steps:
-                rate = step * tokens_per_step / (time.perf_counter() - start)
-                bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
-            if step % eval_every == 0 or step == s.steps or step in EARLY_EVALS:
-                eval_steps.append(step)
-                eval_losses.append(_held_out_loss(model, held_out))
-                if not show and step % (eval_every * 5) == 0:
+    with _StopAfterThisStep(log) as stop:
+        try:
+            log(
+                f"training {s.steps} steps of {s.batch_size} windows (Ctrl-C stops early and saves)"
+            )
+            for step in range(1, s.steps + 1):
+                set_lr(optimizer, lr_at(step, s.steps, s.lr))
+                x, y = batches.sample()
+                loss = batch_loss(model, x, y)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+                if step % 25 == 0 or step == s.steps:
                     rate = step * tokens_per_step / (time.perf_counter() - start)
-                    log(
-                        f"step {step}/{s.steps}  loss {losses[-1]:.3f}  held-out "
-                        f"{eval_losses[-1]:.3f}  ({rate:,.0f} tokens/s)"
-                    )
-            bar.update(1)
-            if on_step is not None:
-                on_step(step, losses[-1])
-    except KeyboardInterrupt:
-        interrupted = True
-        log(f"\ninterrupted after {len(losses)} steps: saving a checkpoint of the model as it is")
-    finally:
-        bar.close()
+                    bar.set_postfix(loss=f"{losses[-1]:.3f}", tok_s=f"{rate:,.0f}", refresh=False)
+                if step % eval_every == 0 or step == s.steps or step in EARLY_EVALS:
+                    eval_steps.append(step)
+                    eval_losses.append(_held_out_loss(model, held_out))
+                    if not show and step % (eval_every * 5) == 0:
+                        rate = step * tokens_per_step / (time.perf_counter() - start)
+                        log(
+                            f"step {step}/{s.steps}  loss {losses[-1]:.3f}  held-out "
+                            f"{eval_losses[-1]:.3f}  ({rate:,.0f} tokens/s)"
+                        )
+                bar.update(1)
+                if on_step is not None:
+                    on_step(step, losses[-1])
+                if stop.requested:
+                    raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            interrupted = True
+            log(
+                f"\ninterrupted after {len(losses)} steps: saving a checkpoint of the model "
+                "as it is"
+            )
+        finally:
+            bar.close()
     return losses, eval_steps, eval_losses, interrupted, time.perf_counter() - start
 
 
