@@ -212,7 +212,8 @@ class _StopAfterThisStep:
     ("no compiled object yet") and can leave its compiler in a broken state. So the first Ctrl-C
     only sets ``requested``; the loop checks it between steps. A second Ctrl-C restores the
     default handler's behaviour and interrupts at once. Outside the main thread (where Python
-    cannot install signal handlers) this does nothing and Ctrl-C raises as usual.
+    cannot install signal handlers) this does nothing and Ctrl-C raises as usual; a process that
+    was started with SIGINT ignored (``nohup``, a background job) keeps ignoring it.
     """
 
     def __init__(self, log: Callable[[str], None]) -> None:
@@ -221,7 +222,8 @@ class _StopAfterThisStep:
         self._previous: Any = None
 
     def __enter__(self) -> _StopAfterThisStep:
-        if threading.current_thread() is threading.main_thread():
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if in_main_thread and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 

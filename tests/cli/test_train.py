@@ -94,8 +94,16 @@ def test_keyboard_interrupt_saves_a_usable_checkpoint(tmp_path):
     assert metrics["interrupted"] and metrics["steps_done"] == 25
 
 
+@pytest.fixture
+def sigint_default():
+    """SIGINT handled as in an interactive session, whatever the test runner inherited."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.mark.parametrize("kills", [1, 2])
-def test_ctrl_c_stops_after_the_current_step(tmp_path, kills):
+def test_ctrl_c_stops_after_the_current_step(tmp_path, kills, sigint_default):
     """SIGINT only sets a flag: the step in progress finishes; a second one stops at once."""
 
     def ctrl_c(step: int, loss: float) -> None:
@@ -107,6 +115,28 @@ def test_ctrl_c_stops_after_the_current_step(tmp_path, kills):
     result = run_training(s, on_step=ctrl_c, log=lambda _: None)
     assert result.interrupted and result.steps_done == 3
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handler restored
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path):
+    """Started with SIGINT ignored (nohup, a background job): training does not take it over."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+
+        def ctrl_c(step: int, loss: float) -> None:
+            if step == 3:
+                os.kill(os.getpid(), signal.SIGINT)
+
+        s = TrainSettings(steps=6, sentences=600, out=str(tmp_path))
+        result = run_training(s, on_step=ctrl_c, log=lambda _: None)
+        assert not result.interrupted and result.steps_done == 6
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+
+
+def _sigint_default_in_child() -> None:
+    # a child inherits an ignored SIGINT across exec (CI may run us as a background job)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("cold_numba_cache", [False, True])
@@ -121,6 +151,7 @@ def test_sigint_to_a_subprocess_saves_a_checkpoint(tmp_path, cold_numba_cache):
         [sys.executable, "-m", "minigrad", "train", "--steps", "1000000", "--sentences", "600",
          "--out", str(tmp_path / "run")],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=_sigint_default_in_child,
     )  # fmt: skip
     assert proc.stdout is not None
     for line in proc.stdout:  # "training ..." is printed as the loop starts
