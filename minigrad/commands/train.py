@@ -209,9 +209,9 @@ class _StopAfterThisStep:
     The default SIGINT behaviour raises ``KeyboardInterrupt`` wherever Python happens to be,
     possibly in the middle of an optimizer step (some parameters updated, others not) or inside
     numba compiling a kernel on first use, which numba turns into an unrelated ``RuntimeError``
-    ("no compiled object yet") and can leave its compiler in a broken state. So the first Ctrl-C
-    only sets ``requested``; the loop checks it between steps. A second Ctrl-C restores the
-    default handler's behaviour and interrupts at once. Outside the main thread (where Python
+    ("no compiled object yet"). So the first Ctrl-C only sets ``requested``; the loop checks it
+    between steps. A second Ctrl-C raises ``KeyboardInterrupt`` at once, as the default handler
+    would. Outside the main thread (where Python
     cannot install signal handlers) this does nothing and Ctrl-C raises as usual; a process that
     was started with SIGINT ignored (``nohup``, a background job) keeps ignoring it.
     """
