@@ -50,6 +50,7 @@ import minigrad as mg
 from benchmarks.bench_mlp_lm import cpu_compare
 from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
 from minigrad import nn, optim
+from minigrad.testing.token_ids import zipf_ids
 
 DIM, BAGS, BAG, N_BATCHES, LR = 64, 64, 64, 16, 0.1
 TARGET = np.random.default_rng(123).standard_normal((BAGS, DIM)).astype(np.float32)
@@ -68,16 +69,6 @@ def tune_malloc() -> bool:
     return bool(
         libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20)
     )
-
-
-def zipf_ids(rng: np.random.Generator, vocab: int, shape: tuple[int, ...], a: float = 1.2):
-    """Zipf(a) ids in 0..V-1, out-of-range draws re-drawn (clipping would pile mass on V-1)."""
-    ids = rng.zipf(a, size=shape) - 1
-    bad = ids >= vocab
-    while bad.any():
-        ids[bad] = rng.zipf(a, size=int(bad.sum())) - 1
-        bad = ids >= vocab
-    return ids.astype(np.int64)
 
 
 class BagModel(nn.Module):
@@ -158,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     per_v: dict[str, dict[int, tuple[float, float, float]]] = {}
     for vocab in (1_000, 100_000, 1_000_000):
         rng = np.random.default_rng(0)
-        batches = [zipf_ids(rng, vocab, (BAGS, BAG)) for _ in range(N_BATCHES)]
+        batches = [zipf_ids(rng, (BAGS, BAG), vocab) for _ in range(N_BATCHES)]
         uniq = np.mean([np.unique(b).size for b in batches])
         mg.manual_seed(0)
         init = BagModel(vocab, sparse=True).state_dict()
@@ -222,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     alone = {}
     for vocab in (1_000, 1_000_000):
         rng = np.random.default_rng(0)
-        batches = [zipf_ids(rng, vocab, (BAGS, BAG)) for _ in range(N_BATCHES)]
+        batches = [zipf_ids(rng, (BAGS, BAG), vocab) for _ in range(N_BATCHES)]
         mg.manual_seed(0)
         init = BagModel(vocab, sparse=True).state_dict()
         for adam in (False, True):

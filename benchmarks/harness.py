@@ -134,9 +134,7 @@ def compare(
     return rows
 
 
-def set_threads(n: int) -> None:
-    """Set the thread count of every pool a contender may use: torch, numba, BLAS."""
-    os.environ["RAYON_NUM_THREADS"] = str(n)
+def _set_torch_and_numba_threads(n: int) -> None:
     try:
         import torch
 
@@ -149,6 +147,12 @@ def set_threads(n: int) -> None:
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     except ImportError:
         pass
+
+
+def set_threads(n: int) -> None:
+    """Set the thread count of every pool a contender may use: torch, numba, BLAS."""
+    os.environ["RAYON_NUM_THREADS"] = str(n)
+    _set_torch_and_numba_threads(n)
     try:
         from threadpoolctl import threadpool_limits
 
@@ -163,18 +167,7 @@ def threads(n: int) -> Callable[[], None]:
     different thread counts each get theirs.  BLAS is left alone (see :func:`set_threads`)."""
 
     def before() -> None:
-        try:
-            import torch
-
-            torch.set_num_threads(n)
-        except ImportError:
-            pass
-        try:
-            import numba
-
-            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-        except ImportError:
-            pass
+        _set_torch_and_numba_threads(n)
 
     return before
 

@@ -140,7 +140,7 @@ def embedding_curve(quick: bool, repeats: int | None, threads: int) -> dict[str,
     rows: Rows = []
     for vocab in vocabs:
         rng = np.random.default_rng(0)
-        batches = [be.zipf_ids(rng, vocab, (be.BAGS, be.BAG)) for _ in range(be.N_BATCHES)]
+        batches = [be.zipf_ids(rng, (be.BAGS, be.BAG), vocab) for _ in range(be.N_BATCHES)]
         mg.manual_seed(0)
         init = be.BagModel(vocab, sparse=True).state_dict()
         # sparse and dense timed apart, as in the module: a dense step sweeping a 256 MB

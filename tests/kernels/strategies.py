@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
+from minigrad.testing.token_ids import zipf_ids  # noqa: F401 (the tests import it from here)
+
 FLOAT_DTYPES = st.sampled_from([np.float32, np.float64])
 
 
@@ -46,13 +48,3 @@ def float_rows(draw: st.DrawFn, shape: tuple[int, ...], dtype: type) -> np.ndarr
         return big[..., ::2]
     a = rng.standard_normal(shape).astype(dtype)
     return np.asfortranarray(a) if layout == "fortran" else a
-
-
-def zipf_ids(rng: np.random.Generator, n: int, num_rows: int, a: float = 1.2) -> np.ndarray:
-    """Zipf(a) ids in ``0..num_rows-1``; draws past the vocabulary are redrawn (not clipped)."""
-    out = rng.zipf(a, n) - 1
-    bad = out >= num_rows
-    while bad.any():
-        out[bad] = rng.zipf(a, int(bad.sum())) - 1
-        bad = out >= num_rows
-    return out.astype(np.int64)
