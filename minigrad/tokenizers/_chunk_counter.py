@@ -33,6 +33,7 @@ from minigrad.tokenizers._train_corpus import (
     count_chunks,
     iter_segments,
 )
+from minigrad.tokenizers._train_tables import _grow
 from minigrad.tokenizers.pretokenize import resolve_pattern
 
 _jit = njit(cache=True, nogil=True)
@@ -81,17 +82,6 @@ def new_table():
         np.empty(1 << 10, dtype=np.int64),
         np.zeros(2, dtype=np.int64),
     )
-
-
-@_jit
-def _grow(x, n):
-    cap = max(len(x), 16)
-    while cap < n:
-        cap *= 2
-    out = np.empty(cap, dtype=x.dtype)
-    for i in range(len(x)):  # a loop: slice assignment costs seconds of numba compile time
-        out[i] = x[i]
-    return out
 
 
 @_jit
