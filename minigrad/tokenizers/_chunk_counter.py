@@ -144,15 +144,6 @@ def add_chunks(table, buf, bounds):
     return arena, slots, slot_keys, start, length, keys, count, sc
 
 
-def _encode(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"the corpus holds a lone surrogate, which UTF-8 cannot encode: {exc}"
-        ) from None
-
-
 def count_chunk_bytes(
     corpus: str | os.PathLike | Iterable[str | os.PathLike],
     pattern: str | None,
@@ -170,7 +161,7 @@ def count_chunk_bytes(
         supports = None
     if supports is None or not supports(source):
         counts = count_chunks(corpus, pattern, specials, block_chars=block_chars)
-        encoded = [_encode(c) for c in counts]
+        encoded = [c.encode("utf-8") for c in counts]  # surrogates were replaced upstream
         length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         start = np.zeros(len(encoded), dtype=np.int64)
         np.cumsum(length[:-1], out=start[1:])
@@ -180,8 +171,6 @@ def count_chunk_bytes(
     name = pattern_name_of(source)
     table = new_table()
     for seg in iter_segments(corpus, source, specials, block_chars):
-        if not seg.isascii():
-            _encode(seg)  # rejects lone surrogates, as the reference path does
         data, bounds = bounds_of(seg, name)
         table = add_chunks(table, np.frombuffer(data, dtype=np.uint8), bounds)
     arena, _, _, start, length, _, count, sc = table

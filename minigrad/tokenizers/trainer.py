@@ -77,8 +77,9 @@ def train_bpe(
             split on its own.
         vocab_size: the vocabulary including the special tokens; the ranks hold
             ``vocab_size - len(special_tokens)`` tokens (256 single bytes, then one per merge).
-        pattern: split pattern: "gpt2", "gpt4" (= "cl100k"), "o200k", a regex, or ``None`` (no
-            split: each document is one chunk).
+        pattern: split pattern: a name from ``patterns.PATTERN_NAMES`` ("gpt2", "gpt4",
+            "cl100k_base", "o200k_base", ...), a regex (a chunk is a whole match, capturing
+            groups or not), or ``None`` (no split: each document is one chunk).
         special_tokens: strings cut out of the text before splitting; they take no part in
             training and get no rank here (the tokenizer gives them ids after the ranks).
         min_frequency: stop early when no pair occurs at least this often; then the ranks hold
@@ -87,8 +88,10 @@ def train_bpe(
 
     Raises:
         ValueError: ``vocab_size < 256 + len(special_tokens)``, an empty corpus, a file that is
-            not UTF-8 (the message names it), text with a lone surrogate (UTF-8 cannot hold
-            it), a malformed pattern.
+            not UTF-8 (the message names it), an unknown pattern name or a malformed pattern.
+
+    Surrogates in ``str`` documents are replaced as encoding replaces them
+    (``pretokenize.replace_surrogates``), so training sees the text that encoding will see.
         TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
     """
     specials = check_train_args(vocab_size, special_tokens, min_frequency)

@@ -117,8 +117,11 @@ def test_errors_name_the_offending_value() -> None:
 
 
 @pytest.mark.nojit
-def test_encode_text_passes_surrogates() -> None:
-    assert encode_text("a\ud800") == b"a\xed\xa0\x80"
+def test_encode_text_replaces_surrogates_like_tiktoken() -> None:
+    # one policy in every path: a lone surrogate becomes U+FFFD, a pair the character it spells
+    # (this scanner used to pass lone surrogates through as 3-byte sequences)
+    assert encode_text("a\ud800") == "a\ufffd".encode()
+    assert encode_text("\ud83d\ude00\udfff") == "\U0001f600\ufffd".encode()
     assert encode_text("é") == "é".encode()
 
 
