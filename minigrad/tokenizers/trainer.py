@@ -47,12 +47,19 @@ import numpy as np
 
 from minigrad.tokenizers import _train_kernels as K
 from minigrad.tokenizers._chunk_counter import count_chunk_bytes
+from minigrad.tokenizers._interrupt import deferred_sigint
 from minigrad.tokenizers._train_corpus import check_train_args
 
 __all__ = ["train_bpe"]
 
-#: merges per kernel call while a progress bar is shown
+#: Work units (token positions visited, ``_train_kernels.NWORK``) per call of the merge loop:
+#: a few milliseconds of compiled work, after which Python gets control back and a Ctrl-C can
+#: be handled.  One merge is never cut, so a call can run longer by one merge's work.
+WORK_PER_CALL = 1 << 22
+#: at most this many merges per call while a progress bar is shown (so that it moves smoothly)
 _PROGRESS_BATCH = 256
+#: token ids are int32 inside the kernels
+_MAX_TOKENS = 2**31 - 1
 
 
 def train_bpe(
@@ -95,29 +102,64 @@ def train_bpe(
         TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
     """
     specials = check_train_args(vocab_size, special_tokens, min_frequency)
-    arena, wstart, lengths, wcnt = count_chunk_bytes(corpus, pattern, specials)
-    max_tokens = vocab_size - len(specials)
-    ranks = {bytes([i]): i for i in range(256)}
-    if max_tokens == 256 or not (lengths > 1).any():
-        return ranks
-    tok = arena.astype(np.int32)
-    wlen = lengths.astype(np.int32)
-
-    state = K.new_state(tok, wstart, wlen, wcnt, max_tokens)
-    min_count = max(min_frequency, 1)
-    if show_progress:
-        from tqdm.auto import tqdm
-
-        with tqdm(total=max_tokens - 256, unit="merge", desc="BPE merges") as bar:
-            status = 2
-            while status == 2:
-                state, status = K.run_merges(state, min_count, _PROGRESS_BATCH)
-                bar.update(int(state[-1][K.NTOK]) - 256 - bar.n)
-    else:
-        state, _ = K.run_merges(state, min_count, 1 << 62)
+    with deferred_sigint() as interrupt:
+        arena, wstart, lengths, wcnt = count_chunk_bytes(
+            corpus, pattern, specials, poll=interrupt.poll
+        )
+        max_tokens = reachable_tokens(vocab_size - len(specials), lengths)
+        ranks = {bytes([i]): i for i in range(256)}
+        if max_tokens == 256:
+            return ranks
+        tok = arena.astype(np.int32)
+        wlen = lengths.astype(np.int32)
+        state = K.new_state(tok, wstart, wlen, wcnt, max_tokens)
+        interrupt.poll()
+        state = _merge_loop(state, max(min_frequency, 1), show_progress, interrupt.poll)
 
     tbytes, tstart, tlen, sc = state[18], state[19], state[20], state[-1]
     for t in range(256, int(sc[K.NTOK])):
         s = int(tstart[t])
         ranks[tbytes[s : s + int(tlen[t])].tobytes()] = t
     return ranks
+
+
+def reachable_tokens(requested: int, lengths: np.ndarray) -> int:
+    """How many tokens (256 bytes + merges) the tables need room for: the request, or what
+    the corpus can produce, whichever is smaller.
+
+    Every merge joins at least one pair inside a distinct chunk, shortening it by one token,
+    and a chunk of ``n`` bytes can be shortened ``n - 1`` times, so no corpus yields more than
+    ``256 + sum(n - 1)`` tokens.  Sizing the tables by this bound, not by ``vocab_size``, is
+    what keeps ``vocab_size=10**9`` from allocating gigabytes for a corpus of three words:
+    memory follows the corpus, and a request larger than the corpus can fill simply stops
+    when no pair is left.
+    """
+    bound = 256 + int(np.maximum(lengths - 1, 0).sum())
+    tokens = min(requested, bound)
+    if tokens > _MAX_TOKENS:
+        raise ValueError(
+            f"this corpus could produce {tokens:,} tokens, more than the trainer's 32-bit ids "
+            f"hold ({_MAX_TOKENS:,}); ask for a smaller vocab_size"
+        )
+    return tokens
+
+
+def _merge_loop(state: tuple, min_count: int, show_progress: bool, poll) -> tuple:
+    """Run the compiled merge loop in calls of ``WORK_PER_CALL`` work, polling for Ctrl-C."""
+    max_merges = _PROGRESS_BATCH if show_progress else 1 << 62
+    bar = None
+    if show_progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(state[19]) - 256, unit="merge", desc="BPE merges")
+    try:
+        status = 2
+        while status == 2:
+            state, status = K.run_merges(state, min_count, max_merges, WORK_PER_CALL)
+            poll()
+            if bar is not None:
+                bar.update(int(state[-1][K.NTOK]) - 256 - bar.n)
+    finally:
+        if bar is not None:
+            bar.close()
+    return state
