@@ -168,7 +168,7 @@ def count_chunk_bytes(
     except ImportError:  # pragma: no cover - the compiled pre-tokenizer is optional here
         supports = None
     if supports is None or not supports(source):
-        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars)
+        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars, poll=poll)
         encoded = [c.encode("utf-8") for c in counts]  # surrogates were replaced upstream
         length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         start = np.zeros(len(encoded), dtype=np.int64)

@@ -42,7 +42,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import regex
 
@@ -211,12 +211,14 @@ def count_chunks(
     special_tokens: Sequence[str] = (),
     *,
     block_chars: int = BLOCK_CHARS,
+    poll: Callable[[], None] | None = None,
 ) -> Counter[str]:
     """Count the distinct chunks of ``corpus``: ``{chunk: occurrences}``.
 
     Special tokens are removed first (the text between them is split piece by piece), then each
     piece is split with ``pattern`` (a built-in name, a regex, or ``None`` for "no split"); a
-    chunk is a whole match of the pattern, even if it has capturing groups.
+    chunk is a whole match of the pattern, even if it has capturing groups.  ``poll`` is called
+    after each piece (the trainer's Ctrl-C check).
     Raises ``ValueError`` when the corpus holds no text at all.
     """
     source = resolve_pattern(pattern)
@@ -227,6 +229,8 @@ def count_chunks(
             counts[seg] += 1
         else:
             counts.update(find_chunks(compiled, seg))
+        if poll is not None:
+            poll()
     if not counts:
         raise ValueError(EMPTY_CORPUS)
     return counts

@@ -55,9 +55,10 @@ from minigrad.tokenizers._train_tables import (
 
 _jit = njit(cache=True, nogil=True)
 
-# slots of the int64 scalar array ``sc`` that travels with the state; NWORK counts the token
-# positions the merge loop has visited (scans, walks, pair lists, heap pops): a measure of time
-# that tests can hold to a bound and that cuts the loop into slices of bounded length
+# slots of the int64 scalar array ``sc`` that travels with the state; NWORK counts the merge
+# loop's work: token positions visited (scans, walks along runs), plus pair-list entries,
+# records, heap operations weighted by their rough cost.  Tests hold it to linear bounds, and
+# the trainer uses it to cut the loop into calls of bounded length
 NPAIRS, NREC, HSIZE, NTOK, NBYTES, NMERGES, STEP, NTOUCHED, NWORK = range(9)
 N_SCALARS = 9
 
@@ -306,7 +307,7 @@ def run_merges(state, min_count, max_merges, max_work):
             c = hcount[0]
             k = hkey[0]
             sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
-            sc[NWORK] += 1
+            sc[NWORK] += 16
             p = ht_vals[ht_find(ht_keys, k)]
             if pcount[p] == c:
                 best = p
@@ -355,6 +356,7 @@ def run_merges(state, min_count, max_merges, max_work):
         while r != -1:
             w = np.int64(rword[r])
             r = rnext[r]
+            sc[NWORK] += 8  # a record: a few random accesses
             if wstamp[w] == sc[STEP]:
                 continue  # listed twice
             wstamp[w] = sc[STEP]
@@ -367,7 +369,7 @@ def run_merges(state, min_count, max_merges, max_work):
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, scratch_old)
             wlen[w] = merge_word(tok, s, n, a, b, c_id)
             mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, scratch_new)
-            sc[NWORK] += n + mo + mn
+            sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
             # room for up to mn new pairs and records
             need = sc[NPAIRS] + mn
             if need > len(pkey):
@@ -421,6 +423,7 @@ def run_merges(state, min_count, max_merges, max_work):
         need = sc[HSIZE] + sc[NTOUCHED]
         if need > len(hkey):
             hcount, hkey = _grow(hcount, need), _grow(hkey, need)
+        sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
         for t in range(sc[NTOUCHED]):
             p = touched[t]
             if pcount[p] > 0:

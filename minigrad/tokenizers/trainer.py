@@ -21,13 +21,16 @@ answer faster:
    count falls; a popped entry that disagrees with the current count is pushed back with it.
 
 Steps 2-3 run in numba (``_train_kernels``): one merge costs time in proportion to the total
-length of the words that hold the pair, not to the corpus.  Compared with Hugging Face's
-``BpeTrainer``, which has the same overall shape: counts are exact for runs (``"aaaaa"`` holds two
+length of the words that hold the pair, not to the corpus, long runs of one token
+(``"=" * 1_000_000``) included.  Compared with Hugging Face's ``BpeTrainer``, which has the same
+overall shape: counts are exact for runs (``"aaaaa"`` holds two
 (a, a), not four) and 64-bit; a word's count changes are found by recounting small windows
 around each occurrence (stretched over runs of equal tokens) before and after the merge and
-diffing the two sorted pair lists, which stays exact with runs; and the whole merge loop is one
-compiled function, with no per-merge interpreter work.  On 10 MB of Python source at vocab
-32,768 it runs about 5x faster than ``BpeTrainer`` on one thread
+diffing the two sorted pair lists, which stays exact with runs; and the merge loop is compiled
+as a whole, with no per-merge interpreter work.  It returns to Python after some milliseconds
+of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``_interrupt``): a compiled
+loop cannot be interrupted, and one call could otherwise run for minutes.  On 10 MB of Python
+source at vocab 32,768 it runs about 5x faster than ``BpeTrainer`` on one thread
 (``benchmarks/bench_bpe_train.py``).
 
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
@@ -35,7 +38,8 @@ index inside words: a word that holds the merged pair is scanned once per merge,
 ``pattern=None`` (each document one long word) a merge costs a pass over the document (about a
 millisecond per megabyte), where the recounting itself stays local.  Memory grows with the
 number and length of the distinct chunks, not with the corpus size, since files are streamed
-(see ``_train_corpus`` for the streaming rule).
+(see ``_train_corpus`` for the streaming rule), and not with ``vocab_size`` either: the token
+tables are sized by what the corpus can produce (``reachable_tokens``).
 """
 
 from __future__ import annotations
@@ -52,10 +56,12 @@ from minigrad.tokenizers._train_corpus import check_train_args
 
 __all__ = ["train_bpe"]
 
-#: Work units (token positions visited, ``_train_kernels.NWORK``) per call of the merge loop:
-#: a few milliseconds of compiled work, after which Python gets control back and a Ctrl-C can
-#: be handled.  One merge is never cut, so a call can run longer by one merge's work.
-WORK_PER_CALL = 1 << 22
+#: Work units (``_train_kernels.NWORK``: token positions visited, with table and heap
+#: operations weighted by their cost) per call of the merge loop: tens of milliseconds of
+#: compiled work at most, after which Python gets control back and a Ctrl-C can be handled.  One
+#: merge is never cut, so a call can run longer by one merge's work (a pass over the words that
+#: hold the pair: about 0.1 s for a 1 MB document with ``pattern=None``).
+WORK_PER_CALL = 1 << 20
 #: at most this many merges per call while a progress bar is shown (so that it moves smoothly)
 _PROGRESS_BATCH = 256
 #: token ids are int32 inside the kernels
@@ -82,8 +88,10 @@ def train_bpe(
         corpus: a ``str`` (always the text itself, never a file name), an ``os.PathLike`` such
             as ``pathlib.Path`` (a UTF-8 file, streamed), or an iterable of those.  Each item is
             split on its own.
-        vocab_size: the vocabulary including the special tokens; the ranks hold
+        vocab_size: the vocabulary including the special tokens; the ranks hold at most
             ``vocab_size - len(special_tokens)`` tokens (256 single bytes, then one per merge).
+            An upper bound: any size is accepted, and training stops when the corpus has no
+            pair left to merge (``vocab_size=10**9`` costs no more than the corpus needs).
         pattern: split pattern: a name from ``patterns.PATTERN_NAMES`` ("gpt2", "gpt4",
             "cl100k_base", "o200k_base", ...), a regex (a chunk is a whole match, capturing
             groups or not), or ``None`` (no split: each document is one chunk).
