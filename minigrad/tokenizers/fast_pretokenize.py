@@ -59,14 +59,15 @@ from minigrad.tokenizers._scanners import (
     scan_o200k,
 )
 from minigrad.tokenizers._unicode_table import class_table
-from minigrad.tokenizers.patterns import BUILTIN_SOURCES, builtin_name, canonical_name
+from minigrad.tokenizers.patterns import PATTERN_NAMES, builtin_name, canonical_name
 from minigrad.tokenizers.pretokenize import replace_surrogates
 
-#: The patterns with a compiled scanner, by canonical name.  Every name of the registry
-#: (``patterns.PATTERN_NAMES``: "cl100k_base", "gpt-4o", ...) resolves to one of them.
-FAST_PATTERNS: tuple[str, ...] = tuple(BUILTIN_SOURCES)
+#: The pattern names the scanners accept: every name of the registry
+#: (``patterns.PATTERN_NAMES``: "gpt4", "cl100k_base", "gpt-4o", ...).
+FAST_PATTERNS: tuple[str, ...] = tuple(PATTERN_NAMES)
 
-#: One scanner per built-in pattern (a test checks that the keys are ``FAST_PATTERNS``).
+#: One scanner per built-in pattern, by canonical name (the keys of
+#: ``patterns.BUILTIN_SOURCES``, as a test checks).
 _SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
 
 
@@ -88,7 +89,7 @@ def pattern_name_of(pattern_source: str) -> str:
     if name is None:
         raise ValueError(
             f"no compiled scanner for pattern {pattern_source!r}; supported: the sources of "
-            f"{FAST_PATTERNS}"
+            f"{tuple(_SCANNERS)}"
         )
     return name
 
