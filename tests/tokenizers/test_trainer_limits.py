@@ -44,22 +44,30 @@ def _limited_env() -> dict[str, str]:
     return env
 
 
-def _limit_memory() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
-    signal.signal(signal.SIGINT, signal.SIG_DFL)  # not inherited as ignored (background jobs)
+#: run first in every child (no preexec_fn: it is unsafe when the test process has threads):
+#: the address-space limit, and SIGINT as an interactive session has it, even if the test
+#: runner was started with SIGINT ignored (a background job)
+_CHILD_SETUP = (
+    "import resource, signal; "
+    f"resource.setrlimit(resource.RLIMIT_AS, ({ADDRESS_SPACE}, {ADDRESS_SPACE})); "
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+)
+#: ``python -m minigrad ARGS`` after the setup (the arguments follow on the command line)
+_RUN_CLI = _CHILD_SETUP + "import runpy; runpy.run_module('minigrad', run_name='__main__')"
 
 
 def _run_python(code: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", _CHILD_SETUP + code],
         env=_limited_env(),
         capture_output=True,
         text=True,
         timeout=timeout,
-        preexec_fn=_limit_memory,
     )
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-c", _RUN_CLI, *args]
 
 
 # ---- vocab_size far beyond the corpus ---------------------------------------------------------
@@ -91,9 +99,8 @@ def test_cli_with_a_huge_vocab_size(tmp_path):
     corpus.write_text("hello hello hello world world\n" * 10, encoding="utf-8")
     out = tmp_path / "t.mgbpe"
     r = subprocess.run(
-        [sys.executable, "-m", "minigrad", "tokenizer", "train", str(corpus), "--vocab-size",
-         str(10**9), "-q", "-o", str(out)],
-        env=_limited_env(), capture_output=True, text=True, timeout=120, preexec_fn=_limit_memory,
+        _cli("tokenizer", "train", str(corpus), "--vocab-size", str(10**9), "-q", "-o", str(out)),
+        env=_limited_env(), capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr[-3000:]
     from minigrad.tokenizers import BPETokenizer
@@ -177,10 +184,8 @@ def _interrupt(args: list[str], cwd: Path, stream: str, marker: bytes) -> tuple[
     """Start ``minigrad ARGS``, wait for ``marker`` on ``stream``, then a moment, send SIGINT;
     return (exit code, stderr, seconds from SIGINT to exit)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "minigrad", *args],
-        cwd=cwd, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )  # fmt: skip
+        _cli(*args), cwd=cwd, env=_limited_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     try:
         pipe = proc.stderr if stream == "stderr" else proc.stdout
         assert pipe is not None
