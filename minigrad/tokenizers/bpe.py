@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from minigrad.tokenizers import io as _io
+from minigrad.tokenizers.decoding import check_id_types, id_list
 from minigrad.tokenizers.merge import (
     HEAP_THRESHOLD,
     byte_pair_encode,
@@ -423,7 +424,7 @@ class BPETokenizer:
     def decode_single_token_bytes(self, token: int) -> bytes:
         """The bytes of one id: ``tok.decode_single_token_bytes(104) == b"h"``."""
         if type(token) is not int:
-            _check_id_types([token])
+            check_id_types([token])
         try:
             return self._decoder[token]
         except KeyError:
@@ -436,7 +437,7 @@ class BPETokenizer:
         such as ``65.0`` or a bool raises ``TypeError`` (a dict lookup alone would take both as
         the int they equal).  An id that is not in the vocabulary raises ``UnknownTokenError``.
         """
-        ids = _id_list(tokens)
+        ids = id_list(tokens)
         dec = self._decoder
         try:
             return b"".join([dec[t] for t in ids])
@@ -502,36 +503,6 @@ class BPETokenizer:
     def from_tiktoken(cls, encoding: object) -> BPETokenizer:
         """Copy the tables of a ``tiktoken.Encoding`` (no download: pass the object)."""
         return _io.from_tiktoken(encoding, cls=cls)
-
-
-def _is_id_type(kind: type) -> bool:
-    """Python ints and numpy integers are token ids; bools (an int subclass) are not."""
-    return issubclass(kind, (int, np.integer)) and not issubclass(kind, (bool, np.bool_))
-
-
-def _check_id_types(ids: list) -> None:
-    """Raise ``TypeError`` naming the first id that is not an integer."""
-    kinds = set(map(type, ids))  # one C-speed pass; the loop below runs only on a bad list
-    if kinds <= {int} or all(_is_id_type(k) for k in kinds):
-        return
-    bad = next(t for t in ids if not _is_id_type(type(t)))
-    raise TypeError(f"token ids must be ints, got {bad!r} ({type(bad).__name__})")
-
-
-def _id_list(tokens: Iterable[int]) -> list:
-    """``tokens`` as a list of integer ids (type-checked); integer arrays go through tolist()."""
-    if isinstance(tokens, np.ndarray):
-        if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
-            raise TypeError(
-                "token ids must be a 1-D array of integers, got a "
-                f"{tokens.ndim}-D array of {tokens.dtype}"
-            )
-        return tokens.tolist()
-    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
-        raise TypeError(f"expected an iterable of token ids, got {type(tokens).__name__}")
-    ids = tokens if isinstance(tokens, list) else list(tokens)
-    _check_id_types(ids)
-    return ids
 
 
 def _pattern_label(pattern: str | None) -> str:

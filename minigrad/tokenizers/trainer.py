@@ -104,10 +104,11 @@ def train_bpe(
     Raises:
         ValueError: ``vocab_size < 256 + len(special_tokens)``, an empty corpus, a file that is
             not UTF-8 (the message names it), an unknown pattern name or a malformed pattern.
+        TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
+        KeyboardInterrupt: Ctrl-C, within a fraction of a second even mid-merge.
 
     Surrogates in ``str`` documents are replaced as encoding replaces them
     (``pretokenize.replace_surrogates``), so training sees the text that encoding will see.
-        TypeError: a corpus item that is neither ``str`` nor ``os.PathLike``, a non-int size.
     """
     specials = check_train_args(vocab_size, special_tokens, min_frequency)
     with deferred_sigint() as interrupt:
