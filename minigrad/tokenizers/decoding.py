@@ -31,8 +31,8 @@ the byte values, as in the trained ones.)
 
 The module also says what a token id is, for every decoding path (``id_list``): a Python int or
 a numpy integer (integer arrays welcome), never a float or a bool.  The check matters because
-the decoder is a dict, and ``65.0 == True + 64 == 65`` hash alike: a lookup alone would accept
-them.
+the decoder is a dict, where ``65.0`` finds the entry of ``65`` and ``True`` that of ``1``
+(equal numbers hash alike): a lookup alone would accept them.
 """
 
 from __future__ import annotations
