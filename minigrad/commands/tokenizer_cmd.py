@@ -15,6 +15,7 @@ from typing import Any
 
 from minigrad.commands.common import CLIError, echo, load_bpe
 from minigrad.tokenizers import BPETokenizer, UnknownTokenError
+from minigrad.tokenizers.patterns import describe_names
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -105,7 +106,11 @@ def register(subparsers: Any) -> None:
     t.add_argument(
         "-o", "--output", default="tokenizer.mgbpe", help="file to write (default %(default)s)"
     )
-    t.add_argument("--pattern", default="gpt4", help="split pattern: gpt2, gpt4, o200k or a regex")
+    t.add_argument(
+        "--pattern",
+        default="gpt4",
+        help=f"split pattern: a name, {describe_names()}; or a regex (default %(default)s)",
+    )
     t.add_argument(
         "--special", action="append", metavar="TOKEN", help="a special token (repeatable)"
     )

@@ -3,7 +3,8 @@
 * :class:`BPETokenizer`: byte-level BPE with tiktoken's encoding rule, special tokens, files;
 * :class:`StreamingDecoder`: text out as ids come in, holding back incomplete UTF-8;
 * :class:`WordTokenizer`: the seed's toy whitespace tokenizer (``save``/``load`` of its own);
-* pattern helpers: the built-in split patterns (``PATTERNS``) and ``split``.
+* pattern helpers: the split patterns by name (``PATTERN_NAMES``, ``PATTERNS``: one registry,
+  see ``patterns.py``), ``split``, and the surrogate policy (``replace_surrogates``).
 
 Example::
 
@@ -15,16 +16,16 @@ Example::
 
 from minigrad.tokenizers.bpe import BPETokenizer, UnknownTokenError, byte_pair_encode
 from minigrad.tokenizers.decoding import StreamingDecoder
-from minigrad.tokenizers.pretokenize import (
+from minigrad.tokenizers.patterns import (
     GPT2_PATTERN,
     GPT4_PATTERN,
     O200K_PATTERN,
+    PATTERN_NAMES,
     PATTERNS,
     compile_pattern,
     resolve_pattern,
-    split,
-    split_reference,
 )
+from minigrad.tokenizers.pretokenize import replace_surrogates, split, split_reference
 from minigrad.tokenizers.word import UnknownWordError, WordFileError, WordTokenizer
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "GPT4_PATTERN",
     "O200K_PATTERN",
     "PATTERNS",
+    "PATTERN_NAMES",
     "BPETokenizer",
     "StreamingDecoder",
     "UnknownTokenError",
@@ -40,6 +42,7 @@ __all__ = [
     "WordTokenizer",
     "byte_pair_encode",
     "compile_pattern",
+    "replace_surrogates",
     "resolve_pattern",
     "split",
     "split_reference",

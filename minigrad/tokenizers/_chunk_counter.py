@@ -22,7 +22,7 @@ What it leaves out: threads (a document's chunk bounds depend on what precedes t
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 from numba import njit
@@ -144,13 +144,8 @@ def add_chunks(table, buf, bounds):
     return arena, slots, slot_keys, start, length, keys, count, sc
 
 
-def _encode(text: str) -> bytes:
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"the corpus holds a lone surrogate, which UTF-8 cannot encode: {exc}"
-        ) from None
+#: chunks per call of ``add_chunks``: a call stays short, so ``poll`` runs every few ms
+CHUNKS_PER_CALL = 1 << 20
 
 
 def count_chunk_bytes(
@@ -159,9 +154,13 @@ def count_chunk_bytes(
     specials: tuple[str, ...],
     *,
     block_chars: int = BLOCK_CHARS,
+    poll: Callable[[], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(arena, start, length, count)``: distinct chunks as byte slices of ``arena``, in order
-    of first appearance, with their counts.  Same chunks and counts as ``count_chunks``."""
+    of first appearance, with their counts.  Same chunks and counts as ``count_chunks``.
+
+    ``poll`` is called between kernel calls (the trainer passes one that raises a deferred
+    Ctrl-C: see ``_interrupt``)."""
     source = resolve_pattern(pattern)
     try:
         from minigrad.tokenizers.fast_pretokenize import pattern_name_of, supports
@@ -169,8 +168,8 @@ def count_chunk_bytes(
     except ImportError:  # pragma: no cover - the compiled pre-tokenizer is optional here
         supports = None
     if supports is None or not supports(source):
-        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars)
-        encoded = [_encode(c) for c in counts]
+        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars, poll=poll)
+        encoded = [c.encode("utf-8") for c in counts]  # surrogates were replaced upstream
         length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         start = np.zeros(len(encoded), dtype=np.int64)
         np.cumsum(length[:-1], out=start[1:])
@@ -180,10 +179,12 @@ def count_chunk_bytes(
     name = pattern_name_of(source)
     table = new_table()
     for seg in iter_segments(corpus, source, specials, block_chars):
-        if not seg.isascii():
-            _encode(seg)  # rejects lone surrogates, as the reference path does
         data, bounds = bounds_of(seg, name)
-        table = add_chunks(table, np.frombuffer(data, dtype=np.uint8), bounds)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        for j in range(0, len(bounds) - 1, CHUNKS_PER_CALL):
+            table = add_chunks(table, buf, bounds[j : j + CHUNKS_PER_CALL + 1])
+            if poll is not None:
+                poll()
     arena, _, _, start, length, _, count, sc = table
     n = int(sc[NENT])
     if n == 0:

@@ -42,11 +42,12 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import regex
 
-from minigrad.tokenizers.pretokenize import compile_pattern, resolve_pattern
+from minigrad.tokenizers.patterns import compile_pattern, find_chunks, resolve_pattern
+from minigrad.tokenizers.pretokenize import replace_surrogates
 
 #: characters per block when streaming a file (1 MiB of text at one byte per character)
 BLOCK_CHARS = 1 << 20
@@ -68,6 +69,8 @@ def check_train_args(
     for s in specials:
         if not isinstance(s, str) or not s:
             raise ValueError(f"special tokens must be non-empty str, got {s!r}")
+        if replace_surrogates(s) != s:
+            raise ValueError(f"special token {s!r} holds a surrogate, which UTF-8 cannot encode")
     if len(set(specials)) != len(specials):
         raise ValueError(f"special tokens must be distinct, got {list(specials)}")
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
@@ -185,13 +188,15 @@ def iter_segments(
     """Yield the non-empty pieces of text between special tokens, document by document.
 
     Each piece is split on its own; files come in pieces cut at safe points (module docstring),
-    except with ``pattern_source=None`` where a file is one piece.
+    except with ``pattern_source=None`` where a file is one piece.  Surrogates in a ``str``
+    document are replaced first (``pretokenize.replace_surrogates``, the policy of encoding too).
     """
     cutter = _special_splitter(specials)
     for pieces in iter_documents(
         corpus, stream=pattern_source is not None, block_chars=block_chars, specials=specials
     ):
         for text in pieces:
+            text = replace_surrogates(text)
             for seg in cutter.split(text) if cutter is not None else (text,):
                 if seg:
                     yield seg
@@ -206,21 +211,26 @@ def count_chunks(
     special_tokens: Sequence[str] = (),
     *,
     block_chars: int = BLOCK_CHARS,
+    poll: Callable[[], None] | None = None,
 ) -> Counter[str]:
     """Count the distinct chunks of ``corpus``: ``{chunk: occurrences}``.
 
     Special tokens are removed first (the text between them is split piece by piece), then each
-    piece is split with ``pattern`` (a built-in name, a regex, or ``None`` for "no split").
+    piece is split with ``pattern`` (a built-in name, a regex, or ``None`` for "no split"); a
+    chunk is a whole match of the pattern, even if it has capturing groups.  ``poll`` is called
+    after each piece (the trainer's Ctrl-C check).
     Raises ``ValueError`` when the corpus holds no text at all.
     """
     source = resolve_pattern(pattern)
-    finder = compile_pattern(source).findall if source is not None else None
+    compiled = compile_pattern(source) if source is not None else None
     counts: Counter[str] = Counter()
     for seg in iter_segments(corpus, source, tuple(special_tokens), block_chars):
-        if finder is None:
+        if compiled is None:
             counts[seg] += 1
         else:
-            counts.update(finder(seg))
+            counts.update(find_chunks(compiled, seg))
+        if poll is not None:
+            poll()
     if not counts:
         raise ValueError(EMPTY_CORPUS)
     return counts

@@ -55,9 +55,12 @@ from minigrad.tokenizers._train_tables import (
 
 _jit = njit(cache=True, nogil=True)
 
-# slots of the int64 scalar array ``sc`` that travels with the state
-NPAIRS, NREC, HSIZE, NTOK, NBYTES, NMERGES, STEP, NTOUCHED = range(8)
-N_SCALARS = 8
+# slots of the int64 scalar array ``sc`` that travels with the state; NWORK counts the merge
+# loop's work: token positions visited (scans, walks along runs), plus pair-list entries,
+# records, heap operations weighted by their rough cost.  Tests hold it to linear bounds, and
+# the trainer uses it to cut the loop into calls of bounded length
+NPAIRS, NREC, HSIZE, NTOK, NBYTES, NMERGES, STEP, NTOUCHED, NWORK = range(9)
+N_SCALARS = 9
 
 
 @_jit
@@ -88,22 +91,36 @@ def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
     that overlap are joined.  Just outside a window sits a boundary between two different
     tokens that the merge leaves alone, so counting pairs inside the windows before and after
     the merge gives the exact change of the whole word, runs included.  Writes first index
-    ``win_p``, last index ``win_q`` and occurrence count ``win_m`` per window; returns how many
-    windows (0: the word does not hold the pair).
+    ``win_p``, last index ``win_q`` and occurrence count ``win_m`` per window.  Returns
+    ``(number of windows, steps walked)``: 0 windows means the word does not hold the pair.
+
+    Linear time, runs included: a window's end is always the end of a run, so an occurrence
+    with ``i - 1`` inside the current window joins it without walking back, and one whose
+    ``i + 2`` is inside it keeps its end without walking forward.  Every walk covers tokens no
+    earlier walk covered, so the walks add up to at most ``n`` steps.  (Walking the whole run
+    for every occurrence made ``"=" * n``, one run with n / 2 occurrences, cost n**2 / 4.)
     """
     nwin = 0
+    steps = 0
     i = 0
     while i < n - 1:
         if tok[s + i] != a or tok[s + i + 1] != b:
             i += 1
             continue
-        p = max(i - 1, 0)
-        while p > 0 and tok[s + p - 1] == tok[s + p]:
-            p -= 1
+        joined = nwin > 0 and i - 1 <= win_q[nwin - 1]
+        if not joined:  # a new window: find the start of the run holding i - 1
+            p = max(i - 1, 0)
+            while p > 0 and tok[s + p - 1] == tok[s + p]:
+                p -= 1
+                steps += 1
         q = min(i + 2, n - 1)
-        while q < n - 1 and tok[s + q + 1] == tok[s + q]:
-            q += 1
-        if nwin > 0 and p <= win_q[nwin - 1]:
+        if joined and q <= win_q[nwin - 1]:
+            q = win_q[nwin - 1]  # i + 2 lies in the run that ends the window
+        else:
+            while q < n - 1 and tok[s + q + 1] == tok[s + q]:
+                q += 1
+                steps += 1
+        if joined:
             win_q[nwin - 1] = max(win_q[nwin - 1], q)
             win_m[nwin - 1] += 1
         else:
@@ -112,7 +129,7 @@ def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
             win_m[nwin] = 1
             nwin += 1
         i += 2
-    return nwin
+    return nwin, steps
 
 
 @_jit
@@ -255,12 +272,15 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
 
 
 @_jit
-def run_merges(state, min_count, max_merges):
+def run_merges(state, min_count, max_merges, max_work):
     """Merge until ``len(tstart)`` tokens exist, the best count is below ``min_count``, or
-    ``max_merges`` merges were done in this call.
+    ``max_merges`` merges were done in this call, or the merges of this call have done more
+    than ``max_work`` units of work (``NWORK``; checked after each merge).
 
     Returns ``(state, status)``: status 0 = vocabulary full, 1 = no pair left with
-    ``count >= min_count``, 2 = ``max_merges`` reached (call again to continue).
+    ``count >= min_count``, 2 = ``max_merges`` or ``max_work`` reached (call again to
+    continue).  The caller uses the last two to return to Python every few milliseconds, where
+    Ctrl-C can be handled (a compiled loop cannot be interrupted).
     """
     (
         tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
@@ -273,9 +293,12 @@ def run_merges(state, min_count, max_merges):
     win_q = np.empty_like(win_p)
     win_m = np.empty_like(win_p)
     status = 2
+    work_stop = sc[NWORK] + max_work
     for _ in range(max_merges):
         if sc[NTOK] >= max_tokens:
             status = 0
+            break
+        if sc[NWORK] > work_stop:
             break
         # 1. pop the best pair, revalidating stale entries
         best = -1
@@ -284,6 +307,7 @@ def run_merges(state, min_count, max_merges):
             c = hcount[0]
             k = hkey[0]
             sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
+            sc[NWORK] += 16
             p = ht_vals[ht_find(ht_keys, k)]
             if pcount[p] == c:
                 best = p
@@ -332,17 +356,20 @@ def run_merges(state, min_count, max_merges):
         while r != -1:
             w = np.int64(rword[r])
             r = rnext[r]
+            sc[NWORK] += 8  # a record: a few random accesses
             if wstamp[w] == sc[STEP]:
                 continue  # listed twice
             wstamp[w] = sc[STEP]
             s = wstart[w]
             n = wlen[w]
-            nwin = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
+            nwin, steps = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
+            sc[NWORK] += n + steps
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, scratch_old)
             wlen[w] = merge_word(tok, s, n, a, b, c_id)
             mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, scratch_new)
+            sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
             # room for up to mn new pairs and records
             need = sc[NPAIRS] + mn
             if need > len(pkey):
@@ -396,6 +423,7 @@ def run_merges(state, min_count, max_merges):
         need = sc[HSIZE] + sc[NTOUCHED]
         if need > len(hkey):
             hcount, hkey = _grow(hcount, need), _grow(hkey, need)
+        sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
         for t in range(sc[NTOUCHED]):
             p = touched[t]
             if pcount[p] > 0:

@@ -47,20 +47,26 @@ streaming decoder (``decoding.py``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from minigrad.tokenizers import io as _io
+from minigrad.tokenizers.decoding import check_id_types, id_list
 from minigrad.tokenizers.merge import (
     HEAP_THRESHOLD,
     byte_pair_encode,
     validate_ranks,
     validate_special_tokens,
 )
-from minigrad.tokenizers.pretokenize import compile_pattern, resolve_pattern
+from minigrad.tokenizers.patterns import (
+    builtin_name,
+    compile_pattern,
+    find_chunks,
+    resolve_pattern,
+)
+from minigrad.tokenizers.pretokenize import replace_surrogates
 from minigrad.tokenizers.special import allowed_specials, special_regex
 
 if TYPE_CHECKING:
@@ -85,26 +91,16 @@ class UnknownTokenError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-# How a lone surrogate (U+D800..U+DFFF) looks once encoded with "surrogatepass".
-_UTF8_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
-
-
 def _fast_scanner_name(pattern: str | None) -> str | None:
     """The compiled scanner's name for a built-in pattern source, or None (use ``regex``)."""
-    if pattern is None:
+    name = builtin_name(pattern)
+    if name is None:
         return None
     try:
-        from minigrad.tokenizers import fast_pretokenize
+        from minigrad.tokenizers import fast_pretokenize  # noqa: F401
     except ImportError:  # numba missing, or the module not there: the regex path still works
         return None
-    if not fast_pretokenize.supports(pattern):
-        return None
-    return fast_pretokenize.pattern_name_of(pattern)
-
-
-def _fix_surrogates(text: str) -> str:
-    # Lone surrogates cannot be UTF-8 encoded; tiktoken replaces them with U+FFFD like this.
-    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return name
 
 
 class BPETokenizer:
@@ -117,8 +113,12 @@ class BPETokenizer:
     >>> tok.decode([256, 33])
     'hi!'
 
-    ``pattern`` is a built-in name ("gpt2", "gpt4"/"cl100k", "o200k"), a custom regex, or None
-    (no split: the whole text is one chunk).  The attribute keeps the regex *source*.
+    ``pattern`` is a pattern name (tiktoken's encoding names such as "cl100k_base", or
+    "gpt2", "gpt4", "o200k": the full list is ``patterns.PATTERN_NAMES``), a custom regex (which
+    must match ordinary text; a chunk is a whole match, as in tiktoken, even with capturing
+    groups), or None (no split: the whole text is one chunk).  An unknown name raises
+    ``ValueError``.  The attribute keeps the regex *source*.  Surrogates in the text are
+    replaced first, as tiktoken does (``pretokenize.replace_surrogates``).
     Treat ``mergeable_ranks`` and ``special_tokens`` as read-only.
     """
 
@@ -232,7 +232,7 @@ class BPETokenizer:
         for the compiled scanner that built-in patterns use)."""
         if self._regex is None:
             return [text] if text else []
-        return self._regex.findall(text)
+        return find_chunks(self._regex, text)
 
     def _encode_piece(self, piece: bytes) -> list[int]:
         rank = self.mergeable_ranks.get(piece)
@@ -292,13 +292,10 @@ class BPETokenizer:
         return out  # type: ignore[return-value]
 
     def _utf8_chunks(self, text: str) -> tuple[bytes, np.ndarray]:
-        """The compiled scanner's ``(utf-8 bytes, chunk bounds)``, lone surrogates replaced."""
+        """The compiled scanner's ``(utf-8 bytes, chunk bounds)``, surrogates replaced."""
         from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
 
-        data, bounds = utf8_chunk_bounds(text, self._fast)
-        if b"\xed" in data and _UTF8_SURROGATE.search(data):
-            data, bounds = utf8_chunk_bounds(_fix_surrogates(text), self._fast)
-        return data, bounds
+        return utf8_chunk_bounds(text, self._fast)
 
     def _encode_text(self, text: str, as_array: bool = False) -> list[int] | np.ndarray:
         """Split ``text`` and merge its chunks (special tokens are ``encode``'s business); lone
@@ -311,10 +308,7 @@ class BPETokenizer:
             b = bounds.tolist()
             out = self._encode_chunks(data[b[j] : b[j + 1]] for j in range(len(b) - 1))
         else:
-            try:
-                out = self._encode_chunks(self._split(text))
-            except UnicodeEncodeError:
-                out = self._encode_chunks(self._split(_fix_surrogates(text)))
+            out = self._encode_chunks(self._split(replace_surrogates(text)))
         return np.array(out, dtype=np.int64) if as_array else out
 
     def encode_ordinary(self, text: str) -> list[int]:
@@ -352,6 +346,7 @@ class BPETokenizer:
         allowed = allowed_specials(self.special_tokens, text, allowed_special, disallowed_special)
         if not allowed:
             return self._encode_text(text)  # type: ignore[return-value]
+        text = replace_surrogates(text)  # before cutting: a surrogate pair may not be cut apart
         out: list[int] = []
         start = 0
         for match in special_regex(allowed).finditer(text):
@@ -428,25 +423,26 @@ class BPETokenizer:
     # ---- decoding -------------------------------------------------------------------------
     def decode_single_token_bytes(self, token: int) -> bytes:
         """The bytes of one id: ``tok.decode_single_token_bytes(104) == b"h"``."""
+        if type(token) is not int:
+            check_id_types([token])
         try:
             return self._decoder[token]
-        except (KeyError, TypeError):
+        except KeyError:
             raise UnknownTokenError(self._unknown_message(token)) from None
 
     def decode_bytes(self, tokens: Iterable[int]) -> bytes:
-        """The exact bytes of ``tokens`` (special tokens give their UTF-8 text)."""
-        if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
-            raise TypeError(f"expected an iterable of token ids, got {type(tokens).__name__}")
+        """The exact bytes of ``tokens`` (special tokens give their UTF-8 text).
+
+        Ids must be integers: Python ints or numpy integers (an integer array is fine); a float
+        such as ``65.0`` or a bool raises ``TypeError`` (a dict lookup alone would take both as
+        the int they equal).  An id that is not in the vocabulary raises ``UnknownTokenError``.
+        """
+        ids = id_list(tokens)
         dec = self._decoder
         try:
-            return b"".join([dec[t] for t in tokens])
+            return b"".join([dec[t] for t in ids])
         except KeyError as exc:  # the missing key is the offending id
             raise UnknownTokenError(self._unknown_message(exc.args[0])) from None
-        except TypeError:  # an unhashable item, such as a list inside the list
-            bad = next((t for t in tokens if not isinstance(t, (int, np.integer))), None)
-            if bad is None:
-                raise UnknownTokenError("token ids must be ints; found an unhashable one") from None
-            raise UnknownTokenError(self._unknown_message(bad)) from None
 
     def decode(self, tokens: Iterable[int], errors: str = "replace") -> str:
         """Decode ids to text.  Bytes that are not valid UTF-8 (a character cut between tokens
@@ -469,8 +465,6 @@ class BPETokenizer:
         return StreamingDecoder(self, errors=errors)
 
     def _unknown_message(self, token: object) -> str:
-        if not isinstance(token, (int, np.integer)) or isinstance(token, bool):
-            return f"token ids must be ints, got {token!r} ({type(token).__name__})"
         return f"unknown token id {token}: ordinary ids are 0..{len(self.mergeable_ranks) - 1}" + (
             f", special ids {sorted(self.special_tokens.values())}" if self.special_tokens else ""
         )
@@ -512,9 +506,6 @@ class BPETokenizer:
 
 
 def _pattern_label(pattern: str | None) -> str:
-    from minigrad.tokenizers.pretokenize import PATTERNS
-
-    for name, src in PATTERNS.items():
-        if src == pattern:
-            return name
-    return "None" if pattern is None else "custom"
+    if pattern is None:
+        return "None"
+    return builtin_name(pattern) or "custom"

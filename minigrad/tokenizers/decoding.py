@@ -28,6 +28,11 @@ Example::
 
 (``0xC3`` and ``0xA9`` are the ids of single bytes only in a tokenizer whose byte ranks equal
 the byte values, as in the trained ones.)
+
+The module also says what a token id is, for every decoding path (``id_list``): a Python int or
+a numpy integer (integer arrays welcome), never a float or a bool.  The check matters because
+the decoder is a dict, where ``65.0`` finds the entry of ``65`` and ``True`` that of ``1``
+(equal numbers hash alike): a lookup alone would accept them.
 """
 
 from __future__ import annotations
@@ -40,6 +45,37 @@ import numpy as np
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
+
+
+# ---- what a token id is -------------------------------------------------------------------
+def _is_id_type(kind: type) -> bool:
+    """Python ints and numpy integers are token ids; bools (an int subclass) are not."""
+    return issubclass(kind, (int, np.integer)) and not issubclass(kind, (bool, np.bool_))
+
+
+def check_id_types(ids: list) -> None:
+    """Raise ``TypeError`` naming the first id that is not an integer."""
+    kinds = set(map(type, ids))  # one C-speed pass; the loop below runs only on a bad list
+    if kinds <= {int} or all(_is_id_type(k) for k in kinds):
+        return
+    bad = next(t for t in ids if not _is_id_type(type(t)))
+    raise TypeError(f"token ids must be ints, got {bad!r} ({type(bad).__name__})")
+
+
+def id_list(tokens: Iterable[int]) -> list:
+    """``tokens`` as a list of integer ids (type-checked); integer arrays go through tolist()."""
+    if isinstance(tokens, np.ndarray):
+        if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
+            raise TypeError(
+                "token ids must be a 1-D array of integers, got a "
+                f"{tokens.ndim}-D array of {tokens.dtype}"
+            )
+        return tokens.tolist()
+    if isinstance(tokens, (str, bytes)) or not hasattr(tokens, "__iter__"):
+        raise TypeError(f"expected an iterable of token ids, got {type(tokens).__name__}")
+    ids = tokens if isinstance(tokens, list) else list(tokens)
+    check_id_types(ids)
+    return ids
 
 
 class StreamingDecoder:

@@ -27,8 +27,10 @@ Design, and why:
   go, and code-point offsets are derived afterwards by counting lead bytes (skipped for ASCII
   text, where the two coincide).
 * **Lone surrogates** (Python strs may hold them; ``"\\ud800".encode("utf-8")`` raises) are
-  encoded with ``"surrogatepass"``, decode in the kernel to code points D800-DFFF, and are
-  classified exactly as ``regex`` classifies them (as neither letter, number nor space).
+  replaced before scanning, by the policy of every tokenizer path (tiktoken's:
+  ``pretokenize.replace_surrogates``), so the chunks are those of the fixed text.  (The class
+  table still classifies D800-DFFF as ``regex`` does, for bytes encoded with
+  ``"surrogatepass"``, but no such bytes reach the kernels from here.)
 * **Unicode version**: the class table is made by ``regex``, so both splitters agree on what
   a letter is even where :mod:`unicodedata` knows an older Unicode.
 * **Bounded scratch**: the scanners can resume at any chunk end (``findall`` keeps no state
@@ -57,13 +59,16 @@ from minigrad.tokenizers._scanners import (
     scan_o200k,
 )
 from minigrad.tokenizers._unicode_table import class_table
-from minigrad.tokenizers.pretokenize import GPT2_PATTERN, GPT4_PATTERN, O200K_PATTERN
+from minigrad.tokenizers.patterns import PATTERN_NAMES, builtin_name, canonical_name
+from minigrad.tokenizers.pretokenize import replace_surrogates
 
-#: Pattern names with a compiled scanner ("cl100k" is GPT-4's pattern under tiktoken's name).
-FAST_PATTERNS: tuple[str, ...] = ("gpt2", "gpt4", "cl100k", "o200k")
+#: The pattern names the scanners accept: every name of the registry
+#: (``patterns.PATTERN_NAMES``: "gpt4", "cl100k_base", "gpt-4o", ...).
+FAST_PATTERNS: tuple[str, ...] = tuple(PATTERN_NAMES)
 
-_SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "cl100k": scan_gpt4, "o200k": scan_o200k}
-_SOURCES = {GPT2_PATTERN: "gpt2", GPT4_PATTERN: "gpt4", O200K_PATTERN: "o200k"}
+#: One scanner per built-in pattern, by canonical name (the keys of
+#: ``patterns.BUILTIN_SOURCES``, as a test checks).
+_SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
 
 
 def supports(pattern_source: str | None) -> bool:
@@ -75,43 +80,41 @@ def supports(pattern_source: str | None) -> bool:
     >>> supports(GPT4_PATTERN), supports(r"\\w+"), supports(None)
     (True, False, False)
     """
-    return isinstance(pattern_source, str) and pattern_source in _SOURCES
+    return builtin_name(pattern_source) is not None
 
 
 def pattern_name_of(pattern_source: str) -> str:
-    """The built-in name of a supported source (``supports(src)`` must hold)."""
-    try:
-        return _SOURCES[pattern_source]
-    except (KeyError, TypeError):
+    """The canonical name of a supported source (``supports(src)`` must hold)."""
+    name = builtin_name(pattern_source)
+    if name is None:
         raise ValueError(
             f"no compiled scanner for pattern {pattern_source!r}; supported: the sources of "
-            f"{FAST_PATTERNS}"
-        ) from None
+            f"{tuple(_SCANNERS)}"
+        )
+    return name
 
 
 def _scanner(pattern_name: str):
     if not isinstance(pattern_name, str):
         raise TypeError(f"pattern_name must be a str, got {type(pattern_name).__name__}")
     try:
-        return _SCANNERS[pattern_name]
-    except KeyError:
-        raise ValueError(
-            f"no compiled scanner for pattern {pattern_name!r}; expected one of {FAST_PATTERNS}"
-        ) from None
+        return _SCANNERS[canonical_name(pattern_name)]
+    except ValueError as exc:
+        raise ValueError(f"no compiled scanner for pattern {pattern_name!r}: {exc}") from None
 
 
 def encode_text(text: str) -> bytes:
-    """UTF-8 bytes of ``text``; lone surrogates pass through as 3-byte sequences.
+    """UTF-8 bytes of ``text`` after the lone-surrogate policy (``replace_surrogates``).
 
-    >>> encode_text("\\ud800")
-    b'\\xed\\xa0\\x80'
+    >>> encode_text("a\\ud800")
+    b'a\\xef\\xbf\\xbd'
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a str, got {type(text).__name__}")
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass")
+        return replace_surrogates(text).encode("utf-8")
 
 
 #: Offsets per output block: scanning a large text needs at most this much scratch (8 bytes
@@ -138,7 +141,7 @@ def utf8_chunk_bounds(text: str, pattern_name: str) -> tuple[bytes, np.ndarray]:
     """``(data, bounds)``: the UTF-8 bytes of ``text`` and the chunk bounds as byte offsets.
 
     Chunk ``j`` is ``data[bounds[j]:bounds[j + 1]]``.  ``data`` is ``encode_text(text)``, i.e.
-    ``text.encode("utf-8")`` unless the text holds lone surrogates.
+    ``text.encode("utf-8")`` unless the text holds surrogates (then see ``replace_surrogates``).
 
     >>> utf8_chunk_bounds("né ok", "gpt4")[1].tolist()
     [0, 3, 6]
@@ -150,14 +153,16 @@ def utf8_chunk_bounds(text: str, pattern_name: str) -> tuple[bytes, np.ndarray]:
 def chunk_bounds(text: str, pattern_name: str) -> np.ndarray:
     """The chunk bounds of ``text`` as code-point offsets: ``k + 1`` int64s for ``k`` chunks.
 
-    Chunk ``j`` is ``text[bounds[j]:bounds[j + 1]]``; an empty text gives ``[0]``.
+    Chunk ``j`` is ``text[bounds[j]:bounds[j + 1]]``; an empty text gives ``[0]``.  (With
+    surrogates in ``text`` the offsets are into ``replace_surrogates(text)``, which differs in
+    length only where a surrogate pair became one character.)
 
     >>> chunk_bounds("né ok", "gpt4").tolist()
     [0, 2, 5]
     """
     data = encode_text(text)
     bounds = _scan_bytes(data, pattern_name)
-    if len(data) == len(text):  # ASCII: byte offsets are code-point offsets
+    if len(data) == len(text):  # ASCII: byte offsets are code-point offsets (no surrogates)
         return bounds
     return byte_to_char_offsets(np.frombuffer(data, dtype=np.uint8), bounds)
 
@@ -183,6 +188,7 @@ def split_fast(text: str, pattern_name: str) -> list[str]:
     for sep in _SEPARATORS:
         if sep not in text:
             joined = join_chunks(np.frombuffer(data, dtype=np.uint8), bounds, ord(sep))
-            return joined.tobytes().decode("utf-8", "surrogatepass").split(sep)
+            return joined.tobytes().decode("utf-8").split(sep)
+    text = replace_surrogates(text)
     b = chunk_bounds(text, pattern_name).tolist()
     return [text[b[j] : b[j + 1]] for j in range(len(b) - 1)]

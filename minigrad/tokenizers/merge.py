@@ -27,6 +27,8 @@ import heapq
 
 import numpy as np
 
+from minigrad.tokenizers.pretokenize import replace_surrogates
+
 #: Chunks longer than this many bytes are merged with the heap algorithm.
 HEAP_THRESHOLD = 128
 
@@ -69,8 +71,19 @@ def validate_ranks(mergeable_ranks: dict[bytes, int]) -> dict[bytes, int]:
     return ranks
 
 
+#: How many unused ids may sit between the ranks and the special tokens, or among the special
+#: tokens.  tiktoken's encodings leave a few (cl100k_base: 16, o200k_base: 19); far more than
+#: that would only inflate ``n_vocab``, and with it every embedding table sized by it (a special
+#: id of 10**12 asks for a trillion rows), so it is taken for a damaged file.
+SPECIAL_ID_SLACK = 1024
+
+
 def validate_special_tokens(special_tokens: dict[str, int] | None, n_ranks: int) -> dict[str, int]:
-    """Check a ``str -> id`` table of special tokens against ``n_ranks`` ordinary tokens."""
+    """Check a ``str -> id`` table of special tokens against ``n_ranks`` ordinary tokens.
+
+    Special ids follow the ranks: each is at least ``n_ranks`` and below
+    ``n_ranks + len(special_tokens) + SPECIAL_ID_SLACK``, and no two are equal.
+    """
     if special_tokens is None:
         return {}
     if not isinstance(special_tokens, dict):
@@ -82,6 +95,10 @@ def validate_special_tokens(special_tokens: dict[str, int] | None, n_ranks: int)
     for text, idx in special_tokens.items():
         if not isinstance(text, str) or not text:
             raise TypeError(f"special token names must be non-empty str, got {text!r}")
+        if replace_surrogates(text) != text:
+            raise ValueError(
+                f"special token {text!r} holds a surrogate code point, which UTF-8 cannot encode"
+            )
         if not isinstance(idx, (int, np.integer)) or isinstance(idx, bool) or idx < 0:
             raise ValueError(f"special token {text!r} needs a non-negative int id, got {idx!r}")
         idx = int(idx)
@@ -89,6 +106,13 @@ def validate_special_tokens(special_tokens: dict[str, int] | None, n_ranks: int)
             raise ValueError(
                 f"special token {text!r} has id {idx}, which is already the rank of an "
                 f"ordinary token (ranks are 0..{n_ranks - 1}); use ids >= {n_ranks}"
+            )
+        limit = n_ranks + len(special_tokens) + SPECIAL_ID_SLACK
+        if idx >= limit:
+            raise ValueError(
+                f"special token {text!r} has id {idx}; special ids must follow the ranks "
+                f"(ids {n_ranks}..{limit - 1} for {len(special_tokens)} special token(s) after "
+                f"{n_ranks} ranks, leaving at most {SPECIAL_ID_SLACK} ids unused)"
             )
         if idx in owner:
             raise ValueError(f"special tokens {owner[idx]!r} and {text!r} share the id {idx}")

@@ -2,11 +2,15 @@
 
 A byte-level BPE never merges across chunk boundaries, so the split pattern decides what a token
 can be: with the GPT-4 pattern, " the" can become one token but "the." cannot.  This module holds
-the built-in split patterns (the published GPT-2, GPT-4 / cl100k and o200k regular expressions)
-and the reference splitter built on the third-party ``regex`` module, which understands Unicode
-properties such as ``\\p{L}`` (any letter) and possessive quantifiers such as ``++``.
+the reference splitter built on the third-party ``regex`` module, which understands Unicode
+properties such as ``\\p{L}`` (any letter) and possessive quantifiers such as ``++``, and the
+lone-surrogate policy every path applies first (:func:`replace_surrogates`).  The patterns and
+their names live in :mod:`minigrad.tokenizers.patterns` (re-exported here).
 
-Two splitters with one answer: :func:`split_reference` always runs ``regex.findall`` (the
+A chunk is always a *whole match* of the pattern, as in tiktoken, even when the pattern has
+capturing groups (``regex.findall`` would return the groups instead: see ``find_chunks``).
+
+Two splitters with one answer: :func:`split_reference` always runs the ``regex`` module (the
 oracle, and the path for custom patterns); :func:`split` hands the built-in patterns to the
 compiled scanner of :mod:`minigrad.tokenizers.fast_pretokenize` (three to four times faster for
 a list of strings, about ten times for bare chunk offsets), which property tests hold equal to
@@ -21,81 +25,64 @@ Example::
 
 from __future__ import annotations
 
-from functools import lru_cache
+import re
 
-import regex
-
-#: GPT-2's split (tiktoken's r50k_base / p50k_base): contractions, optional-space + letters,
-#: optional-space + digits, optional-space + punctuation, then whitespace rules.
-GPT2_PATTERN = (
-    r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+from minigrad.tokenizers.patterns import (
+    GPT2_PATTERN,
+    GPT4_PATTERN,
+    O200K_PATTERN,
+    PATTERNS,
+    builtin_name,
+    compile_pattern,
+    find_chunks,
+    resolve_pattern,
 )
 
-#: GPT-4's split (tiktoken's cl100k_base): case-insensitive contractions, numbers in groups of
-#: at most three digits, punctuation runs that swallow trailing newlines.
-GPT4_PATTERN = (
-    r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""
-    r"""|\s++$|\s*[\r\n]|\s+(?!\S)|\s"""
-)
+__all__ = [
+    "GPT2_PATTERN",
+    "GPT4_PATTERN",
+    "O200K_PATTERN",
+    "PATTERNS",
+    "compile_pattern",
+    "replace_surrogates",
+    "resolve_pattern",
+    "split",
+    "split_reference",
+]
 
-#: o200k_base's split: words are cut at case changes and keep combining marks (\p{M}) with their
-#: letters, so scripts such as Devanagari are not cut inside a word.
-O200K_PATTERN = "|".join(
-    [
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""\p{N}{1,3}""",
-        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-        r"""\s*[\r\n]+""",
-        r"""\s+(?!\S)""",
-        r"""\s+""",
-    ]
-)
-
-#: Built-in patterns by name.  "cl100k" is an alias of "gpt4".
-PATTERNS: dict[str, str] = {
-    "gpt2": GPT2_PATTERN,
-    "gpt4": GPT4_PATTERN,
-    "cl100k": GPT4_PATTERN,
-    "o200k": O200K_PATTERN,
-}
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def resolve_pattern(pattern: str | None) -> str | None:
-    """Turn a pattern name ("gpt2", "gpt4", "cl100k", "o200k") into its regex source.
+def replace_surrogates(text: str) -> str:
+    """The lone-surrogate policy of every tokenizer path (tiktoken's): fix them before anything.
 
-    Any other string is taken as a custom regular expression and returned unchanged (after
-    checking that it compiles); ``None`` means "do not split": the whole text is one chunk.
+    A Python ``str`` may hold surrogate code points (U+D800-DFFF), e.g. from
+    ``errors="surrogateescape"`` or a JSON ``"\\ud83d"``, but UTF-8 cannot encode them.  As in
+    tiktoken, the text goes through UTF-16: a high surrogate followed by a low one becomes the
+    character the pair encodes, and every other surrogate becomes U+FFFD (the replacement
+    character).  Encoding, splitting, chunk bounds and training all apply this first, so a
+    surrogate never makes one path fail, another pass it through, and a third reject it.
+
+    >>> replace_surrogates("a\\ud800b \\ud83d\\ude00")
+    'a\\ufffdb 😀'
     """
-    if pattern is None:
-        return None
-    if not isinstance(pattern, str):
-        raise TypeError(f"pattern must be a str or None, got {type(pattern).__name__}")
-    if pattern in PATTERNS:
-        return PATTERNS[pattern]
-    compile_pattern(pattern)  # raises ValueError on a malformed custom pattern
-    return pattern
-
-
-@lru_cache(maxsize=32)
-def compile_pattern(pattern: str) -> regex.Pattern:
-    """Compile a split pattern once (cached); a malformed pattern raises ``ValueError``."""
-    try:
-        return regex.compile(pattern)
-    except regex.error as exc:
-        raise ValueError(f"invalid split pattern {pattern!r}: {exc}") from exc
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def split_reference(text: str, pattern: str | None) -> list[str]:
-    """Cut ``text`` with ``regex.findall`` alone: the oracle the compiled scanner is tested against.
+    """Cut ``text`` with the ``regex`` module alone: the oracle the compiled scanner is tested
+    against.
 
     >>> split_reference("I'm here", "gpt2")
     ['I', "'m", ' here']
     """
     source = resolve_pattern(pattern)
+    text = replace_surrogates(text)
     if source is None:
         return [text] if text else []
-    return compile_pattern(source).findall(text)
+    return find_chunks(compile_pattern(source), text)
 
 
 def split(text: str, pattern: str | None) -> list[str]:
@@ -107,10 +94,12 @@ def split(text: str, pattern: str | None) -> list[str]:
     on ``regex``; the result is the same as :func:`split_reference` either way.
     """
     source = resolve_pattern(pattern)
+    name = builtin_name(source)
+    if name is not None:
+        from minigrad.tokenizers import fast_pretokenize  # lazy: keeps numba out of the import
+
+        return fast_pretokenize.split_fast(text, name)
+    text = replace_surrogates(text)
     if source is None:
         return [text] if text else []
-    from minigrad.tokenizers import fast_pretokenize  # lazy: keeps numba out of the import
-
-    if fast_pretokenize.supports(source):
-        return fast_pretokenize.split_fast(text, fast_pretokenize.pattern_name_of(source))
-    return compile_pattern(source).findall(text)
+    return find_chunks(compile_pattern(source), text)

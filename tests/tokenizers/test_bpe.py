@@ -12,7 +12,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import BPETokenizer, UnknownTokenError, byte_pair_encode
+from minigrad.tokenizers import BPETokenizer, byte_pair_encode
 from minigrad.tokenizers import bpe as bpe_module
 from minigrad.tokenizers._encode_kernels import CompiledMerger
 from minigrad.tokenizers.merge import _merge_heap, _merge_small
@@ -333,15 +333,58 @@ def test_unknown_ids():
             tok.decode([104, bad])
         with pytest.raises(ValueError, match=f"unknown token id {bad}"):
             tok.decode_single_token_bytes(bad)
-    with pytest.raises(UnknownTokenError, match="must be ints"):
+    with pytest.raises(TypeError, match="must be ints"):
         tok.decode(["a"])
-    with pytest.raises(UnknownTokenError, match=r"must be ints, got \[1\]"):
+    with pytest.raises(TypeError, match=r"must be ints, got \[1\]"):
         tok.decode([104, [1]])
     with pytest.raises(KeyError, match="unknown token id 99999"):
         tok.decode(i for i in [104, 99999])  # a generator: the message still names the id
     with pytest.raises(TypeError, match="iterable of token ids"):
         tok.decode(104)
     assert tok.decode(np.array([104, 105])) == "hi"
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize(
+    "bad",
+    [
+        [65.0],
+        [True],
+        [104, False],
+        [np.float64(65)],
+        [np.bool_(True)],
+        np.array([65.0]),
+        np.array([True]),
+        np.array([[104, 105]]),
+    ],
+)
+def test_ids_must_be_integers(bad):
+    # a dict lookup takes 65.0 and True for the ints they equal: they used to decode
+    tok = trained("gpt4")
+    with pytest.raises(TypeError, match="must be"):
+        tok.decode(bad)
+    with pytest.raises(TypeError, match="must be"):
+        tok.decode_bytes(bad)
+    with pytest.raises(TypeError, match="must be"):
+        tok.streaming_decoder().feed(bad)
+    with pytest.raises(TypeError, match="must be"):
+        tok.decode(x for x in bad)
+
+
+@pytest.mark.nojit
+def test_integer_ids_of_every_kind_decode():
+    tok = trained("gpt4")
+    ids = tok.encode("hi there")
+    for kind in (np.int64, np.int32, np.uint16, np.uint64):
+        assert tok.decode(np.array(ids, dtype=kind)) == "hi there"
+        assert tok.decode([kind(i) for i in ids]) == "hi there"
+    assert tok.decode(tuple(ids)) == tok.decode(i for i in ids) == "hi there"
+    for bad in (65.0, True, np.float32(65), "A"):
+        with pytest.raises(TypeError, match="must be ints"):
+            tok.decode_single_token_bytes(bad)
+        with pytest.raises(TypeError, match=r"must be ints|iterable of token ids"):
+            tok.streaming_decoder().feed(bad)
+    assert tok.decode_single_token_bytes(np.int64(65)) == b"A"
 
 
 @given(texts=st.lists(st.one_of(unicode_text, tricky_text), max_size=8))

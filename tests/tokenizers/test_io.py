@@ -105,6 +105,37 @@ def test_binary_garbage_and_special_collision(tmp_path):
         BPETokenizer.load(tmp_path / "missing")
 
 
+@pytest.mark.nojit
+@pytest.mark.parametrize("bad_id", [10**12, 600 + 3 + 1024, 2**63])
+def test_special_ids_must_follow_the_ranks(tmp_path, bad_id):
+    # a special id of 10**12 used to load, and n_vocab (every embedding's row count) with it
+    text = tio.dumps(trained("gpt4")).replace('"<|pad|>": 602', f'"<|pad|>": {bad_id}', 1)
+    assert str(bad_id) in text
+    (tmp_path / "far").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="must follow the ranks"):
+        BPETokenizer.load(tmp_path / "far")
+    ranks = trained("gpt4").mergeable_ranks
+    with pytest.raises(ValueError, match="must follow the ranks"):
+        BPETokenizer(ranks, special_tokens={"<a>": 600, "<b>": bad_id})
+    # tiktoken-style gaps stay fine (cl100k_base leaves ids unused among its specials)
+    tok = BPETokenizer(ranks, special_tokens={"<a>": 601, "<b>": 620, "<c>": 600 + 3 + 1023})
+    assert tok.n_vocab == 600 + 3 + 1024
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saved_files_get_the_umask_mode(tmp_path):
+    saved = os.umask(0o022)
+    try:
+        tok = trained("gpt4")
+        tok.save(tmp_path / "a.mgbpe")
+        tok.save_tiktoken(tmp_path / "a.tiktoken")
+        tok.to_huggingface_json(tmp_path / "a.json")
+        for name in ("a.mgbpe", "a.tiktoken", "a.json"):
+            assert (tmp_path / name).stat().st_mode & 0o777 == 0o644, name  # was 0o600
+    finally:
+        os.umask(saved)
+
+
 def test_failed_write_keeps_old_file(tmp_path, monkeypatch):
     tok = trained("gpt4")
     path = tmp_path / "tok"

@@ -50,7 +50,8 @@ def test_window_recount_equals_full_recount(ids, a, b, c):
     tok = np.array([7, *ids, 7], dtype=np.int32)
     n = len(ids)
     win = [np.empty(n // 2 + 2, dtype=np.int64) for _ in range(3)]
-    nwin = K.merge_windows(tok, 1, n, a, b, *win)
+    nwin, steps = K.merge_windows(tok, 1, n, a, b, *win)
+    assert 0 <= steps <= n  # the walks along runs never cover a token twice
     assert (nwin > 0) == any(p == (a, b) for p in pairwise(ids))
     buf = np.empty(max(n, 1), dtype=np.int64)
     old = _signed(buf[: K.window_pairs(tok, 1, *win, nwin, False, buf)].tolist())
