@@ -69,6 +69,9 @@ from benchmarks.peers import HIDE_ENV, hidden_peers, hide_peers, missing_peers
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SCALING = ("scaling_scatter", "scaling_embedding", "scaling_bpe", "scaling_encode")
+# A new benchmarks/bench_NAME.py is found by its file name and needs no entry below unless it
+# cannot run at all without a peer (REQUIRES), takes --threads (THREADS_FLAG), or writes its
+# results in quick mode only when given --out-dir (OUT_DIR_FLAG).
 #: modules that cannot run at all without these peers (the rest skip the peer's rows)
 REQUIRES: dict[str, tuple[str, ...]] = {
     "bpe_train": ("tokenizers", "tiktoken"),

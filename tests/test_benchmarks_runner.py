@@ -188,6 +188,11 @@ def test_minigrad_bench_is_registered(capsys):
     assert main(["bench", "--help"]) == 0
     assert "usage: minigrad bench" in capsys.readouterr().out
     assert main(["bench", "--threads", "0"]) == 2
+    assert main(["bench", "--parallel", "0"]) == 2
+    assert main(["bench", "--compare", "a", "b", "c"]) == 2
+    assert main(["bench", "--alpha", "2"]) == 2
+    assert main(["bench", "--bench-dir", "/no/such/folder"]) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_quick_run_of_one_module_without_torch(tmp_path):
@@ -236,7 +241,7 @@ def test_minigrad_bench_forwards_compare_and_bench_dir_as_absolute_paths(tmp_pat
     monkeypatch.chdir(tmp_path)
     ns = argparse.Namespace(quick=True, only=None, threads=None, out=None, no_plots=True,
                             list=False, compare=["old", "new.json"], alpha=0.01,
-                            bench_dir="mine")  # fmt: skip
+                            bench_dir="mine", parallel=1)  # fmt: skip
     argv = runner_argv(ns)
     assert argv[argv.index("--compare") + 1 :][:2] == [
         str(tmp_path / "old"),
@@ -244,6 +249,7 @@ def test_minigrad_bench_forwards_compare_and_bench_dir_as_absolute_paths(tmp_pat
     ]
     assert argv[argv.index("--alpha") + 1] == "0.01"
     assert argv[argv.index("--bench-dir") + 1] == str(tmp_path / "mine")
+    assert argv[-2:] == ["--parallel", "1"]
 
 
 def test_compare_two_stored_runs_runs_nothing(tmp_path, capsys):

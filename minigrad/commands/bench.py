@@ -34,7 +34,7 @@ def runner_argv(args: argparse.Namespace) -> list[str]:
 
     >>> ns = argparse.Namespace(quick=True, only="scatter", threads=None, out=None,
     ...                         no_plots=False, list=False, compare=None, alpha=None,
-    ...                         bench_dir=None)
+    ...                         bench_dir=None, parallel=None)
     >>> runner_argv(ns)
     ['--quick', '--only', 'scatter']
     """
@@ -55,6 +55,8 @@ def runner_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--alpha", str(args.alpha)]
     if args.bench_dir is not None:
         argv += ["--bench-dir", str(Path(args.bench_dir).resolve())]
+    if args.parallel is not None:
+        argv += ["--parallel", str(args.parallel)]
     return argv
 
 
@@ -67,6 +69,8 @@ def command(args: argparse.Namespace) -> int:
         raise CLIError(f"--alpha must be between 0 and 1, got {args.alpha}")
     if args.bench_dir is not None and not Path(args.bench_dir).is_dir():
         raise CLIError(f"--bench-dir {args.bench_dir!r}: no such folder")
+    if args.parallel is not None and args.parallel < 1:
+        raise CLIError(f"--parallel must be at least 1, got {args.parallel}")
     root = benchmarks_root()
     if root is None:
         raise CLIError(
@@ -101,4 +105,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--alpha", type=float, help="--compare: false discovery rate (default 0.05)")
     p.add_argument("--bench-dir", metavar="DIR", help="run your own bench_*.py files from DIR")
+    p.add_argument(
+        "--parallel", type=int, metavar="N", help="jobs at a time (default 2 with --quick, else 1)"
+    )
     p.set_defaults(func=command)
