@@ -155,7 +155,8 @@ def _ratio_value(h: dict[str, Any]) -> str:
 
 
 def ratio_spread_cell(h: dict[str, Any]) -> str:
-    """``1.05–1.21x`` (the quartiles of the ratio), flagged when wider than 10% of the value;
+    """``1.05–1.21x`` (the bootstrap quartiles of the ratio), flagged when wider than 10% of the
+    value;
     "–" for a ratio of single values (one measurement each, or two minima)."""
     if h.get("q1") is None:
         return "–"
@@ -311,9 +312,10 @@ SPREAD_NOTE = (
     "Each timed row: the median of its n repeats (each repeat one call, or the mean of the "
     "calls shown), and the interquartile range (IQR = Q3 - Q1 of the repeats, with its share "
     f"of the median); {FLAG} marks an IQR above {NOISY:.0%} of the median, where the median is "
-    "less certain than its digits. A ratio's IQR is the quartiles of the per-round ratios when "
-    "both rows were timed in the same interleaved rounds, else of every pairwise ratio; "
-    '"goal inside the IQR" means a rerun could flip the verdict. n is numerator/denominator '
+    "less certain than its digits. A ratio is of two medians; its IQR is the middle half of "
+    "that ratio over 2,000 bootstrap resamples of the repeats (whole rounds resampled when both "
+    "rows were timed in the same interleaved rounds), so it says how far the ratio could move "
+    'on a rerun; "goal inside the IQR" means the verdict could flip. n is numerator/denominator '
     "repeats."
 )
 
@@ -401,9 +403,10 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
         f"({_versions(env)}; load average at the end of the run {load or 'not recorded'}). Each "
         "comparison runs minigrad and its peers in one process, interleaved in a new random "
         "order each round after a warm-up call; a ratio is of the two medians, its IQR the "
-        "quartiles of the per-round ratios (of all pairwise ratios when the two rows were timed "
-        f"apart), {FLAG} where that is wider than {NOISY:.0%} of the ratio, and n the repeats "
-        "behind numerator/denominator. Thread counts are in the contender names (1T / 2T). "
+        "middle half of that ratio over bootstrap resamples of the repeats (how far it could "
+        f"move on a rerun), {FLAG} where that is wider than {NOISY:.0%} of the ratio, and n the "
+        "repeats behind numerator/denominator. Thread counts are in the contender names "
+        "(1T / 2T). "
         f"Every table, raw timing and spread: [`{rel}/REPORT.md`]({rel}/REPORT.md), "
         f"[`{rel}/results.json`]({rel}/results.json).",
         "",

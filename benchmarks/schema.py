@@ -206,10 +206,11 @@ def evaluate(ratio: Ratio, sections: Mapping[str, Sequence[Row]]) -> dict[str, A
     """The ratio's value from the rows, its spread, and whether its goal is met.
 
     Returns the declaration plus ``value`` (``None`` when a row or number is missing, with
-    ``why``), ``q1`` / ``q3`` (quartiles of the per-round ratios when both rows were timed in the
-    same rounds, else of all pairwise ratios; ``None`` for single measurements), ``n`` (repeats
-    of numerator and denominator), ``paired``, ``met`` and ``noisy_goal`` (the goal lies inside
-    the quartiles: the verdict could flip on a rerun).
+    ``why``), ``q1`` / ``q3`` (quartiles of the ratio of medians over bootstrap resamples of the
+    repeats, rounds kept together when both rows were timed in the same rounds: see
+    ``stats.ratio_spread``; ``None`` for single values), ``n`` (repeats of numerator and
+    denominator), ``paired``, ``met`` and ``noisy_goal`` (the goal lies inside the quartiles: the
+    verdict could flip on a rerun).
     """
     out: dict[str, Any] = {**ratio.to_dict(), "value": None, "met": None}
     den_section = ratio.den_section or ratio.section

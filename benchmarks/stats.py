@@ -4,9 +4,9 @@ sets of repeats differ by more than their noise.
 * :func:`summarize` -- median, quartiles, interquartile range (IQR) and count of a sample.
   Quartiles are numpy's default (linear interpolation between order statistics), so with 3
   repeats Q1 is halfway between the smallest and the middle value.
-* :func:`ratio_spread` -- the quartiles of a ratio of two samples: of the per-round ratios when
-  the two were timed interleaved in the same rounds (pairing cancels drift that hit both), else
-  of every pairwise ratio.
+* :func:`ratio_spread` -- how much a ratio of two medians would move on a rerun: the quartiles
+  of the ratio over bootstrap resamples of the repeats (rounds resampled together when the two
+  were timed interleaved in the same rounds: pairing cancels drift that hit both).
 * :func:`mann_whitney_u` -- the Mann-Whitney U test (two-sided): do values of one sample tend to
   be larger than those of the other?  It uses ranks only, so one descheduled repeat (a 3x outlier
   on a busy machine) moves it no more than any other large value.  Exact p-values for small
@@ -73,13 +73,16 @@ def summarize(values: Sequence[float]) -> Summary:
 
 
 def ratio_spread(
-    num: Sequence[float], den: Sequence[float], paired: bool
+    num: Sequence[float], den: Sequence[float], paired: bool, resamples: int = 2000
 ) -> tuple[float, float] | None:
-    """Q1 and Q3 of the ratio ``num / den``; ``None`` when either side is empty.
+    """Q1 and Q3 of ``median(num) / median(den)`` over bootstrap resamples; ``None`` when a side
+    is empty.
 
-    ``paired``: ``num[i]`` and ``den[i]`` were timed in the same interleaved round (same
-    ``harness.compare`` call), so ``num[i] / den[i]`` is one observation of the ratio.  Otherwise
-    every ``num[i] / den[j]`` is (the spread of the ratio of two independent samples).
+    Each resample draws the repeats again with replacement and recomputes the ratio of medians,
+    so the quartiles say how far the reported ratio could move with other repeats of the same
+    kind.  ``paired``: ``num[i]`` and ``den[i]`` were timed in the same interleaved round (one
+    ``harness.compare`` call), so rounds are drawn as wholes; otherwise each side is drawn on its
+    own.  The generator is seeded: the same data always gives the same quartiles.
 
     >>> ratio_spread([2.0, 4.0, 6.0], [1.0, 2.0, 3.0], paired=True)   # every round says 2x
     (2.0, 2.0)
@@ -88,10 +91,14 @@ def ratio_spread(
     b = np.asarray(den, dtype=float)
     if a.size == 0 or b.size == 0:
         return None
+    rng = np.random.default_rng(0)
     if paired and a.size == b.size:
-        r = a / b
+        idx = rng.integers(0, a.size, (resamples, a.size))
+        r = np.median(a[idx], axis=1) / np.median(b[idx], axis=1)
     else:
-        r = (a[:, None] / b[None, :]).ravel()
+        ia = rng.integers(0, a.size, (resamples, a.size))
+        ib = rng.integers(0, b.size, (resamples, b.size))
+        r = np.median(a[ia], axis=1) / np.median(b[ib], axis=1)
     r = r[np.isfinite(r)]
     if r.size == 0:
         return None

@@ -97,6 +97,12 @@ def test_a_declared_ratio_is_computed_from_the_rows_with_its_spread():
     assert h["value"] == pytest.approx(0.5) and h["met"] is True
     assert h["paired"] is True and h["n"] == [5, 5]
     assert h["q1"] == pytest.approx(0.5) and h["q3"] == pytest.approx(0.5)  # every round: 0.5
+    unpaired = schema.evaluate(
+        Ratio("x", STEP, "mine", "theirs"),
+        {STEP: [timed("mine", [1.0, 1.1, 0.9, 1.0, 1.05], rounds="a"),
+                timed("theirs", [2.0, 2.2, 1.8, 2.0, 2.1], rounds="b")]},
+    )  # fmt: skip
+    assert unpaired["paired"] is False and unpaired["q1"] < 0.5 < unpaired["q3"]
     inv = schema.evaluate(Ratio("x", STEP, "mine", "theirs", invert=True), sections)
     assert inv["value"] == pytest.approx(2.0) and inv["met"] is None
 
@@ -106,7 +112,7 @@ def test_ratio_across_sections_is_unpaired_and_at_picks_a_size():
     b = [timed("m", [2.0, 4.0, 6.0], rounds="b")]
     h = schema.evaluate(Ratio("b/a", "B", "m", "m", den_section="A"), {"A": a, "B": b})
     assert h["value"] == pytest.approx(2.0) and h["paired"] is False
-    assert h["q1"] < 2.0 < h["q3"]  # every pairwise ratio: spread, not a single 2.0
+    assert h["q1"] < 2.0 < h["q3"]  # resampled apart: the drift shows as spread
     rows = [
         {"name": "m", "size": 1, "peak": 10.0},
         {"name": "m", "size": 2, "peak": 30.0},
@@ -126,8 +132,9 @@ def test_goal_inside_the_spread_is_called_out():
     assert h["met"] is True and h["noisy_goal"] is True
     h = schema.evaluate(Ratio("a/b", "s", "a", "b", goal=2.0, op="<="), {"s": rows})
     assert h["met"] is True and h["noisy_goal"] is False
-    h = schema.evaluate(Ratio("a/b", "s", "a", "b", goal=0.1, op="~"), {"s": rows})
-    assert h["met"] is True and h["noisy_goal"] is True  # 1.2 would be outside 0.9..1.1
+    assert (h["q1"], h["q3"]) == pytest.approx((1.0, 1.1))
+    h = schema.evaluate(Ratio("a/b", "s", "a", "b", goal=0.08, op="~"), {"s": rows})
+    assert h["met"] is True and h["noisy_goal"] is True  # 1.1 would be outside 0.92..1.08
 
 
 def test_ratio_declarations_are_checked():

@@ -128,6 +128,23 @@ def test_summarize_and_ratio_spread():
     assert stats.ratio_spread([2.0, 20.0, 200.0], [1.0, 10.0, 100.0], paired=True) == (2.0, 2.0)
     q1, q3 = stats.ratio_spread([2.0, 20.0, 200.0], [1.0, 10.0, 100.0], paired=False)
     assert q1 < 2.0 < q3  # unpaired, the drift shows as spread
+    assert stats.ratio_spread([], [1.0], paired=False) is None
+    # seeded: the same data, the same quartiles
+    data = ([1.0, 1.3, 0.8, 1.1], [2.0, 2.1, 1.7, 2.4])
+    assert stats.ratio_spread(*data, paired=False) == stats.ratio_spread(*data, paired=False)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.floats(0.5, 2.0), min_size=1, max_size=9),
+    st.lists(st.floats(0.5, 2.0), min_size=1, max_size=9),
+    st.booleans(),
+)
+def test_ratio_spread_brackets_what_resampling_can_give(a, b, paired):
+    """The quartiles lie between the smallest and largest ratio of medians any resample can
+    give: min(a) / max(b) and max(a) / min(b)."""
+    q1, q3 = stats.ratio_spread(a, b, paired)
+    assert min(a) / max(b) - 1e-12 <= q1 <= q3 <= max(a) / min(b) + 1e-12
 
 
 def test_the_docstring_examples_hold():
