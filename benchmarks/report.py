@@ -418,13 +418,13 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
             md += [f"![{dict(PLOTS)[f]}]({rel}/{f})", ""]
     cmd = "python -m benchmarks" + (f" --threads {meta['threads']}" if meta.get("threads") else "")
     md += [
-        "Reproduce, and compare your run with this one (results land in "
-        "`benchmarks/results/<date>/`):",
+        "Reproduce (results land in `benchmarks/results/<date>/`), or reproduce and see which "
+        "rows differ from this run beyond the noise:",
         "",
         "```sh",
         "pip install -e '.[compare]'",
         cmd,
-        f"python -m benchmarks --compare {rel}/results.json benchmarks/results/<date>/results.json",
+        f"{cmd} --compare {rel}/results.json",
         "```",
         "",
     ]
