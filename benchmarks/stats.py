@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import combinations
 
 import numpy as np
@@ -136,6 +137,7 @@ def rankdata(values: np.ndarray) -> np.ndarray:
     return ranks
 
 
+@lru_cache(maxsize=64)  # a run compares hundreds of rows of a few sample sizes
 def u_distribution(n1: int, n2: int) -> np.ndarray:
     """Number of arrangements giving each U = 0 .. n1*n2 (no ties), as exact integers.
 
@@ -159,7 +161,9 @@ def u_distribution(n1: int, n2: int) -> np.ndarray:
             cur = rows[j - 1].copy()
             cur[j:] += prev[j][: cur.size - j]
             rows.append(cur)
-    return rows[n2]
+    out = rows[n2]
+    out.flags.writeable = False  # shared through the cache
+    return out
 
 
 def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> MannWhitney:
