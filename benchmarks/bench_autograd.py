@@ -18,7 +18,14 @@ import argparse
 import numpy as np
 
 import minigrad as mg
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 
 
 def _chain_minigrad(x0: np.ndarray, n_ops: int):
@@ -152,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = compare(contenders, repeats=repeats, baseline="minigrad")
     for r in rows:
         r["us_per_op"] = r["median_s"] / n_ops * 1e6
-    sections[f"per-op overhead: chain of {n_ops} elementwise ops, fwd+bwd"] = rows
+    chain = f"per-op overhead: chain of {n_ops} elementwise ops, fwd+bwd"
+    sections[chain] = rows
 
     d = _mlp_data(256, 512, 256, 10)
     mg_step = _mlp_minigrad(d)
@@ -167,13 +175,24 @@ def main(argv: list[str] | None = None) -> int:
     if not np.allclose(losses, losses[0], rtol=1e-4):
         raise RuntimeError(f"the contenders disagree on the loss: {checks}")
     rows = compare(contenders, repeats=repeats * 2, baseline="minigrad")
-    sections["2-layer MLP fwd+bwd, batch 256, 512-256-10, float32"] = rows
+    mlp = "2-layer MLP fwd+bwd, batch 256, 512-256-10, float32"
+    sections[mlp] = rows
 
     for title, rs in sections.items():
         print(f"\n## {title}\n")
         print(markdown_table(rs))
     notes = f"threads={args.threads}; losses on the first step: {checks}"
-    paths = write_results("autograd", sections, notes=notes)
+    ratios = [
+        Ratio("autograd per-op overhead: torch eager time / minigrad time", chain, "minigrad",
+              "torch eager", invert=True, goal=1.0, op=">=", source="issue 2"),
+        Ratio("2-layer MLP fwd+bwd: minigrad time / torch eager", mlp, "minigrad", "torch eager",
+              goal=1.0, op="<=", source="issue 2"),
+        Ratio("per-op chain: minigrad time / numpy (the price of the graph)", chain, "minigrad",
+              "numpy (no graph)"),
+        Ratio("2-layer MLP: minigrad time / numpy by hand", mlp, "minigrad",
+              "numpy fwd/bwd by hand"),
+    ]  # fmt: skip
+    paths = write_results("autograd", sections, notes=notes, ratios=ratios)
     print("\nwrote", *paths)
     return 0
 

@@ -1,7 +1,7 @@
 """BPE training: minigrad's fast trainer vs Hugging Face ``tokenizers`` (and the naive oracle).
 
     python -m benchmarks.bench_bpe_train            # full run, a few minutes
-    python -m benchmarks.bench_bpe_train --quick    # small sizes, well under a minute
+    python -m benchmarks.bench_bpe_train --quick    # small sizes: a smoke run of seconds
 
 Sections:
 
@@ -39,7 +39,14 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.corpus import stdlib_corpus
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC_CHARS = 4096
@@ -240,7 +247,9 @@ def _bytes_per_token(text: str, n_tokens: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="small sizes, one repetition")
+    ap.add_argument(
+        "--quick", action="store_true", help="small sizes, one repetition (a smoke run)"
+    )
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--out-dir", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -253,12 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     from minigrad.tokenizers.trainer import train_bpe
 
     q = args.quick
-    n_train = 1_000_000 if q else 10_000_000
-    vocabs = (1024, 4096) if q else (4096, 32768)
-    n_naive, v_naive = (100_000, 300) if q else (1_000_000, 512)
-    mem_sizes = (1, 3) if q else (10, 100)  # MB; the larger is made of variants of the smaller
+    n_train = 300_000 if q else 10_000_000
+    vocabs = (512, 1024) if q else (4096, 32768)
+    n_naive, v_naive = (30_000, 280) if q else (1_000_000, 512)
+    # MB; the larger is made of variants of the smaller (a whole multiple of it)
+    mem_sizes = (0.5, 1.5) if q else (10, 100)
     repeats = args.repeats or (1 if q else 3)
-    set_threads(1)
+    set_threads(1, torch=False)
 
     sections: dict[str, list[dict]] = {}
     load_start = tuple(round(x, 1) for x in os.getloadavg())
@@ -286,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
                 rows = compare(cs, repeats=repeats, baseline="minigrad")
                 for r in rows:
                     r["corpus_MBps"] = mb / r["median_s"]
-                sections[f"training time, {mb:.0f} MB, vocab {vocab}"] = rows
+                train_title = f"training time, {mb:g} MB, vocab {vocab}"
+                sections[train_title] = rows
                 print(markdown_table(rows), flush=True)
 
             # ---- 2. the naive oracle -------------------------------------------------------
@@ -328,26 +339,34 @@ def main(argv: list[str] | None = None) -> int:
             ]  # fmt: skip
             for r in rows:
                 r["ratio_vs_HF"] = r["bytes_per_token"] / rows[1]["bytes_per_token"]
-            sections[f"compression, held-out {len(held.encode()) / 1e6:.1f} MB"] = rows
+            compression_title = f"compression, held-out {len(held.encode()) / 1e6:.2g} MB"
+            sections[compression_title] = rows
             print(markdown_table(rows), flush=True)
         finally:
             for w in workers.values():
                 w.close()
 
         # ---- 3. peak memory ----------------------------------------------------------------
-        base = stdlib_corpus(mem_sizes[0] * 1_000_000)
+        base = stdlib_corpus(int(mem_sizes[0] * 1_000_000))
         rows = []
         for size in mem_sizes:
             path = tmp / f"corpus_{size}MB.txt"
-            path.write_text(_variants(base, size // mem_sizes[0]), encoding="utf-8", newline="")
+            copies = round(size / mem_sizes[0])
+            path.write_text(_variants(base, copies), encoding="utf-8", newline="")
             for who in ("minigrad", "hf"):
                 r = _memory(tmp, who, path, vocabs[-1])
-                rows.append({"name": who, "corpus_MB": size, **r})
+                # one timed training per process: a row with n = 1 and its memory columns
+                t = r.pop("train_s")
+                rows.append(
+                    {"name": who, "corpus_MB": size, "median_s": t, "min_s": t, "times_s": [t],
+                     "repeats": 1, "inner": 1, **r}
+                )  # fmt: skip
                 print(rows[-1], flush=True)
             path.unlink()
         for r in rows:
             r["train_delta_MB"] = r["peak_rss_MB"] - r["rss_after_imports_MB"]
-        sections[f"peak RSS, vocab {vocabs[-1]}, trained from a file"] = rows
+        memory_title = f"peak RSS and training time, vocab {vocabs[-1]}, trained from a file"
+        sections[memory_title] = rows
         print(markdown_table(rows), flush=True)
 
         # ---- 5. JIT (slow: compiles everything from scratch) ---------------------------------
@@ -358,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_end = tuple(round(x, 1) for x in os.getloadavg())
     notes = (
-        f"{'QUICK run. ' if q else ''}Corpus: first {mb:.0f} MB of the stdlib corpus as "
+        f"{'QUICK run. ' if q else ''}Corpus: first {mb:g} MB of the stdlib corpus as "
         f"{len(docs)} documents cut at safe points (no built-in pattern joins chunks there). "
         "Timed contenders interleaved, "
         f"median of {repeats}; HF runs in worker processes (RAYON_NUM_THREADS fixed per process); "
@@ -369,8 +388,25 @@ def main(argv: list[str] | None = None) -> int:
         f"Machine load average (1/5/15 min) at start {load_start}, at end {load_end}: "
         "other work shared the CPUs, so absolute times are inflated; ratios are interleaved."
     )
+    big = f"training time, {mb:g} MB, vocab {vocabs[-1]}"
+    ratios = [
+        Ratio(f"BPE training, vocab {vocabs[-1]:,}: minigrad time / HF (1 thread)", big,
+              "minigrad", "HF BpeTrainer RAYON=1", goal=2.0, op="<=", source="issue 3"),
+        Ratio(f"BPE training, vocab {vocabs[-1]:,}: minigrad time / HF (2 threads)", big,
+              "minigrad", "HF BpeTrainer RAYON=2"),
+        Ratio("BPE compression: bytes/token, minigrad / HF (same vocab)", compression_title,
+              "minigrad (tiktoken encode)", "HF BpeTrainer (HF encode)",
+              metric="bytes_per_token", goal=0.01, op="~", source="issue 3"),
+    ]  # fmt: skip
+    for size in mem_sizes:
+        ratios.append(
+            Ratio(f"peak RSS while training {size:g} MB: minigrad / HF", memory_title,
+                  "minigrad", "hf", at={"corpus_MB": size}, metric="peak_rss_MB")
+        )  # fmt: skip
     if not q or args.out_dir is not None:
-        json_path, md_path = write_results("bpe_train", sections, notes=notes, out_dir=args.out_dir)
+        json_path, md_path = write_results(
+            "bpe_train", sections, notes=notes, out_dir=args.out_dir, ratios=ratios
+        )
         print(f"wrote {json_path} and {md_path}")
     return 0
 

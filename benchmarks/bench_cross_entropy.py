@@ -29,6 +29,7 @@ import minigrad as mg
 import minigrad.nn.functional as mgF
 from benchmarks.harness import (
     Contender,
+    Ratio,
     compare,
     load_note,
     markdown_table,
@@ -125,17 +126,22 @@ def one_config(C: int, repeats: int, with_torch: bool, gap_s: float) -> list[dic
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks cross_entropy", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="only C=1000, 5 repeats")
+    ap.add_argument(
+        "--quick", action="store_true", help="only C=1000, 3 repeats, 0.02 s gap (a smoke run)"
+    )
     ap.add_argument("--repeats", type=int, default=9)
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument(
         "--gap",
         type=float,
-        default=0.3,
+        default=None,
         help="seconds of sleep before each timed call, so that the previous contender's spinning "
-        "OpenMP/BLAS workers (torch 2T) have gone to sleep and do not steal this one's cores",
+        "OpenMP/BLAS workers (torch 2T) have gone to sleep and do not steal this one's cores "
+        "(default 0.3; 0.02 with --quick)",
     )
     args = ap.parse_args(argv)
+    if args.gap is None:
+        args.gap = 0.02 if args.quick else 0.3
     load_before = os.getloadavg()
     with_torch = not args.no_torch
     if with_torch:
@@ -146,12 +152,34 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [1000] if args.quick else [1000, 50_000]
     columns = ["name", "C", "median_s", "min_s", "ratio", "GBps_rw", "warmup_s"]
     sections: dict[str, list[dict[str, Any]]] = {}
+    ratios = []
+    goals = {1000: 1.2, 50_000: 2.0}  # issue 4: speed-up over torch, both on one thread
     for C in sizes:
-        repeats = 5 if args.quick else args.repeats
+        repeats = 3 if args.quick else args.repeats
         rows = one_config(C, repeats, with_torch, args.gap)
         title = f"cross-entropy fwd+bwd N={N} C={C:,} float32 ({N * C * 4 / 1e6:.0f} MB logits)"
         sections[title] = rows
         print(f"\n## {title}\n\n{markdown_table(rows, columns)}", flush=True)
+        ratios.append(
+            Ratio(
+                f"cross-entropy fwd+bwd C={C:,}: speed-up over torch 1T (both 1 thread)",
+                title,
+                "minigrad fwd+bwd (1 thread)",
+                "torch F.cross_entropy fwd+bwd 1T",
+                invert=True,
+                goal=goals.get(C),
+                op=">=" if C in goals else None,
+                source="issue 4" if C in goals else "",
+            )
+        )
+        ratios.append(
+            Ratio(
+                f"cross-entropy C={C:,}: minigrad (1 thread) time / one np.exp pass (floor)",
+                title,
+                "minigrad fwd+bwd (1 thread)",
+                "floor: np.exp(logits, out=buf)",
+            )
+        )
     notes = (
         load_note(load_before)
         + "ratio = median / minigrad (numba's threads) median (>1: slower than minigrad). "
@@ -160,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         "pools left spinning by the previous contender do not compete with the next one."
     )
     name = "cross_entropy_quick" if args.quick else "cross_entropy"
-    json_path, md_path = write_results(name, sections, notes=notes)
+    json_path, md_path = write_results(name, sections, notes=notes, ratios=ratios)
     print(f"\nwrote {json_path} and {md_path}")
     return 0
 

@@ -17,10 +17,11 @@ What still grows with V in the sparse step is memory latency, not work: at V = 1
 in 256 MB per table (SGD touches one table, lazy Adam three), and Zipf ids over a larger vocabulary
 touch more distinct rows (the ``unique_ids`` column: ~510 at V = 1e3, ~1,170 at V = 1e6).
 
-The last table but one reads the goal most cleanly: only minigrad's sparse steps, a V = 1e3
-and a V = 1e6 model interleaved, CPU time.  In the interleaved tables every step runs after three
-other contenders have walked their own 256 MB tables, so at V = 1e6 each step starts with cold
-caches, which a training loop with one model does not see.
+The last table reads the goal most cleanly: only minigrad's sparse steps, a V = 1e3 and a
+V = 1e6 model interleaved, CPU time.  The growth of every contender from V = 1e3 to 1e6 (wall,
+best and CPU time) is in the module's ratios, each with its spread.  In the interleaved tables
+every step runs after three other contenders have walked their own 256 MB tables, so at V = 1e6
+each step starts with cold caches, which a training loop with one model does not see.
 
 Method: the sparse contenders are timed interleaved with each other and the dense ones
 separately (a 300 ms dense step that sweeps a 256 MB table between two 1 ms sparse steps would
@@ -32,10 +33,11 @@ returned to the OS over and over, and the page faults cost about 1 ms per step o
 than the step itself.  ``--malloc-tuned`` sets ``M_MMAP_THRESHOLD`` / ``M_TRIM_THRESHOLD`` (the
 same as exporting ``MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456``) so freed
 memory is kept and reused; it applies to every contender alike (torch's CPU allocator uses malloc
-too).  Every table also has ``cpu_ms``: the median CPU time (``time.process_time``) of the same
-steps, which a busy machine's waiting does not inflate.
+too).  Every table also has ``cpu_median_s``: the median CPU time (``time.process_time``) of the
+same steps, which a busy machine's waiting does not inflate.
 
-Run: ``python -m benchmarks embedding_step [--quick] [--malloc-tuned]``.
+Run: ``python -m benchmarks embedding_step [--quick] [--malloc-tuned]`` (``--quick``: V = 1e3
+and 1e4, a smoke run).
 """
 
 from __future__ import annotations
@@ -47,8 +49,15 @@ import gc
 import numpy as np
 
 import minigrad as mg
-from benchmarks.bench_mlp_lm import cpu_compare
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    cpu_compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 from minigrad import nn, optim
 from minigrad.testing.token_ids import zipf_ids
 
@@ -129,16 +138,26 @@ def torch_step(torch, vocab, batches, sparse, adam, init):
     return step
 
 
+def short(v: int) -> str:
+    """``1e3`` for 1,000: the vocabulary sizes in ratio labels."""
+    e = len(str(v)) - 1
+    return f"1e{e}" if v == 10**e else f"{v:,}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks embedding_step", description=__doc__)
-    ap.add_argument("--quick", action="store_true", help="few repeats, for a smoke test")
+    ap.add_argument(
+        "--quick", action="store_true", help="V = 1e3 and 1e4, few repeats: a smoke run"
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--malloc-tuned", action="store_true", help="keep freed memory (see docstring)")
     args = ap.parse_args(argv)
     tuned = tune_malloc() if args.malloc_tuned else False
     set_threads(args.threads)
     # inner=1 and many repeats: a median that a descheduled step (busy machine) does not move
-    repeats, inner = (5, 1) if args.quick else (25, 1)
+    repeats, inner = (3, 1) if args.quick else (25, 1)
+    vocabs = (1_000, 10_000) if args.quick else (1_000, 100_000, 1_000_000)
+    small, big = vocabs[0], vocabs[-1]
     try:
         import torch
     except ImportError:
@@ -146,8 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         print("torch is not installed: PyTorch rows skipped")
 
     sections = {}
-    per_v: dict[str, dict[int, tuple[float, float, float]]] = {}
-    for vocab in (1_000, 100_000, 1_000_000):
+    titles: dict[tuple[int, str], str] = {}
+    names: list[str] = []
+    for vocab in vocabs:
         rng = np.random.default_rng(0)
         batches = [zipf_ids(rng, (BAGS, BAG), vocab) for _ in range(N_BATCHES)]
         uniq = np.mean([np.unique(b).size for b in batches])
@@ -177,41 +197,28 @@ def main(argv: list[str] | None = None) -> int:
             rows = compare(contenders, repeats=repeats, inner=inner, baseline=base)
             n_cpu = 3 * repeats if kind == "sparse" else repeats
             cpu = cpu_compare({c.name: c.fn for c in contenders}, n_cpu, baseline=base)
-            cpu_by = {r["name"]: r["cpu_median_s"] for r in cpu}
+            cpu_by = {r["name"]: r for r in cpu}
             for r in rows:
-                r["ms"] = round(r["median_s"] * 1e3, 3)
-                r["cpu_ms"] = round(cpu_by[r["name"]] * 1e3, 3)
-                per_v.setdefault(r["name"], {})[vocab] = (
-                    r["median_s"],
-                    r["min_s"],
-                    cpu_by[r["name"]],
-                )
+                r["cpu_median_s"] = cpu_by[r["name"]]["median_s"]
+                r["cpu_times_s"] = cpu_by[r["name"]]["times_s"]
+                if r["name"] not in names:
+                    names.append(r["name"])
             title = (
                 f"V={vocab:,}, {kind} gradients: step on 4,096 Zipf ids, d={DIM}, {args.threads}T"
             )
             print(f"\n## {title}\n")
             print(markdown_table(rows))
             sections[title] = rows
+            titles[vocab, kind] = title
             del contenders
             gc.collect()
         del init
         gc.collect()
 
-    growth = [
-        {
-            "name": name,
-            **{f"V={v:,} ms": round(t[0] * 1e3, 3) for v, t in ts.items()},
-            "V=1e6 / V=1e3": round(ts[1_000_000][0] / ts[1_000][0], 3),
-            # on a busy machine noise only adds time: the minima are the cleaner comparison
-            "min V=1e6 / min V=1e3": round(ts[1_000_000][1] / ts[1_000][1], 3),
-            "cpu V=1e6 / cpu V=1e3": round(ts[1_000_000][2] / ts[1_000][2], 3),
-        }
-        for name, ts in per_v.items()
-    ]
-    # The cleanest reading of the goal: only minigrad's sparse steps, V = 1e3 and 1e6 models
-    # interleaved, CPU time (no other 256 MB tables evicting the caches between two steps).
+    # The cleanest reading of the goal: only minigrad's sparse steps, the smallest and largest
+    # vocabulary interleaved, CPU time (no other large tables evicting the caches between steps).
     alone = {}
-    for vocab in (1_000, 1_000_000):
+    for vocab in (small, big):
         rng = np.random.default_rng(0)
         batches = [zipf_ids(rng, (BAGS, BAG), vocab) for _ in range(N_BATCHES)]
         mg.manual_seed(0)
@@ -222,33 +229,64 @@ def main(argv: list[str] | None = None) -> int:
     for fn in alone.values():
         for _ in range(10):
             fn()
-    cpu = {
-        r["name"]: r["cpu_median_s"] for r in cpu_compare(alone, 16 * repeats, next(iter(alone)))
-    }
-    alone_rows = []
-    for opt_name in ("SGD", "Adam"):
-        a = cpu[f"minigrad sparse + {opt_name}, V=1,000"]
-        b = cpu[f"minigrad sparse + {opt_name}, V=1,000,000"]
-        alone_rows.append(
-            {
-                "name": f"minigrad sparse + {opt_name}",
-                "cpu ms V=1e3": round(a * 1e3, 3),
-                "cpu ms V=1e6": round(b * 1e3, 3),
-                "V=1e6 / V=1e3": round(b / a, 3),
-            }
-        )
-    title = "minigrad alone (V=1e3 and V=1e6 models interleaved), CPU time per step"
-    print(f"\n## {title}\n")
+    alone_rows = cpu_compare(alone, (4 if args.quick else 16) * repeats, next(iter(alone)))
+    for r in alone_rows:
+        r["V"] = big if r["name"].endswith(f"V={big:,}") else small
+    alone_title = (
+        f"minigrad alone (V={short(small)} and V={short(big)} models interleaved), "
+        "CPU time per step"
+    )
+    print(f"\n## {alone_title}\n")
     print(markdown_table(alone_rows))
-    sections[title] = alone_rows
+    sections[alone_title] = alone_rows
 
-    title = "growth with V (goal for minigrad sparse: V=1e6 / V=1e3 <= 1.3)"
-    print(f"\n## {title}\n")
-    print(markdown_table(growth))
-    sections[title] = growth
+    growth = f"V={short(big)} / V={short(small)}"
+    ratios = []
+    for opt_name in ("SGD", "Adam"):
+        ratios.append(
+            Ratio(
+                f"embedding step, sparse + {opt_name}: CPU time at {growth} (models alone)",
+                alone_title,
+                f"minigrad sparse + {opt_name}, V={big:,}",
+                f"minigrad sparse + {opt_name}, V={small:,}",
+                goal=1.3,
+                op="<=",
+                source="issue 4",
+            )
+        )
+    ratios.append(
+        Ratio(
+            f"embedding step, sparse + Adam: wall time at {growth} (among torch steps)",
+            titles[big, "sparse"],
+            "minigrad sparse + Adam",
+            "minigrad sparse + Adam",
+            den_section=titles[small, "sparse"],
+            goal=1.3,
+            op="<=",
+            source="issue 4",
+        )
+    )
+    # growth with V of every contender (goal for minigrad sparse: <= 1.3), three readings
+    for name in names:
+        kind = "sparse" if "sparse" in name else "dense"
+        readings = (("median_s", "wall"), ("min_s", "best (min)"), ("cpu_median_s", "CPU"))
+        for metric, what in readings:
+            ratios.append(
+                Ratio(
+                    f"{name}: {what} time at {growth}",
+                    titles[big, kind],
+                    name,
+                    name,
+                    den_section=titles[small, kind],
+                    metric=metric,
+                )
+            )
     name = "embedding_step_malloc_tuned" if tuned else "embedding_step"
-    notes = f"threads={args.threads}; malloc tuned: {tuned}"
-    paths = write_results(name, sections, notes=notes)
+    notes = (
+        f"threads={args.threads}; malloc tuned: {tuned}. cpu_median_s: median CPU time "
+        "(process_time) of the same steps, timed in separate interleaved rounds."
+    )
+    paths = write_results(name, sections, notes=notes, ratios=ratios)
     print("\nwrote", *paths)
     return 0
 

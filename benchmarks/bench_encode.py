@@ -18,7 +18,7 @@ data loader sees documents: minigrad ``encode_ordinary_batch``, tiktoken ``encod
 loop, HF ``encode_batch`` (one thread).
 
     python -m benchmarks encode            # 10 MB, vocab 32768, 5 repeats
-    python -m benchmarks encode --quick    # 1 MB, vocab 4096, 3 repeats
+    python -m benchmarks encode --quick    # 200 KB, vocab 1024, 3 repeats (a smoke run)
 """
 
 from __future__ import annotations
@@ -30,14 +30,21 @@ import time
 from pathlib import Path
 
 from benchmarks.corpus import stdlib_corpus, stdlib_documents
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks encode", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--quick", action="store_true", help="1 MB, vocab 4096, 3 repeats")
+    p.add_argument("--quick", action="store_true", help="200 KB, vocab 1024, 3 repeats")
     p.add_argument("--bytes", type=int, default=None, help="corpus size in bytes (default 10 MB)")
     p.add_argument("--vocab", type=int, default=None, help="vocabulary size (default 32768)")
     p.add_argument("--repeats", type=int, default=None, help="timed repetitions (default 5)")
@@ -47,10 +54,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    n_bytes = args.bytes or (1_000_000 if args.quick else 10_000_000)
-    vocab = args.vocab or (4096 if args.quick else 32768)
+    n_bytes = args.bytes or (200_000 if args.quick else 10_000_000)
+    vocab = args.vocab or (1024 if args.quick else 32768)
     repeats = args.repeats or (3 if args.quick else 5)
-    set_threads(1)  # before tokenizers/tiktoken create their thread pools
+    set_threads(1, torch=False)  # before tokenizers/tiktoken create their thread pools
 
     import regex
     import tiktoken
@@ -153,11 +160,25 @@ def main(argv: list[str] | None = None) -> int:
         f"on {os.cpu_count()} CPUs: other work shares this machine, so compare ratios. "
         f"Checks: {checks}"
     )
+    title = f"encode {size / 1e6:g} MB, vocab {len(ranks)}"
+    cold, warm, tt = (
+        "minigrad encode_ordinary (cold cache)",
+        "minigrad encode_ordinary (warm cache)",
+        "tiktoken encode_ordinary",
+    )
+    ratios = [
+        Ratio("encoding, one string: minigrad (cold cache) speed / tiktoken", title, cold, tt,
+              invert=True, goal=0.5, op=">=", source="issue 3"),
+        Ratio("encoding, one string: minigrad (warm cache) speed / tiktoken", title, warm, tt,
+              invert=True),
+        Ratio("encoding, per file: minigrad batch speed / tiktoken loop", title,
+              f"minigrad encode_ordinary_batch ({len(docs)} files, warm cache)",
+              f"tiktoken encode_ordinary per file ({len(docs)} files)", invert=True),
+        Ratio("splitting alone: compiled scanner speed / regex.findall", title,
+              "minigrad compiled split only", "regex.findall (GPT-4 pattern) only", invert=True),
+    ]  # fmt: skip
     json_path, md_path = write_results(
-        "encode",
-        {f"encode {size / 1e6:.0f} MB, vocab {len(ranks)}": rows},
-        notes=notes,
-        out_dir=args.out_dir,
+        "encode", {title: rows}, notes=notes, out_dir=args.out_dir, ratios=ratios
     )
     print(f"wrote {json_path} and {md_path}")
     return 0

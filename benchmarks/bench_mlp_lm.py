@@ -14,14 +14,19 @@ Run: ``python -m benchmarks mlp_lm [--quick]``.
 from __future__ import annotations
 
 import argparse
-import random
-import statistics
-import time
 
 import numpy as np
 
 import minigrad as mg
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    cpu_compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 from benchmarks.mlp_numpy import init_params, make_step
 from minigrad import nn, optim
 from minigrad.nn import functional as F
@@ -39,32 +44,6 @@ class MLPLM(nn.Module):
     def forward(self, ids: np.ndarray) -> mg.Tensor:
         x = self.emb(ids).reshape(ids.shape[0], CTX * DIM)
         return self.fc2(self.fc1(x).tanh())
-
-
-def cpu_compare(steps: dict, repeats: int, baseline: str) -> list[dict]:
-    """Median CPU time (``time.process_time``) per call, interleaved in a new order each round.
-
-    On a shared machine wall-clock time includes the time other processes held the core; CPU
-    time counts only this process's work (it still feels their cache pollution).  A supplement to
-    ``harness.compare``, whose wall-clock medians stay the headline numbers.
-    """
-    names = list(steps)
-    cpu: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(repeats):
-        for k in random.Random(r).sample(range(len(names)), len(names)):  # as harness.compare
-            name = names[k]
-            t0 = time.process_time()
-            steps[name]()
-            cpu[name].append(time.process_time() - t0)
-    ref = statistics.median(cpu[baseline])
-    return [
-        {
-            "name": n,
-            "cpu_median_s": statistics.median(cpu[n]),
-            "cpu_ratio": statistics.median(cpu[n]) / ref,
-        }
-        for n in names
-    ]
 
 
 def minigrad_step(init, ids, target, sparse=False):
@@ -118,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     set_threads(args.threads)
-    repeats, inner = (4, 1) if args.quick else (40, 1)
+    repeats, inner = (3, 1) if args.quick else (40, 1)
     try:
         import torch
     except ImportError:
@@ -156,8 +135,6 @@ def main(argv: list[str] | None = None) -> int:
         inner=inner,
         baseline="minigrad",
     )
-    for r in rows:
-        r["ms"] = round(r["median_s"] * 1e3, 3)
     title = f"MLP LM SGD step, V={VOCAB} d={DIM} ctx={CTX} H={HIDDEN} B={BATCH}, {args.threads}T"
     print(f"\n## {title}\n")
     print(markdown_table(rows))
@@ -170,9 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "; ".join(f"{k} = {v:.3f}" for k, v in goal.items()))
     print("goals: minigrad / torch eager <= 0.9, minigrad / numpy floor <= 1.15")
     cpu_rows = cpu_compare(steps, repeats, baseline="minigrad")
-    for r in cpu_rows:
-        r["cpu_ms"] = round(r["cpu_median_s"] * 1e3, 3)
-    by_cpu = {r["name"]: r["cpu_median_s"] for r in cpu_rows}
+    by_cpu = {r["name"]: r["median_s"] for r in cpu_rows}
     goal["cpu: minigrad / torch eager"] = by_cpu["minigrad"] / by_cpu.get("torch eager", np.nan)
     goal["cpu: minigrad / numpy floor"] = by_cpu["minigrad"] / by_cpu["numpy by hand (floor)"]
     print("\n## CPU time per step (process_time)\n")
@@ -184,8 +159,23 @@ def main(argv: list[str] | None = None) -> int:
         + "; ratios: "
         + ", ".join(f"{k} = {v:.3f}" for k, v in goal.items())
     )
-    sections = {title: rows, "CPU time per step (process_time), same contenders": cpu_rows}
-    paths = write_results("mlp_lm", sections, notes=notes)
+    cpu_title = "CPU time per step (process_time), same contenders"
+    sections = {title: rows, cpu_title: cpu_rows}
+    ratios = [
+        Ratio("MLP LM SGD step: minigrad time / torch eager", title, "minigrad", "torch eager",
+              goal=0.9, op="<=", source="issue 4"),
+        Ratio("MLP LM SGD step: minigrad time / torch eager (frontier)", title, "minigrad",
+              "torch eager", goal=0.7, op="<=", source="issue 19"),
+        Ratio("MLP LM SGD step: minigrad time / numpy by hand", title, "minigrad",
+              "numpy by hand (floor)", goal=1.15, op="<=", source="issue 4"),
+        Ratio("minigrad / torch eager, best step (min)", title, "minigrad", "torch eager",
+              metric="min_s"),
+        Ratio("minigrad / numpy by hand, best step (min)", title, "minigrad",
+              "numpy by hand (floor)", metric="min_s"),
+        Ratio("minigrad / torch eager, CPU time", cpu_title, "minigrad", "torch eager"),
+        Ratio("minigrad / numpy by hand, CPU time", cpu_title, "minigrad", "numpy by hand (floor)"),
+    ]  # fmt: skip
+    paths = write_results("mlp_lm", sections, notes=notes, ratios=ratios)
     print("\nwrote", *paths)
     return 0
 

@@ -21,7 +21,7 @@ table from ``regex`` (and loading it from the disk cache), and the first call of
 (``warmup_s``, numba's cache load).
 
     python -m benchmarks pretokenize            # 10 MB, 5 repeats
-    python -m benchmarks pretokenize --quick    # 1 MB, 3 repeats
+    python -m benchmarks pretokenize --quick    # 200 KB, 3 repeats (a smoke run)
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.corpus import stdlib_corpus
-from benchmarks.harness import Contender, compare, markdown_table, set_threads, write_results
+from benchmarks.harness import (
+    Contender,
+    Ratio,
+    compare,
+    markdown_table,
+    set_threads,
+    write_results,
+)
 
 TIKTOKEN_FULL_VOCAB_MB_S = 19.6  # measured by the issue's author, 32,768-token vocab, 1 thread
 
@@ -42,7 +49,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks pretokenize", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--quick", action="store_true", help="1 MB, 3 repeats")
+    p.add_argument("--quick", action="store_true", help="200 KB, 3 repeats")
     p.add_argument("--bytes", type=int, default=None, help="corpus size in bytes (default 10 MB)")
     p.add_argument("--repeats", type=int, default=None, help="timed repetitions (default 5)")
     p.add_argument(
@@ -97,10 +104,10 @@ def _with_cpu_time(c: Contender, cpu: dict[str, list[float]]) -> Contender:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
-    n_bytes = args.bytes or (1_000_000 if args.quick else 10_000_000)
+    n_bytes = args.bytes or (200_000 if args.quick else 10_000_000)
     repeats = args.repeats or (3 if args.quick else 5)
     names = [n.strip() for n in args.patterns.split(",") if n.strip()]
-    set_threads(1)
+    set_threads(1, torch=False)
 
     import regex
 
@@ -126,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     sections: dict[str, list[dict[str, Any]]] = {}
+    ratios = []
     for name in names:
         pat = regex.compile(PATTERNS[name])
         want = pat.findall(text)
@@ -169,6 +177,15 @@ def main(argv: list[str] | None = None) -> int:
             row["MB/s (CPU)"] = size / row["cpu_median_s"] / 1e6
         title = f"{name}: {size / 1e6:.1f} MB, {n_chunks:,} chunks"
         sections[title] = rows
+        ratios.append(
+            Ratio(
+                f"{name}: compiled scanner (byte offsets) speed / regex.findall",
+                title,
+                "minigrad utf8_chunk_bounds",
+                "regex.findall",
+                invert=True,
+            )
+        )
         print(f"\n## {title}\n")
         cols = [
             "name",
@@ -190,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{TIKTOKEN_FULL_VOCAB_MB_S} MB/s here (see bench_encode); ratio > 1 means slower than "
         f"split_fast."
     )
-    json_path, md_path = write_results("pretokenize", sections, notes=notes, out_dir=args.out_dir)
+    json_path, md_path = write_results(
+        "pretokenize", sections, notes=notes, out_dir=args.out_dir, ratios=ratios
+    )
     print(f"\nwrote {json_path} and {md_path}")
     return 0
 

@@ -20,8 +20,16 @@ from pathlib import Path
 
 def stdlib_files() -> list[Path]:
     """All ``.py`` files of the standard library, sorted, excluding ``site-packages``."""
+    return list(_stdlib_files())
+
+
+@lru_cache(maxsize=1)
+def _stdlib_files() -> tuple[Path, ...]:
+    # walked once per process: the walk takes longer than reading the first megabyte
     root = Path(sysconfig.get_paths()["stdlib"])
-    return sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts and p.is_file())
+    return tuple(
+        sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts and p.is_file())
+    )
 
 
 def stdlib_documents(n_bytes: int) -> list[str]:

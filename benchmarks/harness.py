@@ -15,13 +15,24 @@ Usage::
     rows = compare([Contender("numpy", f_np), Contender("minigrad", f_mg)], repeats=7,
                    baseline="minigrad")
     print(markdown_table(rows))
-    write_results("scatter", {"scatter d=64": rows})
+    write_results("scatter", {"scatter d=64": rows},
+                  ratios=[Ratio("minigrad / numpy", "scatter d=64", "minigrad", "numpy")])
+
+**The module contract** (built-in ``benchmarks/bench_NAME.py`` and a user's ``bench_NAME.py``
+run by ``python -m benchmarks --bench-dir DIR`` alike): the file defines
+``main(argv: list[str] | None) -> int``, which accepts ``--quick`` (small sizes and few repeats:
+a smoke run whose numbers nobody reads) and ends with one :func:`write_results` call.  The
+runner starts it in a child process with ``$MINIGRAD_BENCH_OUT`` set, where ``write_results``
+writes, and reads nothing else from it: the tables, spread and ratios in the report all come
+from the rows and :class:`Ratio` declarations it wrote (``benchmarks/schema.py`` says what a row
+holds).  Exit code 0 means success.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import gc
+import itertools
 import json
 import os
 import platform
@@ -35,6 +46,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.schema import SCHEMA, Ratio, check_ratios
+
+__all__ = [
+    "Contender",
+    "Ratio",
+    "compare",
+    "cpu_compare",
+    "environment",
+    "markdown_table",
+    "set_threads",
+    "threads",
+    "write_results",
+]
+
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
@@ -47,6 +72,15 @@ class Contender:
     params: dict[str, Any] = field(default_factory=dict)
     #: called (untimed) before every timed call, e.g. to zero a buffer or set thread counts
     before: Callable[[], Any] | None = None
+
+
+_calls = itertools.count()
+
+
+def _rounds_id() -> str:
+    """A tag shared by the rows of one :func:`compare` call: their ``times_s[i]`` were all
+    measured in round ``i``, so per-round ratios between them are paired observations."""
+    return f"{os.getpid()}:{next(_calls)}"
 
 
 def _time_once(c: Contender, inner: int) -> float:
@@ -70,9 +104,10 @@ def compare(
     """Time ``contenders`` interleaved; return one row per contender.
 
     Each row has ``name``, ``median_s``, ``min_s``, ``times_s`` (every repetition), ``warmup_s``
-    (the first, untimed call: compile time lives there) and ``ratio`` = this median divided by the
-    baseline's median (so ``ratio > 1`` means slower than the baseline).  ``gap_s`` sleeps before
-    each timed call, for measuring cold thread pools.
+    (the first, untimed call: compile time lives there), ``ratio`` = this median divided by the
+    baseline's median (so ``ratio > 1`` means slower than the baseline) and ``rounds``, a tag
+    shared by the rows of this call (``times_s[i]`` of each was measured in round ``i``).
+    ``gap_s`` sleeps before each timed call, for measuring cold thread pools.
     """
     if not contenders:
         raise ValueError("compare() needs at least one contender")
@@ -106,12 +141,16 @@ def compare(
                 if gap_s:
                     time.sleep(gap_s)
                 times[c.name].append(_time_once(c, inner))
-            gc.collect()
+            # the round's garbage is all young (the collector was off): collecting the two young
+            # generations frees it; a full collection would also walk every object torch and
+            # numba created at import (~0.1 s a round) and free nothing more
+            gc.collect(1)
     finally:
         if gc_was_enabled:
             gc.enable()
 
     rows = []
+    rounds = _rounds_id()
     for c in contenders:
         ts = times[c.name]
         rows.append(
@@ -124,6 +163,7 @@ def compare(
                 "warmup_s": warm[c.name],
                 "repeats": repeats,
                 "inner": inner,
+                "rounds": rounds,
             }
         )
     ref = baseline if baseline is not None else rows[0]["name"]
@@ -132,6 +172,46 @@ def compare(
         row["ratio"] = row["median_s"] / ref_median if ref_median > 0 else float("nan")
         row["baseline"] = ref
     return rows
+
+
+def cpu_compare(
+    steps: dict[str, Callable[[], Any]], repeats: int, baseline: str
+) -> list[dict[str, Any]]:
+    """Process CPU time (``time.process_time``) per call, interleaved in a new order each round.
+
+    On a shared machine wall-clock time includes the time other processes held the core; CPU
+    time counts only this process's work (it still feels their cache pollution).  A supplement to
+    :func:`compare`, whose wall-clock medians stay the headline numbers.  No warm-up: call each
+    step once before.  Rows as :func:`compare`'s, with ``clock: "cpu"`` (``times_s`` are CPU
+    times).
+    """
+    if baseline not in steps:
+        raise ValueError(f"baseline {baseline!r} is not one of {list(steps)}")
+    names = list(steps)
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for r in range(repeats):
+        for k in random.Random(r).sample(range(len(names)), len(names)):  # as compare()
+            name = names[k]
+            t0 = time.process_time()
+            steps[name]()
+            cpu[name].append(time.process_time() - t0)
+    ref = statistics.median(cpu[baseline])
+    rounds = _rounds_id()
+    return [
+        {
+            "name": n,
+            "rounds": rounds,
+            "median_s": statistics.median(cpu[n]),
+            "min_s": min(cpu[n]),
+            "times_s": cpu[n],
+            "repeats": repeats,
+            "inner": 1,
+            "clock": "cpu",
+            "ratio": statistics.median(cpu[n]) / ref if ref > 0 else float("nan"),
+            "baseline": baseline,
+        }
+        for n in names
+    ]
 
 
 def _set_torch_and_numba_threads(n: int) -> None:
@@ -149,10 +229,22 @@ def _set_torch_and_numba_threads(n: int) -> None:
         pass
 
 
-def set_threads(n: int) -> None:
-    """Set the thread count of every pool a contender may use: torch, numba, BLAS."""
+def set_threads(n: int, *, torch: bool = True) -> None:
+    """Set the thread count of every pool a contender may use: torch, numba, BLAS.
+
+    ``torch=False`` leaves torch alone (and unimported: ~1.5 s) for modules with no torch
+    contender; torch's threads are still set if something imported it already.
+    """
     os.environ["RAYON_NUM_THREADS"] = str(n)
-    _set_torch_and_numba_threads(n)
+    if torch or "torch" in sys.modules:
+        _set_torch_and_numba_threads(n)
+    else:
+        try:
+            import numba
+
+            numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+        except ImportError:
+            pass
     try:
         from threadpoolctl import threadpool_limits
 
@@ -191,8 +283,12 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def environment() -> dict[str, Any]:
-    """Versions, CPU, thread and BLAS settings: recorded beside every result."""
+def environment(import_libs: bool = True) -> dict[str, Any]:
+    """Versions, CPU, thread and BLAS settings: recorded beside every result.
+
+    ``import_libs=False`` reads numba's and torch's thread counts only when something already
+    imported them (the report's parent process, which times nothing, need not pay ~2 s).
+    """
     env: dict[str, Any] = {
         "date": _dt.datetime.now().isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
@@ -217,16 +313,18 @@ def environment() -> dict[str, Any]:
         },
     }
     try:
-        import numba
+        if import_libs or "numba" in sys.modules:
+            import numba
 
-        env["numba_threads"] = numba.get_num_threads()
-        env["numba_threading_layer"] = numba.config.THREADING_LAYER
+            env["numba_threads"] = numba.get_num_threads()
+            env["numba_threading_layer"] = numba.config.THREADING_LAYER
     except ImportError:
         pass
     try:
-        import torch
+        if import_libs or "torch" in sys.modules:
+            import torch
 
-        env["torch_threads"] = torch.get_num_threads()
+            env["torch_threads"] = torch.get_num_threads()
     except ImportError:
         pass
     try:
@@ -267,7 +365,10 @@ def markdown_table(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None
         return ""
     if columns is None:
         columns = [
-            k for k in rows[0] if k not in ("times_s", "repeats", "inner", "baseline", "warmup_s")
+            k
+            for k in rows[0]
+            if k not in ("times_s", "repeats", "inner", "baseline", "warmup_s", "rounds")
+            and not k.endswith("times_s")
         ]
     out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
@@ -304,19 +405,34 @@ def write_results(
     *,
     notes: str = "",
     out_dir: Path | None = None,
+    ratios: Sequence[Ratio] = (),
 ) -> tuple[Path, Path]:
     """Write ``<out_dir>/<name>.json`` (raw, with environment) and ``<name>.md`` (tables).
+
+    ``ratios`` are the comparisons this module vouches for (:class:`Ratio`: two rows by section
+    and contender name; with a goal, a headline of the report).  Each must name a section in
+    ``sections`` (``ValueError`` otherwise); rows may be missing (a peer not installed).
 
     ``out_dir`` defaults to ``$MINIGRAD_BENCH_OUT`` when that is set (the ``python -m
     benchmarks`` runner sets it for each module it starts), else ``benchmarks/results/<today>/``.
     """
-    env = environment()
+    if not name or not all(ch.isalnum() or ch in "_-." for ch in name):
+        raise ValueError(f"result name must be letters, digits, _ - or ., got {name!r}")
+    check_ratios(ratios, sections)
+    env = environment(import_libs=False)  # a module that never imported torch did not use it
     if out_dir is None and os.environ.get("MINIGRAD_BENCH_OUT"):
         out_dir = Path(os.environ["MINIGRAD_BENCH_OUT"])
     if out_dir is None:
         out_dir = RESULTS_DIR / _dt.date.today().isoformat()
     out_dir = Path(out_dir)
-    payload = {"benchmark": name, "environment": env, "notes": notes, "sections": sections}
+    payload = {
+        "benchmark": name,
+        "schema": SCHEMA,
+        "environment": env,
+        "notes": notes,
+        "sections": sections,
+        "ratios": [r.to_dict() for r in ratios],
+    }
     json_path = out_dir / f"{name}.json"
     md_path = out_dir / f"{name}.md"
     _atomic_write(json_path, json.dumps(payload, indent=1, default=str) + "\n")

@@ -1,18 +1,22 @@
 """Collect a run's results into ``results.json``, ``REPORT.md`` and ``README_PERFORMANCE.md``.
 
-Every benchmark module writes its own ``NAME.json`` (rows of ``harness.compare`` plus its
-environment).  ``build(out_dir, meta)`` reads all of them from ``out_dir/modules/`` and writes:
+Every benchmark module writes its own ``NAME.json`` (rows of ``harness.compare``, the ratios it
+declares, its environment; the format is in ``benchmarks/schema.py``).  ``build(out_dir, meta)``
+reads all of them from ``out_dir/modules/`` and writes:
 
 * ``results.json``: the run (command, durations, what was skipped and why), the environment,
-  the headline ratios, and every module's payload as it wrote it (raw times included);
-* ``REPORT.md``: the headline ratios against the goals set in the issues, the plots, then each
-  module's tables as *contender | size | median | min | ratio to minigrad | GB/s or MB/s*;
-* ``README_PERFORMANCE.md``: a "Performance" section to paste into the README: the date, machine
-  and versions, the headline table, three plots and the command that reproduces them.
+  the evaluated headline ratios, and every module's payload as it wrote it (raw times included);
+* ``REPORT.md``: the headline ratios against their goals, the plots, then each module's tables;
+  every timed row shows its median, interquartile range (IQR) and number of repeats, and is
+  flagged when the IQR exceeds 10% of the median;
+* ``README_PERFORMANCE.md``: a "Performance" section to paste into the README: the run it comes
+  from, the headline table with each ratio's spread, three plots and the command that reproduces
+  them.
 
-A headline is a ratio of two medians from one table (or a value a module computed), compared
-with its goal.  When a row it needs is missing (a peer not installed, a quick run that skips a
-size) it reads "n/a" with the reason: the report never fails for a missing number.
+Headlines are the ratios with a goal that the modules declared (``schema.Ratio``): two rows
+named by section and contender, never found by matching text.  A ratio whose rows this run did
+not measure (a peer not installed, a module not run, a quick run's smaller sizes) is left out of
+the tables, and the report says which; so is a point a scaling sweep estimated instead of running.
 
     python -m benchmarks.report OUT_DIR     # rebuild the report of an earlier run
 """
@@ -22,238 +26,230 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness import environment, fmt_time, markdown_table
+from benchmarks.harness import environment, fmt_time
+from benchmarks.schema import (
+    SIZE_KEYS,
+    TIMING_KEYS,
+    declared_ratios,
+    evaluate,
+    is_timed,
+    not_run,
+    raw_values,
+    size_of,
+)
+from benchmarks.stats import summarize
 from minigrad.atomic import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 Row = dict[str, Any]
-
-#: row keys that describe the problem size (shown in the "size" column), in display order
-SIZE_KEYS = (
-    "n",
-    "d",
-    "V",
-    "ids",
-    "U",
-    "C",
-    "N",
-    "B",
-    "T",
-    "ops",
-    "batch",
-    "vocab",
-    "corpus_bytes",
-    "bytes",
-    "pattern",
-    "params",
-)
-#: throughput keys, first found wins: (key, unit)
-RATE_KEYS = (
-    ("GBps", "GB/s"),
-    ("GBps_rw", "GB/s"),
-    ("MBps", "MB/s"),
-    ("MB/s", "MB/s"),
-    ("corpus_MBps", "MB/s"),
-)
+#: a row (or ratio) whose IQR exceeds this fraction of its median is flagged
+NOISY = 0.10
+FLAG = "⚠"
 
 
-@dataclass(frozen=True)
-class Headline:
-    """One headline ratio: ``num`` over ``den`` (medians) in a section, compared with a goal.
+# ---- cells ------------------------------------------------------------------------------------
+def fmt_value(key: str, v: Any) -> str:
+    """One cell: times in human units, floats to 4 significant digits, missing as "–"."""
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v == "n/a":  # "n/a": old files
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float) and key.endswith("_s"):
+        return fmt_time(v)
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, int):
+        return f"{v:,}" if abs(v) >= 10_000 else str(v)
+    return str(v)
 
-    ``modules`` are file stems tried in order (the quick run writes ``scatter_quick``);
-    ``section`` and the row names are regular expressions (``re.search``); the first section
-    that matches and has both rows is used.  ``field`` reads a value from the ``num`` row
-    instead of dividing.  ``invert`` reports den / num ("x faster").  The goal holds when the
-    value is ``>= goal`` (``op=">="``), ``<= goal``, or within ``goal`` of 1 (``"~"``).
+
+def spread_cells(values: Sequence[float], as_time: bool = True) -> tuple[str, str, bool]:
+    """(IQR cell, n cell, noisy) of a sample of repeats; IQR relative to the median in brackets,
+    flagged when above :data:`NOISY`."""
+    if not values:
+        return "–", "–", False
+    s = summarize(values)
+    if s.n < 2:
+        return "–", str(s.n), False
+    noisy = s.rel_iqr > NOISY
+    absolute = fmt_time(s.iqr) if as_time else f"{s.iqr:.3g}"
+    return f"{absolute} ({s.rel_iqr:.0%}){' ' + FLAG if noisy else ''}", str(s.n), noisy
+
+
+def _median_cell(row: Row) -> str:
+    if row.get("clipped"):  # stopped at a time budget: a lower bound
+        return f"> {fmt_time(row['median_s'])} ({row.get('note', 'clipped')})"
+    return fmt_time(row["median_s"])
+
+
+def _ratio_cell(row: Row) -> str:
+    base = row.get("baseline")
+    if row.get("clipped") or base is None or not isinstance(row.get("ratio"), (int, float)):
+        return "–"
+    if row.get("name") == base:
+        return "1.00x (ref)"
+    return f"{row['ratio']:.2f}x"
+
+
+def _extra_columns(rows: Sequence[Row], skip: frozenset[str] | set[str]) -> list[str]:
+    """Every key some row has that the fixed columns do not show, first seen first; lists (raw
+    repeats) and keys only ``None`` everywhere are left out."""
+    cols: list[str] = []
+    for r in rows:
+        for k, v in r.items():
+            if k in skip or k in SIZE_KEYS or k in cols or isinstance(v, (list, dict)):
+                continue
+            cols.append(k)
+    return [c for c in cols if any(r.get(c) is not None for r in rows)]
+
+
+# ---- tables -----------------------------------------------------------------------------------
+def timing_table(rows: Sequence[Row]) -> tuple[str, int]:
+    """A table of timed rows; returns it and how many rows it flagged as noisy.
+
+    Columns: contender | size | median | IQR | n | min | ratio (to the row marked "ref", the
+    module's baseline at that size) | warm-up | then every other column the rows carry.
     """
-
-    label: str
-    modules: tuple[str, ...]
-    section: str
-    num: str
-    den: str | None
-    goal: float
-    op: str
-    source: str
-    invert: bool = False
-    field: str | None = None
-    unit: str = "x"
-
-
-HEADLINES: tuple[Headline, ...] = (
-    Headline("autograd per-op overhead: torch eager time / minigrad time", ("autograd",),
-             "per-op overhead", "^minigrad$", "^torch eager$", 1.0, ">=", "issue 2", invert=True),
-    Headline("2-layer MLP fwd+bwd: minigrad time / torch eager", ("autograd",), "2-layer MLP",
-             "^minigrad$", "^torch eager$", 1.0, "<=", "issue 2"),
-    Headline("scatter-add, d=64 V=5e4 zipf: speed-up over np.add.at", ("scatter", "scatter_quick"),
-             r"d=64 V=50,000 ids=zipf", r"^minigrad scatter_add \(zero", r"^np\.add\.at", 20.0,
-             ">=", "issue 4", invert=True),
-    Headline("scatter-add, d=64 V=5e4 zipf: speed-up over torch index_add_ 2T",
-             ("scatter", "scatter_quick"), r"d=64 V=50,000 ids=zipf",
-             r"^minigrad scatter_add \(zero", r"^torch index_add_ 2T", 1.5, ">=", "issue 4",
-             invert=True),
-    Headline("scatter alone (no zeroing) / copy floor, d=64 V=5e4 zipf",
-             ("scatter", "scatter_quick"), r"d=64 V=50,000 ids=zipf",
-             r"^minigrad scatter_add only", r"^floor: copy", 1.5, "<=", "issue 4"),
-    Headline("row-sparse gradient: speed-up over torch sparse bwd + coalesce 1T",
-             ("scatter", "scatter_quick"), r"d=64 V=50,000 ids=zipf",
-             r"^minigrad row_sparse_sum", r"^torch sparse=True bwd \+ coalesce 1T", 4.0, ">=",
-             "issue 4", invert=True),
-    Headline("scatter-add, d=64 V=5e4 zipf: serial loop time / threaded time",
-             ("scatter", "scatter_quick"), r"d=64 V=50,000 ids=zipf",
-             r"^minigrad scatter_add \d+ threads forced", r"^minigrad scatter_add serial", 1.0,
-             ">=", "issue 4", invert=True),
-    Headline("embedding step, sparse + SGD: CPU time at V=1e6 / V=1e3 (models alone)",
-             ("embedding_step", "embedding_step_malloc_tuned"), "^minigrad alone",
-             r"^minigrad sparse \+ SGD$", None, 1.3, "<=", "issue 4", field="V=1e6 / V=1e3"),
-    Headline("embedding step, sparse + Adam: CPU time at V=1e6 / V=1e3 (models alone)",
-             ("embedding_step", "embedding_step_malloc_tuned"), "^minigrad alone",
-             r"^minigrad sparse \+ Adam$", None, 1.3, "<=", "issue 4", field="V=1e6 / V=1e3"),
-    Headline("embedding step, sparse + Adam: wall time at V=1e6 / V=1e3 (among torch steps)",
-             ("embedding_step", "embedding_step_malloc_tuned"), "^growth with V",
-             r"^minigrad sparse \+ Adam$", None, 1.3, "<=", "issue 4", field="V=1e6 / V=1e3"),
-    Headline("cross-entropy fwd+bwd C=1,000: speed-up over torch 1T (both 1 thread)",
-             ("cross_entropy", "cross_entropy_quick"), r"C=1,000 ",
-             r"^minigrad fwd\+bwd \(1 thread\)", r"^torch F\.cross_entropy fwd\+bwd 1T", 1.2,
-             ">=", "issue 4", invert=True),
-    Headline("cross-entropy fwd+bwd C=50,000: speed-up over torch 1T (both 1 thread)",
-             ("cross_entropy",), r"C=50,000 ", r"^minigrad fwd\+bwd \(1 thread\)",
-             r"^torch F\.cross_entropy fwd\+bwd 1T", 2.0, ">=", "issue 4", invert=True),
-    Headline("MLP LM SGD step: minigrad time / torch eager", ("mlp_lm",), "^MLP LM SGD step",
-             "^minigrad$", "^torch eager$", 0.9, "<=", "issue 4"),
-    Headline("MLP LM SGD step: minigrad time / numpy by hand", ("mlp_lm",), "^MLP LM SGD step",
-             "^minigrad$", r"^numpy by hand \(floor\)", 1.15, "<=", "issue 4"),
-    Headline("TinyGPT AdamW step: minigrad time / torch eager", ("tinygpt",), "^TinyGPT",
-             "^minigrad$", "^torch eager$", 1.5, "<=", "issue 6"),
-    Headline("BPE training, vocab 32,768: minigrad time / HF (1 thread)", ("bpe_train",),
-             r"^training time.*vocab 32768", "^minigrad$", "^HF BpeTrainer RAYON=1$", 2.0, "<=",
-             "issue 3"),
-    Headline("BPE compression: bytes/token, minigrad / HF (same vocab)", ("bpe_train",),
-             "^compression", r"^minigrad", None, 0.01, "~", "issue 3", field="ratio_vs_HF"),
-    Headline("encoding, one string: minigrad (cold cache) speed / tiktoken", ("encode",),
-             "^encode", r"^minigrad encode_ordinary \(cold cache\)", None, 0.5, ">=", "issue 3",
-             field="vs_tiktoken_speed"),
-)  # fmt: skip
+    shown = [r for r in rows if not not_run(r)]
+    has_size = any(size_of(r) for r in shown)
+    extras = _extra_columns(shown, TIMING_KEYS)
+    head = ["contender", *(["size"] if has_size else []), "median", "IQR", "n", "min", "ratio"]
+    head += ["warm-up", *extras]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    flagged = 0
+    for r in shown:
+        iqr, n, noisy = spread_cells(raw_values(r, "median_s"))
+        flagged += noisy
+        inner = r.get("inner")
+        if isinstance(inner, int) and inner > 1 and n != "–":
+            n = f"{n} (×{inner} calls)"
+        if r.get("clock") == "cpu":
+            n += " CPU"
+        cells = [str(r.get("name", "")), *([size_of(r) or "–"] if has_size else [])]
+        cells += [_median_cell(r), iqr, n, fmt_value("min_s", r.get("min_s"))]
+        cells += [_ratio_cell(r), fmt_value("warmup_s", r.get("warmup_s"))]
+        cells += [fmt_value(c, r.get(c)) for c in extras]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines), flagged
 
 
-def _find(rows: Sequence[Row], pattern: str) -> Row | None:
-    return next((r for r in rows if re.search(pattern, str(r.get("name", "")))), None)
+def plain_table(rows: Sequence[Row]) -> str:
+    """Rows of single measurements (no repeats): every column any row has."""
+    cols = ["name", *_extra_columns(rows, {"name"})]
+    if any(size_of(r) for r in rows):
+        cols.insert(1, "size")
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        cells = [(size_of(r) or "–") if c == "size" else fmt_value(c, r.get(c)) for c in cols]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
-def evaluate(h: Headline, modules: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The headline's value, where it was measured, and whether the goal was met."""
-    out: dict[str, Any] = {"label": h.label, "goal": h.goal, "op": h.op, "source": h.source}
-    stems = [m for m in h.modules if m in modules]
-    if not stems:
-        return {**out, "value": None, "met": None, "why": f"{' / '.join(h.modules)} not run"}
-    why = "size not measured in this run"
-    for stem in stems:
-        for title, rows in modules[stem].get("sections", {}).items():
-            if not re.search(h.section, title):
-                continue
-            num = _find(rows, h.num)
-            den = _find(rows, h.den) if h.den else None
-            if num is None or (h.den and den is None):
-                why = f"no row {h.den if num else h.num!r}"
-                continue
-            if h.field is not None:
-                value = num.get(h.field)
-            else:
-                a, b = num["median_s"], den["median_s"]
-                value = b / a if h.invert else a / b
-            if not isinstance(value, (int, float)) or math.isnan(value):
-                why = f"no number in {stem}"
-                continue
-            met = {">=": value >= h.goal, "<=": value <= h.goal, "~": abs(value - 1) <= h.goal}
-            return {**out, "value": value, "met": met[h.op], "where": f"{stem}: {title}"}
-    return {**out, "value": None, "met": None, "why": why}
+def _ratio_value(h: dict[str, Any]) -> str:
+    return f"{h['value']:.3f}" if h.get("op") == "~" else f"{h['value']:.2f}x"
+
+
+def ratio_spread_cell(h: dict[str, Any]) -> str:
+    """``1.05–1.21x`` (the bootstrap quartiles of the ratio), flagged when wider than 10% of the
+    value;
+    "–" for a ratio of single values (one measurement each, or two minima)."""
+    if h.get("q1") is None:
+        return "–"
+    width = (h["q3"] - h["q1"]) / h["value"] if h["value"] else float("nan")
+    flag = f" {FLAG}" if width > NOISY else ""
+    return f"{h['q1']:.2f}–{h['q3']:.2f}x{flag}"
 
 
 def goal_text(h: dict[str, Any]) -> str:
+    if h.get("goal") is None:
+        return "–"
     if h["op"] == "~":
         return f"within {h['goal']:.0%} of 1"
     return f"{'≥' if h['op'] == '>=' else '≤'} {h['goal']:g}x"
 
 
-def headline_table(headlines: Sequence[dict[str, Any]]) -> str:
-    lines = ["| comparison | measured | goal | met | source |", "|---|---|---|---|---|"]
-    for h in headlines:
-        if h["value"] is None:
-            value, met = f"n/a ({h['why']})", "–"
-        else:
-            value = f"{h['value']:.3f}" if h["op"] == "~" else f"{h['value']:.2f}x"
-            met = "yes" if h["met"] else "**no**"
-        lines.append(f"| {h['label']} | {value} | {goal_text(h)} | {met} | {h['source']} |")
-    return "\n".join(lines)
+def met_text(h: dict[str, Any]) -> str:
+    if h.get("met") is None:
+        return "–"
+    text = "yes" if h["met"] else "**no**"
+    return text + (" (goal inside the IQR)" if h.get("noisy_goal") else "")
 
 
-# ---- module tables ----------------------------------------------------------------------------
-def size_of(row: Row) -> str:
-    """The row's problem size as ``k=v`` pairs, e.g. ``d=64 V=50,000 ids=zipf``."""
-    parts = []
-    for k in SIZE_KEYS:
-        if k in row and row[k] is not None:
-            v = row[k]
-            parts.append(f"{k}={v:,}" if isinstance(v, int) else f"{k}={v}")
-    return " ".join(parts)
+def _n_text(h: dict[str, Any]) -> str:
+    n = h.get("n") or []
+    return "/".join(str(k) for k in n) if n else "–"
 
 
-def _median_cell(row: Row) -> str:
-    if row.get("clipped"):  # stopped at a time budget (a lower bound), or estimated, not run
-        note = str(row.get("note", "clipped"))
-        sign = "~" if note.startswith("not run") and "~" in note else ">"
-        return f"{sign} {fmt_time(row['median_s'])} ({note})"
-    return fmt_time(row["median_s"])
-
-
-def timing_table(rows: Sequence[Row]) -> str:
-    """contender | size | median | min | ratio to minigrad | rate; ratios within each size."""
-    rate = next(((k, u) for k, u in RATE_KEYS if any(k in r for r in rows)), None)
-    groups: dict[str, list[Row]] = {}
-    for r in rows:
-        groups.setdefault(size_of(r), []).append(r)
-    head = ["contender", "size", "median", "min", "ratio to minigrad"] + ([rate[1]] if rate else [])
+def headline_table(headlines: Sequence[dict[str, Any]], source: bool = True) -> str:
+    """The measured headlines (unmeasured ones are left out: see :func:`unmeasured_line`)."""
+    head = ["comparison", "measured", "IQR of the ratio", "n", "goal", "met"]
+    head += ["source"] if source else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for size, group in groups.items():
-        base = group[0].get("baseline")
-        ref = next((r for r in group if r["name"] == base and base.startswith("minigrad")), None)
-        ref = ref or next((r for r in group if str(r["name"]).startswith("minigrad")), None)
-        for r in group:
-            if ref is None or r.get("clipped") or not ref["median_s"]:
-                ratio = "–"
-            elif r is ref:
-                ratio = "1.00x (ref)"
-            else:
-                ratio = f"{r['median_s'] / ref['median_s']:.2f}x"
-            mn = fmt_time(r["min_s"]) if isinstance(r.get("min_s"), float) else "–"
-            cells = [str(r["name"]), size or "–", _median_cell(r), mn, ratio]
-            if rate:
-                v = r.get(rate[0])
-                cells.append(f"{v:.3g}" if isinstance(v, (int, float)) else "–")
-            lines.append("| " + " | ".join(cells) + " |")
+    for h in headlines:
+        if h.get("value") is None:
+            continue
+        cells = [h["label"], _ratio_value(h), ratio_spread_cell(h), _n_text(h), goal_text(h)]
+        cells += [met_text(h)] + ([h.get("source") or "–"] if source else [])
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def module_markdown(stem: str, payload: dict[str, Any]) -> list[str]:
+def unmeasured_line(headlines: Sequence[dict[str, Any]]) -> str:
+    missing = [h for h in headlines if h.get("value") is None]
+    if not missing:
+        return ""
+    items = "; ".join(f"{h['label']} ({h.get('why', '?')})" for h in missing)
+    return f"Declared but not measured in this run, so not shown: {items}."
+
+
+def ratios_table(evaluated: Sequence[dict[str, Any]]) -> str:
+    head = ["ratio", "value", "IQR of the ratio", "n", "goal", "met"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for h in evaluated:
+        if h.get("value") is None:
+            continue
+        cells = [h["label"], _ratio_value(h), ratio_spread_cell(h), _n_text(h), goal_text(h)]
+        lines.append("| " + " | ".join([*cells, met_text(h)]) + " |")
+    return "\n".join(lines)
+
+
+def module_markdown(stem: str, payload: dict[str, Any]) -> tuple[list[str], int]:
+    """A module's part of the report, and how many of its rows were flagged noisy."""
     md = [f"## {stem}", ""]
+    if payload.get("error"):
+        md += [f"**{payload['error']}**", ""]
     if payload.get("notes"):
         md += [f"_{payload['notes']}_", ""]
-    for title, rows in payload.get("sections", {}).items():
+    sections = payload.get("sections") or {}
+    try:
+        evaluated = [evaluate(r, sections) for r in declared_ratios(payload)]
+    except (TypeError, ValueError) as exc:
+        md += [f"**Unreadable ratio declarations: {exc}**", ""]
+        evaluated = []
+    if any(h.get("value") is not None for h in evaluated):
+        md += ["### Ratios", "", ratios_table(evaluated), ""]
+    flagged = 0
+    for title, rows in sections.items():
+        shown = [r for r in rows if not not_run(r)]
+        if not shown:
+            continue
         md.append(f"### {title}\n")
-        if rows and all(isinstance(r.get("median_s"), (int, float)) for r in rows):
-            md.append(timing_table(rows))
+        if all(is_timed(r) for r in shown):
+            table, k = timing_table(rows)
+            flagged += k
+            md.append(table)
+            skipped = len(rows) - len(shown)
+            if skipped:
+                md += ["", f"_{skipped} points estimated instead of run are left out (plotted)._"]
         else:
-            md.append(markdown_table(rows))
+            md += [plain_table(shown), "", "_Single measurements: n = 1 each, no spread._"]
         md.append("")
-    return md
+    return md, flagged
 
 
 # ---- the three files --------------------------------------------------------------------------
@@ -265,6 +261,19 @@ def load_modules(modules_dir: Path) -> dict[str, dict[str, Any]]:
             out[path.stem] = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             out[path.stem] = {"error": f"could not read {path}: {exc}", "sections": {}}
+    return out
+
+
+def evaluate_headlines(modules: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every declared ratio with a goal, evaluated, in module order; each with ``module``."""
+    out = []
+    for stem, payload in modules.items():
+        try:
+            ratios = declared_ratios(payload)
+            sections = payload.get("sections") or {}
+            out += [{**evaluate(r, sections), "module": stem} for r in ratios if r.goal is not None]
+        except (TypeError, ValueError) as exc:
+            out.append({"label": f"{stem}: unreadable ratios ({exc})", "value": None, "why": stem})
     return out
 
 
@@ -299,6 +308,16 @@ PLOTS = (
     ("encode_vs_size.png", "encoding throughput vs text size"),
 )
 README_PLOTS = ("embedding_vs_V.png", "bpe_training.png", "encode_vs_size.png")
+SPREAD_NOTE = (
+    "Each timed row: the median of its n repeats (each repeat one call, or the mean of the "
+    "calls shown), and the interquartile range (IQR = Q3 - Q1 of the repeats, with its share "
+    f"of the median); {FLAG} marks an IQR above {NOISY:.0%} of the median, where the median is "
+    "less certain than its digits. A ratio is of two medians; its IQR is the middle half of "
+    "that ratio over 2,000 bootstrap resamples of the repeats (whole rounds resampled when both "
+    "rows were timed in the same interleaved rounds), so it says how far the ratio could move "
+    'on a rerun; "goal inside the IQR" means the verdict could flip. n is numerator/denominator '
+    "repeats."
+)
 
 
 def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
@@ -316,17 +335,27 @@ def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
         f"- method: {meta.get('isolation')}; inside each, minigrad and its peers interleaved in "
         "a new random order each round after one warm-up call, median of the repeats "
         "(`benchmarks/harness.py`)",
+        f"- spread: {SPREAD_NOTE}",
         "",
         "## Headline ratios",
         "",
-        headline_table(results["headlines"]),
-        "",
-        'Time ratios are of median wall-clock times; "x faster" rows are peer / minigrad.',
-        "",
     ]
+    heads = results["headlines"]
+    if any(h.get("value") is not None for h in heads):
+        md += [headline_table(heads), ""]
+        md += ['Time ratios are of median wall-clock times; "x faster" rows are peer / minigrad.']
+    elif not any(p.get("ratios") for p in results["modules"].values()):
+        md.append(
+            "No module of this run declared ratios (result files older than schema 2 do not): "
+            "no headline to compute."
+        )
+    else:
+        md.append("No headline was measured in this run.")
+    missing = unmeasured_line(heads)
+    md += ["", *([missing, ""] if missing else [])]
     notes = _peer_lines(meta)
     if notes:
-        md += ["## Skipped and failed", "", *notes, ""]
+        md += ["## Notes: skipped, failed, how it ran", "", *notes, ""]
     plots = [(f, t) for f, t in PLOTS if (out_dir / f).exists()]
     if plots:
         md += ["## Scaling curves", ""] + [f"![{t}]({f})\n" for f, t in plots]
@@ -338,10 +367,15 @@ def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
             f"{j['cpu_s']:.0f} s | {', '.join(j['files'])} |"
         )
     md.append("")
-    md += ["# Every table", ""]
+    body, flagged = [], 0
     for stem, payload in results["modules"].items():
-        md += module_markdown(stem, payload)
-    return "\n".join(md) + "\n"
+        part, k = module_markdown(stem, payload)
+        body += part
+        flagged += k
+    md += ["# Every table", ""]
+    if flagged:
+        md += [f"{flagged} rows flagged {FLAG}: IQR above {NOISY:.0%} of the median.", ""]
+    return "\n".join(md + body) + "\n"
 
 
 def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
@@ -362,13 +396,19 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
             "",
         ]
     load = ", ".join(f"{x:.1f}" for x in meta.get("load_average_end", []))
+    took = f"{meta.get('wall_s', 0) / 60:.1f} min, {meta.get('cpu_s', 0) / 60:.1f} min of CPU"
     md += [
-        f"Measured on {str(env.get('date', ''))[:10]} on {_machine(env)} "
-        f"({_versions(env)}; load average at the end of the run {load or 'n/a'}). Each "
+        f"From the run of {str(meta.get('started') or env.get('date', ''))[:16].replace('T', ' ')}"
+        f" (`{meta.get('command', 'python -m benchmarks')}`, {took}) on {_machine(env)} "
+        f"({_versions(env)}; load average at the end of the run {load or 'not recorded'}). Each "
         "comparison runs minigrad and its peers in one process, interleaved in a new random "
-        "order each round after a warm-up call, median of the repeats; thread counts are in "
-        f"the contender names (1T / 2T). Every raw timing and table: "
-        f"[`{rel}/REPORT.md`]({rel}/REPORT.md).",
+        "order each round after a warm-up call; a ratio is of the two medians, its IQR the "
+        "middle half of that ratio over bootstrap resamples of the repeats (how far it could "
+        f"move on a rerun), {FLAG} where that is wider than {NOISY:.0%} of the ratio, and n the "
+        "repeats behind numerator/denominator. Thread counts are in the contender names "
+        "(1T / 2T). "
+        f"Every table, raw timing and spread: [`{rel}/REPORT.md`]({rel}/REPORT.md), "
+        f"[`{rel}/results.json`]({rel}/results.json).",
         "",
         headline_table(results["headlines"]),
         "",
@@ -377,13 +417,14 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
         if (out_dir / f).exists():
             md += [f"![{dict(PLOTS)[f]}]({rel}/{f})", ""]
     cmd = "python -m benchmarks" + (f" --threads {meta['threads']}" if meta.get("threads") else "")
-    took = f"{meta.get('wall_s', 0) / 60:.1f} min, {meta.get('cpu_s', 0) / 60:.1f} min of CPU"
     md += [
-        f"Reproduce (this run took {took}; results land in `benchmarks/results/<date>/`):",
+        "Reproduce (results land in `benchmarks/results/<date>/`), or reproduce and see which "
+        "rows differ from this run beyond the noise:",
         "",
         "```sh",
         "pip install -e '.[compare]'",
         cmd,
+        f"{cmd} --compare {rel}/results.json",
         "```",
         "",
     ]
@@ -395,9 +436,10 @@ def build(out_dir: Path, meta: dict[str, Any], plots: bool = True) -> list[Path]
     out_dir = Path(out_dir)
     modules = load_modules(out_dir / "modules")
     results = {
+        "schema": 2,
         "run": meta,
-        "environment": environment(),
-        "headlines": [evaluate(h, modules) for h in HEADLINES],
+        "environment": environment(import_libs=False),
+        "headlines": evaluate_headlines(modules),
         "modules": modules,
     }
     written = []

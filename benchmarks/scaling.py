@@ -94,9 +94,9 @@ def scatter_curves(quick: bool, repeats: int | None, threads: int) -> dict[str, 
     with_torch = peer_available("torch")
     reps = repeats or (2 if quick else 3)
     vocab = 50_000
-    ns = [1_000, 10_000, 100_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
-    ds = [16, 64, 256] if quick else [16, 64, 256, 1024]
-    n_for_d = 16_384 if quick else 65_536
+    ns = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+    ds = [16, 64] if quick else [16, 64, 256, 1024]
+    n_for_d = 4_096 if quick else 65_536
     out: dict[str, Rows] = {"scatter_vs_n": [], "scatter_vs_d": []}
     sweeps = {"scatter_vs_n": [(n, 64) for n in ns], "scatter_vs_d": [(n_for_d, d) for d in ds]}
     for key, points in sweeps.items():
@@ -123,8 +123,8 @@ def embedding_curve(quick: bool, repeats: int | None, threads: int) -> dict[str,
     torch = None
     if peer_available("torch"):
         import torch
-    vocabs = [1_000, 10_000, 100_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
-    reps = {"sparse": repeats or (3 if quick else 15), "dense": repeats or (1 if quick else 4)}
+    vocabs = [1_000, 10_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+    reps = {"sparse": repeats or (2 if quick else 15), "dense": repeats or (1 if quick else 4)}
     makers: list[tuple[str, Callable[..., Any], bool, bool]] = [
         ("minigrad sparse + SGD", be.minigrad_step, True, False),
         ("minigrad sparse + Adam", be.minigrad_step, True, True),
@@ -234,15 +234,16 @@ def bpe_curves(quick: bool, repeats: int | None, threads: int) -> dict[str, Rows
     from benchmarks import bench_bpe_train as bb
     from minigrad.tokenizers.trainer import train_bpe
 
-    set_threads(1)
+    set_threads(1, torch=False)
     reps = repeats or (1 if quick else 2)
-    big = 250_000 if quick else 10_000_000  # corpus of the vocab sweep
-    vocabs = [300, 512, 1024] if quick else [1024, 2048, 4096, 8192, 16384, 32768]
-    sizes = [100_000, 250_000]  # corpus sizes of the other sweep, at size_vocab
+    big = 100_000 if quick else 10_000_000  # corpus of the vocab sweep
+    vocabs = [300, 512] if quick else [1024, 2048, 4096, 8192, 16384, 32768]
+    # corpus sizes of the other sweep, at size_vocab
+    sizes = [50_000, 100_000] if quick else [100_000, 250_000, 500_000]
     if not quick:
-        sizes += [500_000, 1_000_000, 2_000_000, 5_000_000, 10_000_000]
+        sizes += [1_000_000, 2_000_000, 5_000_000, 10_000_000]
     size_vocab = 300 if quick else 1024
-    budget = 1.0 if quick else 20.0  # seconds for one naive training
+    budget = 0.5 if quick else 20.0  # seconds for one naive training
     hf_name = f"HF BpeTrainer RAYON={threads}"
     out: dict[str, Rows] = {"bpe_vs_vocab": [], "bpe_vs_corpus": []}
     with tempfile.TemporaryDirectory(prefix="scaling_bpe_") as tmpdir:
@@ -283,9 +284,9 @@ def encode_curve(quick: bool, repeats: int | None, threads: int) -> dict[str, Ro
     from minigrad.tokenizers import BPETokenizer
     from minigrad.tokenizers.trainer import train_bpe
 
-    set_threads(threads)
-    train_bytes, vocab = (500_000, 2048) if quick else (10_000_000, 32768)
-    sizes = [10_000, 100_000, 300_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
+    set_threads(threads, torch=False)
+    train_bytes, vocab = (200_000, 1024) if quick else (10_000_000, 32768)
+    sizes = [10_000, 100_000] if quick else [10_000, 100_000, 1_000_000, 10_000_000]
     reps = repeats or (2 if quick else 3)
     tok = BPETokenizer(train_bpe(stdlib_corpus(train_bytes), vocab), pattern="gpt4")
     enc = hf = None
@@ -328,7 +329,8 @@ def encode_curve(quick: bool, repeats: int | None, threads: int) -> dict[str, Ro
             )
         if hf is not None:
             cs.append(Contender("HF tokenizers encode", lambda t=text: hf.encode(t), params))
-        inner = max(1, 1_000_000 // max(n_bytes, 1))  # ~1 MB of text per timed call
+        per_call = 200_000 if quick else 1_000_000  # bytes of text per timed call
+        inner = max(1, per_call // max(n_bytes, 1))
         part = timed_with_cpu(cs, repeats=reps, inner=inner, baseline=cs[0].name)
         for r in part:
             r["MBps"] = n_bytes / r["median_s"] / 1e6

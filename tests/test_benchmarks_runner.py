@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,7 +49,13 @@ def test_parse_args_and_plan_forward_the_right_flags(tmp_path, monkeypatch):
     jobs = {j.name: j for j in runner.plan(args.jobs, args.quick, args.threads, tmp_path)}
     assert jobs["autograd"].argv == ["autograd", "--quick", "--threads", "2"]
     assert jobs["scatter"].argv == ["scatter", "--quick"]  # it sweeps its own thread counts
-    assert jobs["bpe_train"].argv[-2:] == ["--out-dir", str(tmp_path)]
+    # each job writes into its own folder (then moved to modules/): jobs may overlap
+    assert jobs["bpe_train"].argv[-2:] == ["--out-dir", str(tmp_path / "bpe_train")]
+    assert jobs["autograd"].out_dir == str(tmp_path / "autograd")
+    assert args.parallel == 2 or (os.cpu_count() or 1) < 2  # quick: two at a time
+    assert runner.parse_args([]).parallel == 1  # a full run: one at a time
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--parallel", "0"])
 
 
 def test_single_module_dispatch_rejects_unknown_names(capsys):
@@ -91,7 +98,7 @@ def test_hide_peers_makes_the_import_fail_like_a_missing_package():
     assert "missing:" in r.stdout and "tiktoken" in r.stdout
 
 
-# ---- the report, on synthetic rows ---------------------------------------------------------------
+# ---- plots, on synthetic rows (the report itself: tests/test_benchmarks_report.py) ------------
 def _row(name, median, **kw):
     return {
         "name": name,
@@ -108,26 +115,6 @@ def _row(name, median, **kw):
 def _synthetic_run(tmp_path: Path) -> Path:
     out = tmp_path / "run"
     (out / "modules").mkdir(parents=True)
-    size = {"d": 64, "V": 50_000, "ids": "zipf", "U": 7000}
-    scatter = {
-        "benchmark": "scatter_quick",
-        "notes": "synthetic",
-        "sections": {
-            "scatter n=65536 d=64 V=50,000 ids=zipf (U=7,000)": [
-                _row(
-                    "minigrad scatter_add (zero + scatter)",
-                    0.001,
-                    GBps=20.0,
-                    baseline="minigrad scatter_add (zero + scatter)",
-                    **size,
-                ),
-                _row("minigrad scatter_add only", 0.0009, GBps=22.0, **size),
-                _row("np.add.at (zero + scatter)", 0.025, GBps=0.8, **size),
-                _row("floor: copy g (np.copyto)", 0.0006, GBps=50.0, **size),
-                _row("torch index_add_ 2T (zero + scatter)", 0.001, GBps=20.0, **size),
-            ]
-        },
-    }
     bpe = {
         "benchmark": "scaling_bpe",
         "sections": {
@@ -153,74 +140,8 @@ def _synthetic_run(tmp_path: Path) -> Path:
             ]
         },
     }
-    for stem, payload in (("scatter_quick", scatter), ("scaling_bpe", bpe)):
-        (out / "modules" / f"{stem}.json").write_text(json.dumps(payload))
+    (out / "modules" / "scaling_bpe.json").write_text(json.dumps(bpe))
     return out
-
-
-def test_report_writes_results_report_and_readme_section(tmp_path):
-    out = _synthetic_run(tmp_path)
-    meta = {
-        "command": "python -m benchmarks --quick",
-        "quick": True,
-        "threads": None,
-        "jobs": [],
-        "notes": ["torch not installed: its contenders are left out"],
-        "wall_s": 1.0,
-        "cpu_s": 1.0,
-        "isolation": "test",
-    }
-    paths = report.build(out, meta, plots=False)
-    assert {p.name for p in paths} == {"results.json", "REPORT.md", "README_PERFORMANCE.md"}
-
-    results = json.loads((out / "results.json").read_text())
-    assert results["modules"]["scatter_quick"]["sections"]  # raw rows kept, times included
-    assert "versions" in results["environment"]
-    heads = {h["label"]: h for h in results["headlines"]}
-    over_add_at = heads["scatter-add, d=64 V=5e4 zipf: speed-up over np.add.at"]
-    assert over_add_at["value"] == pytest.approx(25.0) and over_add_at["met"] is True
-    over_torch = heads["scatter-add, d=64 V=5e4 zipf: speed-up over torch index_add_ 2T"]
-    assert over_torch["met"] is False  # 1.0x against a goal of 1.5x
-    assert heads["TinyGPT AdamW step: minigrad time / torch eager"]["value"] is None
-
-    md = (out / "REPORT.md").read_text()
-    assert "QUICK run" in md and "torch not installed" in md
-    assert "| scatter-add, d=64 V=5e4 zipf: speed-up over np.add.at | 25.00x | ≥ 20x | yes |" in md
-    assert "| np.add.at (zero + scatter) | d=64 V=50,000 ids=zipf U=7,000 | 25 ms |" in md
-    assert "1.00x (ref)" in md and "25.00x" in md
-    # the naive point that was not run is marked as a bound, not shown as a measurement
-    assert "| > 20 s (not run: estimated >= 20 s) | – | – |" in md
-
-    readme = (out / "README_PERFORMANCE.md").read_text()
-    assert readme.startswith("## Performance")
-    assert "python -m benchmarks" in readme and "QUICK" in readme
-
-
-def test_headline_with_a_missing_row_says_which():
-    h = report.HEADLINES[2]  # scatter vs np.add.at
-    modules = {
-        "scatter": {
-            "sections": {
-                "scatter n=1 d=64 V=50,000 ids=zipf": [
-                    _row("minigrad scatter_add (zero + scatter)", 1.0)
-                ]
-            }
-        }
-    }
-    res = report.evaluate(h, modules)
-    assert res["value"] is None and "np" in res["why"]
-
-
-def test_timing_table_ratios_are_within_each_size():
-    rows = [
-        _row("minigrad", 1.0, n=10),
-        _row("torch", 3.0, n=10),
-        _row("minigrad", 2.0, n=20),
-        _row("torch", 2.0, n=20),
-    ]
-    table = report.timing_table(rows)
-    assert "| torch | n=10 | 3 s | 2.7 s | 3.00x |" in table
-    assert "| torch | n=20 | 2 s | 1.8 s | 1.00x |" in table
 
 
 def test_plots_are_written_for_the_curves_that_ran(tmp_path):
@@ -267,6 +188,11 @@ def test_minigrad_bench_is_registered(capsys):
     assert main(["bench", "--help"]) == 0
     assert "usage: minigrad bench" in capsys.readouterr().out
     assert main(["bench", "--threads", "0"]) == 2
+    assert main(["bench", "--parallel", "0"]) == 2
+    assert main(["bench", "--compare", "a", "b", "c"]) == 2
+    assert main(["bench", "--alpha", "2"]) == 2
+    assert main(["bench", "--bench-dir", "/no/such/folder"]) == 2
+    assert "no such folder" in capsys.readouterr().err
 
 
 def test_quick_run_of_one_module_without_torch(tmp_path):
@@ -301,4 +227,103 @@ def test_quick_run_of_one_module_without_torch(tmp_path):
     assert "minigrad" in names and not any(n.startswith("torch") for n in names)
     md = (out / "REPORT.md").read_text()
     assert "torch hidden" in md
-    assert "n/a" in md  # the torch headlines cannot be computed, and say so
+    # the torch headline cannot be computed: left out of the table, and the report says so
+    assert "n/a" not in md
+    assert "not measured in this run, so not shown: autograd per-op overhead" in md
+    assert "No headline was measured in this run." in md  # both need torch
+
+
+def test_minigrad_bench_forwards_compare_and_bench_dir_as_absolute_paths(tmp_path, monkeypatch):
+    import argparse
+
+    from minigrad.commands.bench import runner_argv
+
+    monkeypatch.chdir(tmp_path)
+    ns = argparse.Namespace(quick=True, only=None, threads=None, out=None, no_plots=True,
+                            list=False, compare=["old", "new.json"], alpha=0.01,
+                            bench_dir="mine", parallel=1)  # fmt: skip
+    argv = runner_argv(ns)
+    assert argv[argv.index("--compare") + 1 :][:2] == [
+        str(tmp_path / "old"),
+        str(tmp_path / "new.json"),
+    ]
+    assert argv[argv.index("--alpha") + 1] == "0.01"
+    assert argv[argv.index("--bench-dir") + 1] == str(tmp_path / "mine")
+    assert argv[-2:] == ["--parallel", "1"]
+
+
+def test_compare_two_stored_runs_runs_nothing(tmp_path, capsys):
+    old = ROOT / "benchmarks" / "results" / "2026-11-29"
+    assert runner.main(["--compare", str(old), str(old / "results.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# Benchmark comparison") and "Beyond the noise: 0 rows" in out
+    assert runner.main(["--compare", str(tmp_path / "nope.json"), str(old)]) == 2
+    assert "no such file" in capsys.readouterr().err
+    # a run with --compare checks OLD before running anything
+    assert runner.main(["--quick", "--compare", str(tmp_path / "nope.json")]) == 2
+    captured = capsys.readouterr()
+    assert "no such file" in captured.err and "ran " not in captured.out
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--compare", "a", "b", "c"])
+
+
+# ---- a user's benchmarks: --bench-dir -----------------------------------------------------------
+def readme_bench_example() -> str:
+    """The user benchmark shown in the README, verbatim (the block that starts # bench_sum.py)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    found = [b for b in blocks if b.startswith("# bench_sum.py")]
+    assert len(found) == 1, "README lost its user-benchmark example"
+    return found[0]
+
+
+def test_bench_dir_runs_a_users_files_with_the_same_harness(tmp_path):
+    """The README's example and a second file, two at a time, then --compare against the first
+    run: each job's results are its own, the report has their tables, spread and ratio."""
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "bench_sum.py").write_text(readme_bench_example())
+    (mine / "bench_broken.py").write_text("x = 1  # no main()\n")
+    (mine / "helper.py").write_text("raise SystemExit('not a benchmark: never imported')\n")
+
+    def run(*extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "benchmarks", "--bench-dir", str(mine), "--quick",
+             "--no-plots", "--parallel", "2", *extra],
+            cwd=ROOT, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    r = run("--out", str(tmp_path / "one"))
+    assert r.returncode == 1  # bench_broken failed; the run went on
+    results = json.loads((tmp_path / "one" / "results.json").read_text())
+    jobs = {j["name"]: j for j in results["run"]["jobs"]}
+    assert set(jobs) == {"sum", "broken"}
+    assert jobs["sum"]["status"] == "ok" and jobs["sum"]["files"] == ["sum"]
+    assert jobs["broken"]["status"].startswith("failed") and jobs["broken"]["files"] == []
+    assert "defines no main" in Path(jobs["broken"]["log"]).read_text()
+    md = (tmp_path / "one" / "REPORT.md").read_text()
+    assert "| python sum / numpy sum |" in md  # its declared ratio
+    assert "### sum of 1,000 ints" in md and "| numpy sum |" in md
+    assert not (tmp_path / "one" / ".staging").exists()
+
+    r = run("--only", "sum", "--out", str(tmp_path / "two"), "--compare", str(tmp_path / "one"))
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "# Benchmark comparison" in r.stdout
+    assert "| sum | sum of 1,000 ints | python sum |" in r.stdout
+    assert (tmp_path / "two" / "COMPARE.md").read_text().startswith("# Benchmark comparison")
+
+
+def test_bench_dir_errors_name_the_folder(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--bench-dir", str(tmp_path / "absent")])
+    assert "no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--bench-dir", str(tmp_path)])
+    assert "no bench_*.py files" in capsys.readouterr().err
+    (tmp_path / "bench_a.py").write_text("def main(argv=None):\n    return 0\n")
+    args = runner.parse_args(["--bench-dir", str(tmp_path), "--quick"])
+    assert args.jobs == ["a"]
+    (job,) = runner.plan(args.jobs, True, None, tmp_path / "stage", args.files)
+    assert job.argv == [str(tmp_path / "bench_a.py"), "--quick"]
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--bench-dir", str(tmp_path), "--only", "b"])

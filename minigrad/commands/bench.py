@@ -4,9 +4,12 @@ A thin front for ``python -m benchmarks`` (see ``benchmarks/__main__.py``): the 
 from the source checkout that this minigrad was installed from, since the benchmarks (and the
 peers they need: ``pip install -e '.[compare]'``) are not part of the installed package.
 
-    minigrad bench --quick                  # a smoke test, about two minutes on 2 cores
+    minigrad bench --quick                  # a smoke test, about a minute on 2 cores
     minigrad bench --only scatter,scaling   # some comparisons; --list shows the names
     minigrad bench                          # the full run, about twenty minutes
+    minigrad bench --compare OLD/results.json          # run, then: what changed beyond noise?
+    minigrad bench --compare OLD/results.json NEW/results.json   # compare two runs only
+    minigrad bench --bench-dir my_benches --quick      # your own bench_*.py files
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ def runner_argv(args: argparse.Namespace) -> list[str]:
     """The options for ``python -m benchmarks`` (an ``--out`` made absolute: the cwd changes).
 
     >>> ns = argparse.Namespace(quick=True, only="scatter", threads=None, out=None,
-    ...                         no_plots=False, list=False)
+    ...                         no_plots=False, list=False, compare=None, alpha=None,
+    ...                         bench_dir=None, parallel=None)
     >>> runner_argv(ns)
     ['--quick', '--only', 'scatter']
     """
@@ -45,12 +49,28 @@ def runner_argv(args: argparse.Namespace) -> list[str]:
         argv.append("--no-plots")
     if args.list:
         argv.append("--list")
+    if args.compare:
+        argv += ["--compare", *(str(Path(p).resolve()) for p in args.compare)]
+    if args.alpha is not None:
+        argv += ["--alpha", str(args.alpha)]
+    if args.bench_dir is not None:
+        argv += ["--bench-dir", str(Path(args.bench_dir).resolve())]
+    if args.parallel is not None:
+        argv += ["--parallel", str(args.parallel)]
     return argv
 
 
 def command(args: argparse.Namespace) -> int:
     if args.threads is not None and args.threads < 1:
         raise CLIError(f"--threads must be at least 1, got {args.threads}")
+    if args.compare is not None and len(args.compare) > 2:
+        raise CLIError(f"--compare takes OLD or OLD NEW, got {len(args.compare)} paths")
+    if args.alpha is not None and not 0 < args.alpha < 1:
+        raise CLIError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.bench_dir is not None and not Path(args.bench_dir).is_dir():
+        raise CLIError(f"--bench-dir {args.bench_dir!r}: no such folder")
+    if args.parallel is not None and args.parallel < 1:
+        raise CLIError(f"--parallel must be at least 1, got {args.parallel}")
     root = benchmarks_root()
     if root is None:
         raise CLIError(
@@ -76,4 +96,16 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", metavar="DIR", help="output folder (default benchmarks/results/DATE)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    p.add_argument(
+        "--compare",
+        nargs="+",
+        metavar="RESULTS",
+        help="OLD: run, then print which rows changed beyond the noise since OLD (results.json "
+        "or its folder); OLD NEW: compare two earlier runs without running",
+    )
+    p.add_argument("--alpha", type=float, help="--compare: false discovery rate (default 0.05)")
+    p.add_argument("--bench-dir", metavar="DIR", help="run your own bench_*.py files from DIR")
+    p.add_argument(
+        "--parallel", type=int, metavar="N", help="jobs at a time (default 2 with --quick, else 1)"
+    )
     p.set_defaults(func=command)
