@@ -10,12 +10,12 @@ refused, naming the flags to lower.  A lower bound never refuses a run that woul
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 from typing import Any
 
 from minigrad.commands.common import CLIError
-from minigrad.models import MLPConfig, TinyGPTConfig
 
 #: float32
 _F = 4
@@ -51,18 +51,19 @@ def _gb(n: float) -> str:
 
 
 def parameter_count(s: Any, vocab_size: int) -> int:
-    """The model's weights, counted from its config (nothing allocated)."""
+    """The model's weights, counted from its sizes (nothing allocated, any size).
+
+    The same count as summing ``parameter_shapes()`` of the model's config (a test checks),
+    in closed form so that an absurd ``--n-layers`` costs nothing to count.
+    """
+    v, t, d = vocab_size, s.context, s.d_embed
     if s.model == "transformer":
-        shapes = TinyGPTConfig(vocab_size, s.context, s.d_embed, s.n_heads, s.n_layers)
-    else:
-        shapes = MLPConfig(vocab_size, s.context, s.d_embed, s.d_hidden)
-    total = 0
-    for shape in shapes.parameter_shapes().values():
-        n = 1
-        for d in shape:
-            n *= d
-        total += n
-    return total
+        # per block: 2 LayerNorms (2d each), qkv (3d x d + 3d), proj (d x d + d),
+        # MLP (4d x d + 4d, d x 4d + d)
+        per_block = 12 * d * d + 13 * d
+        return v * d + t * d + s.n_layers * per_block + 2 * d + v * d
+    h = s.d_hidden
+    return v * d + h * t * d + h + v * h + v
 
 
 def step_bytes(s: Any, vocab_size: int) -> int:
@@ -77,24 +78,44 @@ def step_bytes(s: Any, vocab_size: int) -> int:
     return ids + _F * (b * t * d + 2 * b * s.d_hidden + 2 * b * vocab_size)
 
 
+#: the size flags a hint may name, and the smallest value each can take (see ``_smallest``)
+SIZE_FLAGS = ("batch_size", "context", "d_embed", "d_hidden", "n_layers", "n_heads")
+
+
+def _smallest(s: Any, name: str) -> Any:
+    """``s`` with one size flag at its smallest valid value (d_embed must stay divisible)."""
+    small = copy.copy(s)
+    setattr(small, name, s.n_heads if name == "d_embed" and s.model == "transformer" else 1)
+    return small
+
+
+def training_bytes(s: Any, vocab_size: int) -> tuple[int, int]:
+    """Lower bounds: (weights + Adam's two moments, one step's activations), in bytes."""
+    return 3 * _F * parameter_count(s, vocab_size), step_bytes(s, vocab_size)
+
+
 def check_training_fits(s: Any, vocab_size: int, available: int | None = None) -> None:
-    """``CLIError`` naming the flags to lower if model + optimizer + a step cannot fit."""
+    """``CLIError`` naming the flags to lower if model + optimizer + a step cannot fit.
+
+    The flags named are those that, lowered on their own, would make the run fit (the one
+    that saves most first); if none would alone, the one that saves most.
+    """
     available = available_memory() if available is None else available
     if available is None:
         return
-    model = 3 * _F * parameter_count(s, vocab_size)  # weights, Adam's m and v
-    step = step_bytes(s, vocab_size)
+    model, step = training_bytes(s, vocab_size)
     if model + step <= available:
         return
-    if model >= step:
-        lower = "--d-embed, --d-hidden" if s.model == "mlp" else "--d-embed, --n-layers"
-        what = f"the model and its optimizer state take at least {_gb(model)}"
-        hint = f"lower {lower} or the vocabulary size (now {vocab_size:,})"
-    else:
-        what = f"one training step takes at least {_gb(step)}"
-        hint = "lower --batch-size" + (" or --context" if s.context > 64 else "")
+    relevant = [n for n in SIZE_FLAGS if n != ("d_hidden" if s.model == "transformer" else "")]
+    relevant = [n for n in relevant if s.model == "transformer" or n not in ("n_layers", "n_heads")]
+    after = {n: sum(training_bytes(_smallest(s, n), vocab_size)) for n in relevant}
+    by_saving = sorted(relevant, key=after.__getitem__)  # the biggest saving first
+    names = [n for n in by_saving if after[n] <= available] or by_saving[:1]
+    flags = " or ".join(f"--{n.replace('_', '-')} (now {getattr(s, n):,})" for n in names)
     raise CLIError(
-        f"these sizes do not fit in memory: {what}, and {_gb(available)} is available; {hint}"
+        f"these sizes do not fit in memory: they need at least {_gb(model + step)} (model and "
+        f"optimizer state {_gb(model)}, one step {_gb(step)}) and {_gb(available)} is "
+        f"available; lower {flags}"
     )
 
 

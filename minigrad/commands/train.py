@@ -47,6 +47,7 @@ from minigrad.commands.train_loop import (
     HeldOut,
     LoopEnd,
     eval_interval,
+    eval_tokens_for,
     evaluate,
     tokens_per_step,
     train_loop,
@@ -179,7 +180,7 @@ def run_training(
     optimizer = Adam(model.parameters(), lr=s.lr)
     batches = Batches(prep.train_ids, s.context, s.batch_size, seed=s.seed)
     held_out = HeldOut(
-        prep.held_out_ids, s.context, s.eval_tokens, s.model == "transformer",
+        prep.held_out_ids, s.context, eval_tokens_for(s), s.model == "transformer",
         token_byte_lengths(tok),
     )  # fmt: skip
     if state is not None and resumed is not None:
@@ -236,10 +237,10 @@ def _finish(s, out, model, optimizer, batches, prep, history, end, data_sha, hel
             else f"the weights became NaN or infinite by step {history.steps_done}"
         )
         if not finite or history.steps_done == 0:
-            keeps = "what it held before" if out.exists() else "nothing"
+            keeps = f"{out} keeps the run it held" if out.exists() else f"{out} was not created"
             result.stopped = (
-                f"training diverged: {what}; nothing was saved ({out} keeps {keeps}); "
-                f"try a lower --lr (now {s.lr})"
+                f"training diverged: {what}; nothing was saved ({keeps}); try a lower --lr "
+                f"(now {s.lr})"
             )
             return result
         result.stopped = (
@@ -392,7 +393,9 @@ def report(result: TrainResult, log: Callable[[str], None] = echo) -> None:
     if result.files:
         log(f"wrote {result.out}/: " + ", ".join(p.name for p in result.files))
         log(f"plots: {result.out / 'loss.png'}  {result.out / 'embeddings.png'}")
-    if result.stopped:
+    if result.stopped and result.exit_code == EXIT_DIVERGED:
+        print(f"minigrad: {result.stopped}", file=sys.stderr)  # an error: one line, stderr
+    elif result.stopped:
         log(result.stopped)
 
 
@@ -400,8 +403,6 @@ def command(args: argparse.Namespace) -> int:
     """Entry point of ``minigrad train``: 0, 2 (usage), 3 (diverged), 130/143 (signal)."""
     result = run_training(settings_from_args(args))
     report(result)
-    if result.exit_code == EXIT_DIVERGED:
-        print(f"minigrad: {result.stopped}", file=sys.stderr)
     return result.exit_code
 
 

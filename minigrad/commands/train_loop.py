@@ -4,9 +4,10 @@ One step: sample a batch, forward to the loss, backward, optimizer update.  Arou
 
 * **Evaluation is bounded.**  Each evaluation scores the same first ``--eval-tokens`` held-out
   tokens, each token once (``minigrad.data.held_out_windows``), and by default it runs only so
-  often that the tokens it scores are at most a quarter of the tokens trained on in between
-  (and at most about 20 times a run).  A forward pass costs roughly a third of a training step
-  per token, so evaluation stays near a tenth of the run's time whatever the model.  Its time
+  often that all evaluations together score at most a quarter as many tokens as the run trains
+  on (and at most 20 times a run, plus once before the first step).  A forward pass without a
+  graph costs a fraction of a training step per token (about a third for TinyGPT: see
+  ``benchmarks/bench_train_eval.py``), so evaluation stays a small part of the run.  Its time
   is kept apart from training time, so tokens/s means training tokens per training second.
 * **Divergence stops the run.**  A loss that is NaN or infinite is not backpropagated: the
   step is abandoned (weights, optimizer and batch sampler stay as after the last good step)
@@ -39,6 +40,8 @@ from minigrad.optim import Optimizer
 EVALS_PER_RUN = 20
 #: default: train on at least this many tokens per held-out token scored
 TRAIN_TOKENS_PER_EVAL_TOKEN = 4
+#: default held-out tokens per evaluation (when the run is long enough to afford them)
+DEFAULT_EVAL_TOKENS = 8192
 #: tokens one evaluation forward pass scores at most (bounds its memory)
 EVAL_BATCH_TOKENS = 8192
 
@@ -93,14 +96,34 @@ def tokens_per_step(model_kind: str, batch_size: int, context: int) -> int:
     return batch_size * (context if model_kind == "transformer" else 1)
 
 
+def eval_tokens_for(s: Any) -> int:
+    """Held-out tokens per evaluation: ``--eval-tokens``, or by default 8,192 (fewer for a run
+    so short that two evaluations of 8,192 would break the one-in-four budget)."""
+    if s.eval_tokens:
+        return int(s.eval_tokens)
+    trained = s.steps * tokens_per_step(s.model, s.batch_size, s.context)
+    return max(1, min(DEFAULT_EVAL_TOKENS, trained // (2 * TRAIN_TOKENS_PER_EVAL_TOKEN)))
+
+
 def eval_interval(s: Any, eval_tokens: int) -> int:
-    """Steps between evaluations: ``--eval-every``, or the default described above."""
+    """Steps between evaluations: ``--eval-every``, or the default described above.
+
+    The default spends at most one held-out token per ``TRAIN_TOKENS_PER_EVAL_TOKEN`` trained
+    over the whole run (the evaluation before step 1 included), with at most
+    ``EVALS_PER_RUN`` evaluations after it and at least one (at the last step).
+    Evaluations are counted back from the last step, so the last one scores the final weights.
+    """
     if s.eval_every:
         return int(s.eval_every)
-    by_count = -(-s.steps // EVALS_PER_RUN)
-    trained = tokens_per_step(s.model, s.batch_size, s.context)
-    by_cost = -(-TRAIN_TOKENS_PER_EVAL_TOKEN * eval_tokens // trained)
-    return max(1, by_count, by_cost)
+    trained = s.steps * tokens_per_step(s.model, s.batch_size, s.context)
+    affordable = trained // (TRAIN_TOKENS_PER_EVAL_TOKEN * max(eval_tokens, 1))
+    evals = min(EVALS_PER_RUN, max(1, affordable - 1))  # - 1: the one before step 1
+    return -(-s.steps // evals)
+
+
+def evaluates_after(step: int, steps: int, every: int) -> bool:
+    """True if the held-out score runs after ``step``: every ``every`` steps back from the last."""
+    return (steps - step) % every == 0
 
 
 def lr_at(step: int, steps: int, lr: float) -> float:
@@ -187,9 +210,9 @@ def train_loop(
                 history.losses.append(value)
                 history.lrs.append(lr)
                 history.train_seconds += time.perf_counter() - start
-            if step % every == 0 or step == s.steps:
+            if evaluates_after(step, s.steps, every):
                 evaluate(model, held_out, history, step)
-                if not show and (step // every) % 5 == 0:
+                if not show and ((s.steps - step) // every) % 5 == 0:
                     rate = per_step * (step - first + 1) / max(history.train_seconds, 1e-9)
                     log(
                         f"step {step}/{s.steps}  loss {value:.3f}  held-out "

@@ -41,20 +41,24 @@ class TrainSettings:
     d_hidden: int = 96
     n_heads: int = 2
     n_layers: int = 1
-    eval_tokens: int = 8192
+    eval_tokens: int = 0  # 0: automatic (see train_loop.eval_tokens_for)
     eval_every: int = 0  # 0: automatic (see train_loop.eval_interval)
     resume: bool = False
     force: bool = False
 
     def check(self) -> None:
         positive = ("steps", "batch_size", "vocab_size", "sentences", "context", "d_embed",
-                    "d_hidden", "n_heads", "n_layers", "eval_tokens")  # fmt: skip
+                    "d_hidden", "n_heads", "n_layers")  # fmt: skip
         for name in positive:
             value = getattr(self, name)
             if value < 1:
                 raise CLIError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
-        if self.eval_every < 0:
-            raise CLIError(f"--eval-every must be >= 0 (0: automatic), got {self.eval_every}")
+        for name in ("eval_tokens", "eval_every"):
+            if getattr(self, name) < 0:
+                raise CLIError(
+                    f"--{name.replace('_', '-')} must be >= 0 (0: automatic), got "
+                    f"{getattr(self, name)}"
+                )
         if self.seed < 0:
             raise CLIError(f"--seed must be >= 0, got {self.seed}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
@@ -238,6 +242,7 @@ def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = N
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:
     keys = [f.name for f in fields(TrainSettings)]
     if getattr(args, "resume", False):
-        given = {k: getattr(args, k) for k in getattr(args, "given_flags", ()) if k in keys}
+        typed = getattr(args, "given_flags", ())
+        given = {k: getattr(args, k) for k in typed if k in keys and k not in ("out", "resume")}
         return settings_for_resume(args.out, **given)
     return TrainSettings(**{k: getattr(args, k) for k in keys if hasattr(args, k)})
