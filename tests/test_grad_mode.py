@@ -117,6 +117,7 @@ def test_no_grad_works_as_a_bare_decorator():
     assert (x * 2).requires_grad  # the mode is restored after the call
 
 
+@pytest.mark.nojit
 def test_grad_mode_belongs_to_the_thread_that_sets_it():
     """Interleaved no_grad blocks in two threads: neither sees the other's mode, none sticks.
 
@@ -190,6 +191,7 @@ def test_one_no_grad_instance_entered_by_two_threads():
     assert after == [True, True]
 
 
+@pytest.mark.nojit
 def test_no_grad_on_a_generator_function_covers_its_body():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
 

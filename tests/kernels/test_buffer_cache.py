@@ -153,6 +153,7 @@ def test_a_zero_limit_caches_nothing():
     assert cache.cached_bytes == 0 and cache.hits == 0
 
 
+@pytest.mark.nojit
 def test_varying_sizes_keep_the_idle_bytes_bounded():
     """A new size every request (a batch size that changes each step): unused buffers of other
     sizes are dropped, so what is held stays within a few times the largest request, instead of
@@ -215,6 +216,7 @@ def test_cross_entropy_with_a_new_batch_size_every_step_holds_bounded_memory():
         assert buffer_cache.misses > 20
 
 
+@pytest.mark.nojit
 def test_empty_cache_also_releases_the_parallel_scatters_scratch():
     from minigrad.kernels import empty_cache
     from minigrad.kernels import scatter as scatter_module
