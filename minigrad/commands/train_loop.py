@@ -4,10 +4,10 @@ One step: sample a batch, forward to the loss, backward, optimizer update.  Arou
 
 * **Evaluation is bounded.**  Each evaluation scores the same first ``--eval-tokens`` held-out
   tokens, each token once (``minigrad.data.held_out_windows``), and by default it runs only so
-  often that all evaluations together score at most a quarter as many tokens as the run trains
-  on (and at most 20 times a run, plus once before the first step).  A forward pass without a
-  graph costs a fraction of a training step per token (about a third for TinyGPT: see
-  ``benchmarks/bench_train_eval.py``), so evaluation stays a small part of the run.  Its time
+  often that all evaluations together score at most an eighth as many tokens as the run
+  trains on (and at most 20 times a run, plus once before the first step).  A forward pass
+  without a graph costs a fraction of a training step per token (a third to a half for TinyGPT:
+  see ``benchmarks/bench_train_eval.py``), so evaluation stays a small part of the run.  Its time
   is kept apart from training time, so tokens/s means training tokens per training second.
 * **Divergence stops the run.**  A loss that is NaN or infinite is not backpropagated: the
   step is abandoned (weights, optimizer and batch sampler stay as after the last good step)
@@ -39,7 +39,7 @@ from minigrad.optim import Optimizer
 #: default: evaluate about this many times per run (plus before the first step and at the end)
 EVALS_PER_RUN = 20
 #: default: train on at least this many tokens per held-out token scored
-TRAIN_TOKENS_PER_EVAL_TOKEN = 4
+TRAIN_TOKENS_PER_EVAL_TOKEN = 8
 #: default held-out tokens per evaluation (when the run is long enough to afford them)
 DEFAULT_EVAL_TOKENS = 8192
 #: tokens one evaluation forward pass scores at most (bounds its memory)
@@ -98,7 +98,7 @@ def tokens_per_step(model_kind: str, batch_size: int, context: int) -> int:
 
 def eval_tokens_for(s: Any) -> int:
     """Held-out tokens per evaluation: ``--eval-tokens``, or by default 8,192 (fewer for a run
-    so short that two evaluations of 8,192 would break the one-in-four budget)."""
+    so short that two evaluations of 8,192 would break the one-in-eight budget)."""
     if s.eval_tokens:
         return int(s.eval_tokens)
     trained = s.steps * tokens_per_step(s.model, s.batch_size, s.context)

@@ -226,7 +226,7 @@ def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = N
         default=d.eval_every,
         metavar="STEPS",
         help="steps between evaluations (default: about 20 a run, and at most one "
-        "held-out token per 4 trained)",
+        "held-out token per 8 trained)",
     )
     flag(
         "--resume",

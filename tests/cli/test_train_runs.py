@@ -352,7 +352,7 @@ ISSUE_TRANSFORMER = ["--model", "transformer", "--context", "64", "--d-embed", "
 def test_evaluation_of_a_short_transformer_run_is_bounded(stdlib_text_file, tmp_path):
     """Held-out scoring used to take 8,192 overlapping windows x 64 positions per evaluation,
     every 2 steps: 50 steps did not finish in 300 s. Now each evaluation scores at most
-    --eval-tokens tokens, each once, and all of them together at most a quarter of the
+    --eval-tokens tokens, each once, and all of them together at most an eighth of the
     tokens trained on (the time this takes is in the run's own metrics; see
     benchmarks/bench_train_eval.py for the measured share)."""
     out = tmp_path / "run"
@@ -362,9 +362,9 @@ def test_evaluation_of_a_short_transformer_run_is_bounded(stdlib_text_file, tmp_
     m = strict_json((out / "metrics.json").read_text())
     ev = m["evaluation"]
     assert ev["tokens_trained"] == 8 * 32 * 64
-    assert ev["tokens_per_eval"] == 8 * 32 * 64 // 8  # too short a run to afford 8,192
+    assert ev["tokens_per_eval"] == 8 * 32 * 64 // 16  # too short a run to afford 8,192
     assert ev["tokens_evaluated"] == ev["evals"] * ev["tokens_per_eval"]
-    assert ev["evaluated_per_trained"] <= 0.25
+    assert ev["evaluated_per_trained"] <= 1 / 8
     assert 0 < m["timing"]["eval_share"] < 1 and m["timing"]["train_tokens_per_second"] > 0
     held = m["held_out"]
     assert held["perplexity"] == pytest.approx(math.exp(held["loss"]))
