@@ -16,6 +16,13 @@ Every file is written to a temporary name in the same folder and then moved into
 name.  ``config.json`` is written last and records the weights' SHA-256, so a folder whose
 weights do not match its config (a half-finished copy, a damaged file) is detected on load and
 reported as :class:`CheckpointError` (a ``ValueError``) naming the file and what is wrong.
+``minigrad train`` goes further: it saves into a staging folder and swaps the whole folder in
+(``minigrad.run_folder``), so its ``--out`` never holds files of two different saves.
+
+Loading checks the safetensors header before anything is allocated: every dtype must be one
+NumPy holds (``BF16`` is refused by name), and the config's sizes must give exactly the
+header's shapes, so a config claiming ``vocab_size: 10**11`` is an error, not a MemoryError.
+Weights that are NaN or infinite (a diverged run's) are refused unless asked for.
 """
 
 from __future__ import annotations
