@@ -26,6 +26,10 @@ TINY = ["--steps", "30", "--sentences", "600"]
 QUIET = {"log": lambda _: None}
 
 
+#: the plots are placeholders here (see tests/cli/conftest.py); subprocess runs draw them
+pytestmark = pytest.mark.usefixtures("placeholder_plots")
+
+
 def tiny(out: Path, **kw) -> TrainSettings:
     return TrainSettings(**{"steps": 30, "sentences": 600, "out": str(out), **kw})
 
