@@ -83,6 +83,7 @@ from minigrad.commands.train_state import (
 from minigrad.creation import generator
 from minigrad.data import Batches
 from minigrad.metrics import chance_agreement, neighbour_agreement
+from minigrad.nn import Module
 from minigrad.optim import Adam
 from minigrad.tokenizers import WordTokenizer
 from minigrad.viz import plot_embeddings, plot_loss
@@ -132,6 +133,25 @@ def _start_checks(s: TrainSettings, out: Path) -> None:
     memory.check_training_fits(s, vocab_size=2)  # the smallest vocabulary: a lower bound
 
 
+@dataclass
+class _Run:
+    """Everything one run works with, so the helpers below take one argument."""
+
+    s: TrainSettings
+    out: Path
+    prep: Prepared
+    model: Module
+    optimizer: Adam
+    batches: Batches
+    held_out: HeldOut
+    history: History
+    data_sha: str
+    words: list[str]  # the embedding rows measured and plotted: their labels,
+    rows: list[int]  # their row ids,
+    classes: list[str] | None  # their word classes (built-in corpus only),
+    before: np.ndarray  # and their vectors before training
+
+
 def run_training(
     s: TrainSettings,
     on_step: Callable[[int, float], None] | None = None,
@@ -145,6 +165,29 @@ def run_training(
     With ``s.resume`` the run in ``s.out`` continues (build ``s`` with
     :func:`settings_for_resume`).
     """
+    run = _prepare(s, log)
+    show = sys.stderr.isatty() if progress is None else progress
+    with StopSignals(log) as stop:
+        log(
+            f"training to step {s.steps} in batches of {s.batch_size} windows "
+            "(Ctrl-C or SIGTERM stops after the current step and saves)"
+        )
+        with single_threaded():
+            end = train_loop(
+                s, run.model, run.optimizer, run.batches, run.held_out, run.history, stop,
+                on_step, log, show,
+            )  # fmt: skip
+            _final_evaluation(run, end)
+        result = _finish(run, end)
+    if end.interrupted:
+        result.exit_code = stop.exit_code
+        result.stopped = f"interrupted after step {run.history.steps_done} of {s.steps}"
+    result.seconds = run.history.train_seconds + run.history.eval_seconds
+    return result
+
+
+def _prepare(s: TrainSettings, log: Callable[[str], None]) -> _Run:
+    """Checks, data, model, optimizer, sampler: fresh, or restored from ``--out`` to resume."""
     out = Path(s.out)
     _start_checks(s, out)
     state = resumed = None
@@ -175,14 +218,14 @@ def run_training(
 
     minigrad.manual_seed(s.seed)
     model = build_model(s.model, tok.n_vocab, s)
-    words, rows, labels = embedding_view(prep, prep.train_ids)
+    words, rows, classes = embedding_view(prep, prep.train_ids)
     before = token_embeddings(model)[rows].copy()  # the initial state, also when resuming
     optimizer = Adam(model.parameters(), lr=s.lr)
     batches = Batches(prep.train_ids, s.context, s.batch_size, seed=s.seed)
+    every_position = s.model == "transformer"
     held_out = HeldOut(
-        prep.held_out_ids, s.context, eval_tokens_for(s), s.model == "transformer",
-        token_byte_lengths(tok),
-    )  # fmt: skip
+        prep.held_out_ids, s.context, eval_tokens_for(s), every_position, token_byte_lengths(tok)
+    )
     if state is not None and resumed is not None:
         model.load_state_dict(resumed.model.state_dict())
         restore_optimizer(optimizer, model, state.optimizer)
@@ -193,43 +236,26 @@ def run_training(
     else:
         history = History()
         evaluate(model, held_out, history, 0)
-
-    show = sys.stderr.isatty() if progress is None else progress
-    with StopSignals(log) as stop:
-        log(
-            f"training to step {s.steps} in batches of {s.batch_size} windows "
-            "(Ctrl-C or SIGTERM stops after the current step and saves)"
-        )
-        with single_threaded():
-            end = train_loop(
-                s, model, optimizer, batches, held_out, history, stop, on_step, log, show
-            )
-            _final_evaluation(model, held_out, history, end)
-        result = _finish(s, out, model, optimizer, batches, prep, history, end, data_sha,
-                         held_out, words, rows, labels, before, log)  # fmt: skip
-    if end.interrupted:
-        result.exit_code = stop.exit_code
-        result.stopped = f"interrupted after step {history.steps_done} of {s.steps}"
-    result.seconds = history.train_seconds + history.eval_seconds
-    return result
+    return _Run(s, out, prep, model, optimizer, batches, held_out, history, data_sha, words,
+                rows, classes, before)  # fmt: skip
 
 
-def _final_evaluation(model: Any, held_out: HeldOut, history: History, end: LoopEnd) -> None:
+def _final_evaluation(run: _Run, end: LoopEnd) -> None:
     """A held-out score for the state being saved, if the loop ended between evaluations."""
-    if history.steps_done and history.eval_steps[-1] != history.steps_done:
+    h = run.history
+    if h.steps_done and h.eval_steps[-1] != h.steps_done:
         try:
-            evaluate(model, held_out, history, history.steps_done)
+            evaluate(run.model, run.held_out, h, h.steps_done)
         except KeyboardInterrupt:  # a second signal: save without it
             end.interrupted = True
 
 
-def _finish(s, out, model, optimizer, batches, prep, history, end, data_sha, held_out,
-            words, rows, labels, before, log) -> TrainResult:  # fmt: skip
+def _finish(run: _Run, end: LoopEnd) -> TrainResult:
     """Save the run (unless its weights are not finite), or explain why not."""
-    finite = weights_are_finite(model)
-    diverged = end.diverged_at is not None or not finite
+    s, out, history = run.s, run.out, run.history
+    finite = weights_are_finite(run.model)
     result = TrainResult(out, {}, history.steps_done, end.interrupted, 0.0)
-    if diverged:
+    if end.diverged_at is not None or not finite:
         result.exit_code = EXIT_DIVERGED
         what = (
             f"the loss was {end.diverged_loss} at step {end.diverged_at}"
@@ -248,9 +274,8 @@ def _finish(s, out, model, optimizer, batches, prep, history, end, data_sha, hel
             f"{history.steps_done}) to {out}; try a lower --lr (now {s.lr}), e.g. with "
             f"--resume --lr {s.lr / 10:g}"
         )
-    after = token_embeddings(model)[rows].copy()
-    tok = prep.tokenizer
-    metrics = _metrics(s, history, held_out, tok.n_vocab, before, after, labels, end)
+    after = token_embeddings(run.model)[run.rows].copy()
+    metrics = _metrics(run, after, end)
     training = {
         "settings": recorded_settings(s),
         "steps_done": history.steps_done,
@@ -259,22 +284,24 @@ def _finish(s, out, model, optimizer, batches, prep, history, end, data_sha, hel
         if end.diverged_at is None
         else {"step": end.diverged_at, "loss": str(end.diverged_loss)},
     }
+    tok = run.prep.tokenizer
 
     def write_files(folder: Path) -> list[str]:
-        ckpt.save_checkpoint(folder, model, tok, training=training, word_classes=prep.word_classes)
-        tok_file = (
-            ckpt.WORD_TOKENIZER_FILE if isinstance(tok, WordTokenizer) else ckpt.BPE_TOKENIZER_FILE
+        ckpt.save_checkpoint(
+            folder, run.model, tok, training=training, word_classes=run.prep.word_classes
         )
+        word_level = isinstance(tok, WordTokenizer)
+        tok_file = ckpt.WORD_TOKENIZER_FILE if word_level else ckpt.BPE_TOKENIZER_FILE
         names = [ckpt.WEIGHTS_FILE, ckpt.CONFIG_FILE, tok_file]
         state_files = save_train_state(
-            folder, recorded_settings(s), model, optimizer, history, batches.rng, generator(),
-            data_sha,
+            folder, recorded_settings(s), run.model, run.optimizer, history, run.batches.rng,
+            generator(), run.data_sha,
         )  # fmt: skip
         names += [p.name for p in state_files]
         names.append(atomic_text(folder, METRICS_FILE, strict_json(metrics)))
         csv = losses_csv(history.losses, history.lrs, history.eval_steps, history.eval_losses)
         names.append(atomic_text(folder, LOSSES_FILE, csv))
-        names += _plots(folder, history, tok.n_vocab, metrics, words, labels, before, after)
+        names += _plots(folder, run, metrics, after)
         return names
 
     result.files = write_run(out, write_files)
@@ -282,36 +309,39 @@ def _finish(s, out, model, optimizer, batches, prep, history, end, data_sha, hel
     return result
 
 
-def _plots(folder, history, n_vocab, metrics, words, labels, before, after) -> list[str]:
-    steps = history.steps_done
+def _plots(folder: Path, run: _Run, metrics: dict[str, Any], after: np.ndarray) -> list[str]:
+    h = run.history
     plot_loss(
-        folder / "loss.png", range(1, steps + 1), history.losses, history.eval_steps,
-        history.eval_losses, n_vocab,
+        folder / "loss.png", range(1, h.steps_done + 1), h.losses, h.eval_steps, h.eval_losses,
+        run.prep.tokenizer.n_vocab,
     )  # fmt: skip
     agree = metrics["neighbour_agreement"]
-    titles = ("before training", f"after {steps} steps")
+    titles = ("before training", f"after {h.steps_done} steps")
     if agree is not None:
         titles = (
             f"{titles[0]}: neighbour agreement {agree['before']:.2f}",
             f"{titles[1]}: neighbour agreement {agree['after']:.2f}",
         )
     title = "Word embeddings projected to 2-D with PCA"
-    if labels is None:
+    if run.classes is None:
         title = (
-            f"Embeddings of the {len(words)} most frequent tokens, 2-D PCA (· = space, ↵ = newline)"
+            f"Embeddings of the {len(run.words)} most frequent tokens, 2-D PCA "
+            "(· = space, ↵ = newline)"
         )
-    panels = [(titles[0], before), (titles[1], after)]
-    plot_embeddings(folder / "embeddings.png", panels, words, labels, title=title)
+    panels = [(titles[0], run.before), (titles[1], after)]
+    plot_embeddings(folder / "embeddings.png", panels, run.words, run.classes, title=title)
     return ["loss.png", "embeddings.png"]
 
 
-def _metrics(s, history, held_out, n_vocab, before, after, labels, end) -> dict[str, Any]:
+def _metrics(run: _Run, after: np.ndarray, end: LoopEnd) -> dict[str, Any]:
+    s, history, held_out, labels = run.s, run.history, run.held_out, run.classes
+    n_vocab = run.prep.tokenizer.n_vocab
     losses = history.losses
     tail = losses[-50:]
     agreement = None
     if labels is not None:
         agreement = {
-            "before": neighbour_agreement(before, labels),
+            "before": neighbour_agreement(run.before, labels),
             "after": neighbour_agreement(after, labels),
             "chance": chance_agreement(labels),
             "words": len(labels),
