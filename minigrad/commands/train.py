@@ -304,7 +304,13 @@ def _finish(run: _Run, end: LoopEnd) -> TrainResult:
         names += _plots(folder, run, metrics, after)
         return names
 
-    result.files = write_run(out, write_files)
+    try:
+        result.files = write_run(out, write_files)
+    except OSError as exc:  # a full disk, a folder removed meanwhile: nothing half-written
+        held = "keeps the run it held" if out.exists() else "was not created"
+        raise CLIError(
+            f"could not save the run into {str(out)!r}: {exc.strerror or exc} ({out} {held})"
+        ) from None
     result.metrics = metrics
     return result
 
