@@ -100,7 +100,7 @@ class Function:
         result._grad_fn = None
         result._version = args[0]._version if cls.is_view and isinstance(args[0], Tensor) else [0]
         result.requires_grad = False
-        if grad_mode._enabled and out.dtype.kind == "f":
+        if grad_mode._state.enabled and out.dtype.kind == "f":
             needs_grad = False
             for a in args:
                 if isinstance(a, Tensor) and a.requires_grad:

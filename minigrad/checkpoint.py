@@ -16,6 +16,13 @@ Every file is written to a temporary name in the same folder and then moved into
 name.  ``config.json`` is written last and records the weights' SHA-256, so a folder whose
 weights do not match its config (a half-finished copy, a damaged file) is detected on load and
 reported as :class:`CheckpointError` (a ``ValueError``) naming the file and what is wrong.
+``minigrad train`` goes further: it saves into a staging folder and swaps the whole folder in
+(``minigrad.run_folder``), so its ``--out`` never holds files of two different saves.
+
+Loading checks the safetensors header before anything is allocated: every dtype must be one
+NumPy holds (``BF16`` is refused by name), and the config's sizes must give exactly the
+header's shapes, so a config claiming ``vocab_size: 10**11`` is an error, not a MemoryError.
+Weights that are NaN or infinite (a diverged run's) are refused unless asked for.
 """
 
 from __future__ import annotations
@@ -30,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.atomic import atomic_write_bytes, atomic_write_text
-from minigrad.models import MLPConfig, MLPLanguageModel, TinyGPT
+from minigrad.io import TensorInfo, UnsupportedDtypeError, safetensors_header
+from minigrad.models import MLPConfig, MLPLanguageModel, TinyGPT, TinyGPTConfig
 from minigrad.nn import Module
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
 
@@ -78,19 +86,65 @@ def embedding_matrix(model: Module) -> np.ndarray:
     return model.embed.weight.data
 
 
-def _build_model(kind: str, sizes: dict[str, Any], where: Path) -> Module:
+def _model_config(kind: str, sizes: dict[str, Any], where: Path) -> MLPConfig | TinyGPTConfig:
+    """The recorded sizes as a validated config (nothing allocated yet)."""
+    if kind not in ("mlp", "transformer"):
+        raise CheckpointError(f"{where}: unknown model type {kind!r} (known: 'mlp', 'transformer')")
+    try:
+        if kind == "mlp":
+            return MLPConfig.from_dict(dict(sizes))
+        return TinyGPTConfig(**dict(sizes))
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{where}: invalid model sizes {sizes}: {exc}") from None
+
+
+def _build_model(config: MLPConfig | TinyGPTConfig) -> Module:
     """A freshly initialised model of the recorded type and sizes."""
-    if kind == "mlp":
-        try:
-            return MLPLanguageModel(MLPConfig.from_dict(dict(sizes)))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{where}: invalid model sizes {sizes}: {exc}") from None
-    if kind == "transformer":
-        try:
-            return TinyGPT.from_config(dict(sizes))
-        except (TypeError, ValueError) as exc:
-            raise CheckpointError(f"{where}: invalid model sizes {sizes}: {exc}") from None
-    raise CheckpointError(f"{where}: unknown model type {kind!r} (known: 'mlp', 'transformer')")
+    if isinstance(config, MLPConfig):
+        return MLPLanguageModel(config)
+    return TinyGPT.from_config(config)
+
+
+def _check_sizes(
+    config: MLPConfig | TinyGPTConfig, header: dict[str, TensorInfo], weights: Path
+) -> None:
+    """The config's parameter shapes must be exactly the weights file's, before we allocate.
+
+    The header's shapes are bounded by the file's size (``minigrad.io.safetensors_header``), so
+    once they agree, building the model takes no more memory than the file holds; a config
+    that claims ``vocab_size: 10**11`` is refused here instead of ending in a MemoryError.
+    """
+    expected = config.parameter_shapes()
+    problems = []
+    missing = [k for k in expected if k not in header]
+    extra = sorted(k for k in header if k not in expected)
+    if missing:
+        problems.append(f"tensors missing from the file: {missing}")
+    if extra:
+        problems.append(f"tensors the config does not have: {extra}")
+    for key, shape in expected.items():
+        info = header.get(key)
+        if info is not None and info.shape != shape:
+            problems.append(f"{key!r} has shape {info.shape} in the file, {shape} by the config")
+        elif info is not None and info.dtype not in ("F32", "F64", "F16"):
+            problems.append(f"{key!r} is {info.dtype}, not a float type")
+    if problems:
+        raise CheckpointError(
+            f"{weights}: incompatible with its config: "
+            + "; ".join(problems[:4])
+            + ("; ..." if len(problems) > 4 else "")
+        )
+
+
+def check_finite(arrays: dict[str, np.ndarray], where: Path) -> None:
+    """``CheckpointError`` if any weight is NaN or infinite (a diverged run's weights)."""
+    for name, arr in arrays.items():
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+            raise CheckpointError(
+                f"{where}: {bad} of the {arr.size} values of {name!r} are NaN or infinite: the "
+                "run that wrote these weights diverged (train again, e.g. with a lower --lr)"
+            )
 
 
 def save_checkpoint(
@@ -193,8 +247,14 @@ def _load_tokenizer(d: Path, info: dict[str, Any]) -> Tokenizer:
     raise CheckpointError(f"{d / CONFIG_FILE}: unknown tokenizer type {kind!r}")
 
 
-def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read a folder written by :func:`save_checkpoint`; anything wrong raises CheckpointError."""
+def load_checkpoint(path: str | os.PathLike[str], allow_non_finite: bool = False) -> Checkpoint:
+    """Read a folder written by :func:`save_checkpoint`; anything wrong raises CheckpointError.
+
+    Checked before anything is allocated: the weights' SHA-256 against the config, the
+    safetensors header (dtypes NumPy can hold, byte ranges inside the file), and the config's
+    sizes against the header's shapes.  Weights that are NaN or infinite are refused too
+    (``allow_non_finite=True`` loads them anyway, e.g. to inspect a diverged run).
+    """
     from safetensors import SafetensorError
     from safetensors.numpy import load as st_load
 
@@ -212,12 +272,22 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
             f"{str(expected)[:12]}... recorded in {CONFIG_FILE})"
         )
     try:
+        header = safetensors_header(blob, weights)
+    except UnsupportedDtypeError as exc:
+        raise CheckpointError(str(exc)) from None
+    except ValueError as exc:
+        raise CheckpointError(f"corrupt safetensors file: {exc}") from None
+
+    model_info = config["model"]
+    model_config = _model_config(str(model_info.get("type")), model_info.get("config") or {}, d)
+    _check_sizes(model_config, header, weights)
+    try:
         arrays = st_load(blob)
     except (SafetensorError, ValueError, OSError) as exc:
         raise CheckpointError(f"{weights}: corrupt safetensors file ({exc})") from None
-
-    model_info = config["model"]
-    model = _build_model(str(model_info.get("type")), model_info.get("config") or {}, d)
+    if not allow_non_finite:
+        check_finite(arrays, weights)
+    model = _build_model(model_config)
     try:
         model.load_state_dict(arrays)
     except ValueError as exc:

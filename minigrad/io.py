@@ -17,9 +17,12 @@ silently converting dtypes (a float64 file does not load into a float32 model: c
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from safetensors import SafetensorError
@@ -51,16 +54,105 @@ def save_safetensors(
     return atomic_write_bytes(path, data)
 
 
+#: safetensors' dtype names that NumPy has a type for.  Others (``BF16``, the ``F8_*`` formats)
+#: have no NumPy equivalent: such a file needs converting (e.g. ``tensor.float()`` in PyTorch).
+NUMPY_DTYPES: dict[str, np.dtype] = {
+    name: np.dtype(t)
+    for name, t in {
+        "F64": np.float64, "F32": np.float32, "F16": np.float16,
+        "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
+        "U64": np.uint64, "U32": np.uint32, "U16": np.uint16, "U8": np.uint8, "BOOL": np.bool_,
+    }.items()
+}  # fmt: skip
+#: a header larger than this is not a weights file (safetensors itself caps it at 100 MB)
+MAX_HEADER_BYTES = 100_000_000
+
+
+class UnsupportedDtypeError(ValueError):
+    """A safetensors file holds a dtype NumPy has no type for (``BF16``, ``F8_E4M3``, ...)."""
+
+
+class TensorInfo(NamedTuple):
+    """One entry of a safetensors header: dtype name (``"F32"``), shape and byte range."""
+
+    dtype: str
+    shape: tuple[int, ...]
+    start: int
+    end: int
+
+
+def safetensors_header(raw: bytes, where: PathLike | str) -> dict[str, TensorInfo]:
+    """The tensors a safetensors file holds, read from its header alone (nothing allocated).
+
+    The layout: 8 bytes (little-endian u64) giving the header's length, the header (JSON:
+    name -> ``{"dtype", "shape", "data_offsets"}``, plus an optional ``__metadata__``), then the
+    raw bytes.  Checked here: the header fits in the file, every byte range lies inside the
+    data and matches its dtype and shape, and every dtype is one NumPy can hold.  So the shapes
+    returned are bounded by the file's size, and a caller may build arrays of those shapes.
+    ``ValueError`` naming ``where`` otherwise.
+    """
+    bad = f"{where} is not a valid safetensors file ({len(raw)} bytes)"
+    if len(raw) < 8:
+        raise ValueError(f"{bad}: shorter than the 8-byte header length")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > min(len(raw) - 8, MAX_HEADER_BYTES):
+        raise ValueError(f"{bad}: its header claims {n} bytes")
+    try:
+        header = json.loads(raw[8 : 8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{bad}: the header is not JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{bad}: the header is not a JSON object")
+    data_bytes = len(raw) - 8 - n
+    out: dict[str, TensorInfo] = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        try:
+            dtype, shape, (start, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
+            ok = all(isinstance(v, int) and v >= 0 for v in (*shape, start, end))
+        except (KeyError, TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"{bad}: malformed header entry for {name!r}: {entry!r}")
+        if dtype not in NUMPY_DTYPES:
+            known = ", ".join(NUMPY_DTYPES)
+            hint = " (bfloat16)" if dtype == "BF16" else ""
+            raise UnsupportedDtypeError(
+                f"{where}: tensor {name!r} is stored as {dtype}{hint}, which NumPy has no type "
+                f"for; convert it to float32 first (in PyTorch: tensor.float()). "
+                f"Readable dtypes: {known}"
+            )
+        count = math.prod(shape)
+        if end > data_bytes or end - start != count * NUMPY_DTYPES[dtype].itemsize:
+            raise ValueError(
+                f"{bad}: tensor {name!r} ({dtype}, shape {tuple(shape)}) does not fit its byte "
+                f"range {start}..{end} of {data_bytes} data bytes"
+            )
+        out[name] = TensorInfo(dtype, tuple(shape), start, end)
+    return out
+
+
+def load_safetensors_bytes(raw: bytes, where: PathLike | str) -> dict[str, np.ndarray]:
+    """Every array in ``raw`` (a whole safetensors file) by name; ``ValueError`` naming ``where``.
+
+    The header is checked first (:func:`safetensors_header`), so a dtype NumPy cannot hold gives
+    a clear message instead of the library's ``KeyError: 'BF16'``.
+    """
+    safetensors_header(raw, where)
+    try:
+        return dict(_st_load(raw))
+    except (SafetensorError, ValueError, TypeError, OverflowError, KeyError) as exc:
+        raise ValueError(
+            f"{where} is not a valid safetensors file ({len(raw)} bytes): {exc}"
+        ) from None
+
+
 def read_safetensors(path: PathLike) -> dict[str, np.ndarray]:
     """Every array in the file by name; ``ValueError`` (naming the file) if it is not valid."""
     path = Path(path)
     raw = path.read_bytes()  # FileNotFoundError / IsADirectoryError name the path themselves
-    try:
-        return dict(_st_load(raw))
-    except (SafetensorError, ValueError, TypeError, OverflowError) as exc:
-        raise ValueError(
-            f"{path} is not a valid safetensors file ({len(raw)} bytes): {exc}"
-        ) from None
+    return load_safetensors_bytes(raw, path)
 
 
 def load_safetensors(module: Module, path: PathLike, strict: bool = True) -> IncompatibleKeys:

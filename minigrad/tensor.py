@@ -234,7 +234,7 @@ class Tensor(TensorMath):
 
     # ----------------------------------------------------------------- in-place changes
     def _check_inplace(self, what: str) -> None:
-        if self.requires_grad and grad_mode._enabled:
+        if self.requires_grad and grad_mode._state.enabled:
             raise RuntimeError(
                 f"{what}: in-place operation on a tensor that requires grad; minigrad only "
                 "allows that under `with minigrad.no_grad():` (as optimizers do). Use an "

@@ -37,7 +37,7 @@ def command(args: argparse.Namespace) -> int:
     result = run_training(settings_from_args(args))
     echo()
     report(result)
-    agree = result.metrics["neighbour_agreement"]
+    agree = result.metrics.get("neighbour_agreement")
     if agree is not None:
         echo(
             style.bold(
@@ -45,8 +45,9 @@ def command(args: argparse.Namespace) -> int:
                 f"{agree['after']:.2f}  (plots in {result.out}/)"
             )
         )
-    echo(f"try: minigrad neighbors {result.out} cat")
-    return 130 if result.interrupted else 0
+    if result.files:
+        echo(f"try: minigrad neighbors {result.out} cat")
+    return result.exit_code
 
 
 def register(subparsers: Any) -> None:

@@ -9,6 +9,7 @@ likely tokens.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 import numpy as np
@@ -54,15 +55,23 @@ def generate_mlp(
 def command(args: argparse.Namespace) -> int:
     if args.max_new_tokens < 0:
         raise CLIError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
-    if args.temperature < 0:
-        raise CLIError(f"--temperature must be >= 0, got {args.temperature}")
+    if not (args.temperature >= 0 and math.isfinite(args.temperature)):  # NaN fails both
+        raise CLIError(f"--temperature must be a finite number >= 0, got {args.temperature}")
     if args.top_k is not None and args.top_k < 1:
         raise CLIError(f"--top-k must be >= 1, got {args.top_k}")
+    if args.seed < 0:
+        raise CLIError(f"--seed must be >= 0, got {args.seed}")
     ck = load_checkpoint(args.checkpoint)
     try:
         ids = list(ck.tokenizer.encode(args.prompt))
     except UnknownWordError as exc:
         raise CLIError(f"the prompt has a word the model has never seen: {exc}") from None
+    except ValueError:  # tiktoken's policy: special-token text in ordinary input is refused
+        found = [t for t in getattr(ck.tokenizer, "special_tokens", {}) if t in args.prompt]
+        raise CLIError(
+            f"the prompt contains {', '.join(map(repr, found)) or 'special-token text'}, the "
+            "text of a special token; a prompt is ordinary text: leave it out"
+        ) from None
     if not ids:
         raise CLIError("the prompt is empty")
     if isinstance(ck.model, TinyGPT):

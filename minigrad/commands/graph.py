@@ -12,6 +12,7 @@ After ``loss.backward()`` every node shows the norm of its gradient.
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import numpy as np
 
 import minigrad
 from minigrad import nn
+from minigrad.atomic import atomic_write_text
 from minigrad.commands.common import CLIError, echo
 from minigrad.nn import functional as F
 from minigrad.viz import graphviz_available, render_dot, to_dot
@@ -46,7 +48,32 @@ def example_graph(seed: int = 0) -> str:
     return to_dot(loss, names=names, title="loss = cross_entropy(E[ids] @ W.T + b, targets)")
 
 
+def _check_output(out: Path) -> None:
+    """One-line errors, before any work, for an -o that cannot be written."""
+    folder = out.parent
+    if not folder.exists():
+        raise CLIError(f"-o {str(out)!r}: the folder {str(folder)!r} does not exist")
+    if not folder.is_dir():
+        raise CLIError(f"-o {str(out)!r}: {str(folder)!r} is not a folder")
+    if out.is_dir():
+        raise CLIError(f"-o {str(out)!r} is a folder; give a file name")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise CLIError(f"-o {str(out)!r}: the folder {str(folder)!r} is not writable")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise CLIError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
 def command(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        out = Path(args.output)
+        if out.suffix.lower() not in (".svg", ".png", ".dot"):
+            raise CLIError(f"-o must end in .svg, .png or .dot, got {args.output!r}")
+        _check_output(out)
     dot = example_graph()
     if args.output is None:
         echo(dot.rstrip("\n"))
@@ -54,16 +81,13 @@ def command(args: argparse.Namespace) -> int:
             echo("// Graphviz's `dot` is not installed: paste this text into any DOT viewer,")
             echo("// or install graphviz and run `minigrad graph -o graph.svg`.")
         return 0
-    out = Path(args.output)
     if out.suffix.lower() == ".dot":
-        out.write_text(dot, encoding="utf-8")
+        _write(out, dot)
         echo(f"wrote {out}")
         return 0
-    if out.suffix.lower() not in (".svg", ".png"):
-        raise CLIError(f"-o must end in .svg, .png or .dot, got {args.output!r}")
     if not graphviz_available():
         fallback = out.with_suffix(".dot")
-        fallback.write_text(dot, encoding="utf-8")
+        _write(fallback, dot)
         echo(
             f"Graphviz's `dot` is not installed, so {out} cannot be drawn; wrote the DOT text "
             f"to {fallback} instead"

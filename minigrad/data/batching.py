@@ -86,3 +86,47 @@ class Batches:
         for start in range(0, n, self.batch_size):
             stop = min(start + self.batch_size, n)
             yield self.x[start:stop], self.y[start:stop]
+
+
+#: the target value that losses skip (``cross_entropy``'s default ``ignore_index``)
+IGNORE_INDEX = -100
+
+
+def held_out_windows(
+    ids: np.ndarray, context: int, max_tokens: int, every_position: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Windows that score at most ``max_tokens`` held-out tokens, each token at most once.
+
+    Evaluation should cost a bounded amount whatever the held-out text's size, and should not
+    score the same token several times (overlapping windows of a model that predicts at every
+    position would score each token ``context`` times).
+
+    * ``every_position=False`` (a model that predicts the one token after its window, like the
+      MLP): every window, stride 1, each followed by its target: ``x`` (n, context), targets
+      (n,), n <= max_tokens.  Each target is scored once, with its full context.
+    * ``every_position=True`` (a transformer predicting the next token at each position):
+      windows that do not overlap, ``ids[k*T : (k+1)*T]`` with targets ``ids[k*T+1 : (k+1)*T+1]``;
+      targets past ``max_tokens`` in the last window are :data:`IGNORE_INDEX`.
+
+    >>> x, t = held_out_windows(np.arange(10), context=3, max_tokens=7, every_position=True)
+    >>> x.tolist(), t.tolist()
+    ([[0, 1, 2], [3, 4, 5], [6, 7, 8]], [[1, 2, 3], [4, 5, 6], [7, -100, -100]])
+    >>> x, t = held_out_windows(np.arange(10), context=3, max_tokens=4, every_position=False)
+    >>> x.tolist(), t.tolist()
+    ([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], [3, 4, 5, 6])
+    """
+    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
+        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
+    x, y = context_windows(ids, context)
+    if not every_position:
+        n = min(len(y), max_tokens)
+        return np.ascontiguousarray(x[:n]), y[:n].copy()
+    ids = np.asarray(ids, dtype=np.int64)
+    n_windows = min((len(ids) - 1) // context, -(-max_tokens // context))
+    if n_windows == 0:
+        raise ValueError(f"need more than context={context} ids to score one window")
+    span = n_windows * context
+    x = ids[:span].reshape(n_windows, context).copy()
+    targets = ids[1 : span + 1].reshape(n_windows, context).copy()
+    targets.reshape(-1)[max_tokens:] = IGNORE_INDEX
+    return x, targets

@@ -65,15 +65,22 @@ def run_on_ranges(fn: Callable[..., None], bounds: list[int], *args: object) -> 
         return
     lock = threading.Lock()
     next_part = [0]
+    # The helpers reach fn and its arguments only through this list, emptied before returning:
+    # a pool thread finishing up, or a cancelled work item still in the pool's queue, must not
+    # keep the arrays alive after the call (the buffer cache reuses an array only once nothing
+    # else refers to it, so a lingering reference made reuse depend on thread timing).
+    task = [fn, args]
 
     def work() -> None:
         while True:
             with lock:
                 k = next_part[0]
                 next_part[0] += 1
-            if k >= len(parts):
-                return
-            fn(*args, *parts[k])
+                if k >= len(parts) or not task:
+                    return
+                f, a = task
+            f(*a, *parts[k])
+            del f, a
 
     pool = _thread_pool(helpers_wanted)
     helpers = [pool.submit(work) for _ in range(helpers_wanted)]
@@ -83,3 +90,5 @@ def run_on_ranges(fn: Callable[..., None], bounds: list[int], *args: object) -> 
         for h in helpers:
             if not h.cancel():  # cancel() fails only once the helper has started: wait for it
                 h.result()
+        with lock:
+            task.clear()

@@ -60,6 +60,22 @@ class MLPConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The state dict's keys and shapes, computed without allocating anything.
+
+        A checkpoint loader compares these with a weights file's header before it builds the
+        model, so a config that asks for a huge model is caught before the memory is taken.
+        (A test checks them against a real model's ``state_dict()``.)
+        """
+        v, t, d, h = self.vocab_size, self.context, self.d_embed, self.d_hidden
+        return {
+            "embed.weight": (v, d),
+            "hidden.weight": (h, t * d),
+            "hidden.bias": (h,),
+            "out.weight": (v, h),
+            "out.bias": (v,),
+        }
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> MLPConfig:
         """Build from a dict; unknown keys are an error (they mean another model version)."""

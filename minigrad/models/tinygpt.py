@@ -80,6 +80,28 @@ class TinyGPTConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def parameter_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The state dict's keys and shapes, computed without allocating anything.
+
+        A checkpoint loader compares these with a weights file's header before it builds the
+        model (see :meth:`MLPConfig.parameter_shapes`); a test checks them against a real model.
+        The MLP inside each block is 4x wide (``TransformerBlock``'s default ``mlp_ratio``).
+        """
+        v, t, d = self.vocab_size, self.context_length, self.d_model
+        shapes: dict[str, tuple[int, ...]] = {"tok_emb.weight": (v, d), "pos_emb.weight": (t, d)}
+        for i in range(self.n_layers):
+            b = f"blocks.{i}."
+            shapes.update({
+                b + "ln1.weight": (d,), b + "ln1.bias": (d,),
+                b + "attn.qkv.weight": (3 * d, d), b + "attn.qkv.bias": (3 * d,),
+                b + "attn.proj.weight": (d, d), b + "attn.proj.bias": (d,),
+                b + "ln2.weight": (d,), b + "ln2.bias": (d,),
+                b + "mlp.0.weight": (4 * d, d), b + "mlp.0.bias": (4 * d,),
+                b + "mlp.2.weight": (d, 4 * d), b + "mlp.2.bias": (d,),
+            })  # fmt: skip
+        shapes.update({"ln_f.weight": (d,), "ln_f.bias": (d,), "head.weight": (v, d)})
+        return shapes
+
 
 class TinyGPT(Module):
     """A GPT-style language model: ``model(ids)`` gives logits, ``model.loss(ids, targets)``.

@@ -215,9 +215,13 @@ class Module:
         """Copy values from ``state_dict`` into the parameters, in place.
 
         With ``strict=True`` (the default) the keys must match exactly; otherwise missing and
-        unexpected keys are returned.  A shape mismatch always raises.  Nothing is changed when
-        an error is raised.  Values may be ndarrays or Tensors; they are cast to each
-        parameter's dtype.
+        unexpected keys are returned.  A shape mismatch always raises, and so does a value that
+        cannot be converted to its parameter's dtype (text, ``None``, ...).  Values may be
+        ndarrays or Tensors; they are cast to each parameter's dtype.
+
+        All or nothing: every value is checked and converted into a new array first, and only
+        when all of them are fine are they copied in, so an error (even in the last key) leaves
+        every parameter as it was.
         """
         own: dict[str, Parameter] = {}
         for mod_name, m in self.named_modules():
@@ -230,25 +234,33 @@ class Module:
             problems.append(f"missing keys: {missing}")
         if strict and unexpected:
             problems.append(f"unexpected keys: {unexpected}")
-        arrays = {}
+        staged: dict[str, np.ndarray] = {}
         for key, p in own.items():
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            try:
+                arr = value.data if isinstance(value, Tensor) else np.asarray(value)
+            except (TypeError, ValueError) as exc:
+                problems.append(f"{key!r}: not an array ({exc})")
+                continue
             if arr.shape != p.shape:
                 problems.append(
                     f"shape mismatch for {key!r}: the checkpoint has {arr.shape}, the model "
                     f"has {p.shape}"
                 )
-            arrays[key] = arr
+                continue
+            try:
+                staged[key] = np.array(arr, dtype=p.dtype, copy=True)
+            except (TypeError, ValueError, OverflowError) as exc:
+                problems.append(f"{key!r}: cannot convert {arr.dtype} values to {p.dtype} ({exc})")
         if problems:
             raise ValueError(
                 f"error(s) loading state_dict for {type(self).__name__}: " + "; ".join(problems)
             )
-        for key, arr in arrays.items():
+        for key, arr in staged.items():  # cannot fail: same shape, same dtype
             p = own[key]
-            np.copyto(p.data, arr, casting="unsafe")
+            np.copyto(p.data, arr)
             p._version[0] += 1
         return IncompatibleKeys(missing, unexpected)
 

@@ -100,3 +100,84 @@ def test_cli_reports_a_corrupt_checkpoint_in_one_line(saved, capsys):
     assert_one_line_error(capsys.readouterr().err, "corrupt weights")
     assert main(["neighbors", str(path / "nowhere"), "a"]) == 2
     assert_one_line_error(capsys.readouterr().err, "no such checkpoint folder")
+
+
+def _rewrite_weights(path, arrays_or_blob):
+    """Replace the weights (dict of arrays, or raw bytes) and record their SHA-256 in config."""
+    import hashlib
+
+    from safetensors.numpy import save
+
+    blob = arrays_or_blob if isinstance(arrays_or_blob, bytes) else save(arrays_or_blob)
+    (path / "model.safetensors").write_bytes(blob)
+    _edit_config(path, lambda c: c["weights"].update(sha256=hashlib.sha256(blob).hexdigest()))
+
+
+def test_huge_sizes_in_the_config_are_refused_before_allocating(saved, monkeypatch):
+    """vocab_size 10**11 used to build a model of 10**11 rows first (a raw MemoryError)."""
+    path, _ = saved
+    _edit_config(path, lambda c: c["model"]["config"].update(vocab_size=10**11))
+
+    def no_allocation(*args, **kwargs):
+        raise AssertionError("the model was built before the sizes were checked")
+
+    monkeypatch.setattr("minigrad.models.mlp_lm.Embedding", no_allocation)
+    with pytest.raises(CheckpointError, match=r"incompatible with its config.*embed\.weight"):
+        load_checkpoint(path)
+
+
+def test_a_bf16_tensor_is_a_value_error_naming_the_file(saved, capsys):
+    import struct
+
+    path, _ = saved
+    header = {"embed.weight": {"dtype": "BF16", "shape": [5, 3], "data_offsets": [0, 30]}}
+    raw = json.dumps(header).encode()
+    _rewrite_weights(path, struct.pack("<Q", len(raw)) + raw + bytes(30))
+    with pytest.raises(ValueError, match=r"model\.safetensors: tensor 'embed\.weight' .*BF16"):
+        load_checkpoint(path)
+    from minigrad.io import read_safetensors
+
+    with pytest.raises(ValueError, match=r"model\.safetensors: tensor 'embed\.weight' .*BF16"):
+        read_safetensors(path / "model.safetensors")
+    assert main(["neighbors", str(path), "a"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "BF16")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_weights_are_refused_with_one_line(saved, bad, capsys):
+    path, model = saved
+    state = model.state_dict()
+    state["out.bias"][2] = bad
+    _rewrite_weights(path, state)
+    with pytest.raises(CheckpointError, match=r"1 of the 5 values of 'out\.bias' are NaN"):
+        load_checkpoint(path)
+    loaded = load_checkpoint(path, allow_non_finite=True).model.out.bias.data
+    assert not np.isfinite(loaded).all()
+    assert main(["neighbors", str(path), "a"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "diverged")
+    assert main(["generate", str(path), "--prompt", "a b"]) == 2
+    assert_one_line_error(capsys.readouterr().err, "diverged")
+
+
+def test_parameter_shapes_match_the_models():
+    """The shapes load_checkpoint checks before allocating are the models' real ones."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from minigrad.models import TinyGPT, TinyGPTConfig
+
+    @given(st.integers(1, 9), st.integers(1, 5), st.integers(1, 4), st.integers(1, 6))
+    def mlp(v, t, d, h):
+        cfg = MLPConfig(vocab_size=v, context=t, d_embed=d, d_hidden=h)
+        real = {k: a.shape for k, a in MLPLanguageModel(cfg).state_dict().items()}
+        assert cfg.parameter_shapes() == real
+
+    @given(st.integers(1, 9), st.integers(1, 5), st.integers(1, 3), st.integers(1, 3),
+           st.integers(0, 3), st.booleans())  # fmt: skip
+    def gpt(v, t, heads, per_head, layers, tied):
+        cfg = TinyGPTConfig(v, t, heads * per_head, heads, max(layers, 1), tie_weights=tied)
+        real = {k: a.shape for k, a in TinyGPT.from_config(cfg).state_dict().items()}
+        assert cfg.parameter_shapes() == real
+
+    mlp()
+    gpt()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from minigrad.data import Batches, context_windows, split_ids
+from minigrad.data.batching import IGNORE_INDEX, held_out_windows
 
 
 def test_windows_pair_each_context_with_the_next_id():
@@ -45,3 +48,29 @@ def test_split_keeps_the_tail_for_held_out():
     assert train.tolist() == list(range(90)) and held.tolist() == list(range(90, 100))
     with pytest.raises(ValueError, match=r"1\.5"):
         split_ids(np.arange(10), held_out=1.5)
+
+
+@pytest.mark.nojit
+@given(
+    st.integers(2, 60).flatmap(lambda n: st.tuples(st.just(n), st.integers(1, n - 1))),
+    st.integers(1, 80),
+    st.booleans(),
+)
+def test_held_out_windows_score_each_token_at_most_once_and_at_most_max_tokens(
+    n_and_context, max_tokens, every_position
+):
+    n, context = n_and_context
+    ids = np.arange(100, 100 + n)  # distinct ids: a target's value says which token it is
+    x, targets = held_out_windows(ids, context, max_tokens, every_position)
+    scored = targets[targets != IGNORE_INDEX]
+    # the tokens after the first window's start, in order, each once, none skipped
+    first = 101 if every_position else 100 + context
+    assert scored.tolist() == list(range(first, first + len(scored)))
+    available = ((n - 1) // context) * context if every_position else n - context
+    assert len(scored) == min(max_tokens, available)
+    # each target is the id that follows its input position
+    if every_position:
+        mask = targets != IGNORE_INDEX
+        np.testing.assert_array_equal(targets[mask], x[mask] + 1)
+    else:
+        np.testing.assert_array_equal(targets, x[:, -1] + 1)

@@ -103,6 +103,12 @@ def test_no_live_buffer_is_ever_shared(actions):
 
 
 def test_cross_entropy_reuses_its_buffer_only_after_the_gradient_is_dropped():
+    """Runs on the shared cache, isolated from whatever earlier tests left in it."""
+    with buffer_cache.isolated():
+        _reuse_after_the_gradient_is_dropped()
+
+
+def _reuse_after_the_gradient_is_dropped():
     rng = np.random.default_rng(0)
     N, C = 512, 8192  # 16 MiB of float32: cached
     logits = rng.standard_normal((N, C), dtype=np.float32)
@@ -145,3 +151,91 @@ def test_a_zero_limit_caches_nothing():
     del a
     cache.empty((4 * KB,), np.uint8)
     assert cache.cached_bytes == 0 and cache.hits == 0
+
+
+@pytest.mark.nojit
+def test_varying_sizes_keep_the_idle_bytes_bounded():
+    """A new size every request (a batch size that changes each step): unused buffers of other
+    sizes are dropped, so what is held stays within a few times the largest request, instead of
+    one dead buffer per size ever seen."""
+    cache = BufferCache(limit_bytes=1 << 40, min_bytes=KB)
+    rng = np.random.default_rng(0)
+    largest = 0
+    for _ in range(200):
+        rows = int(rng.integers(16, 64))
+        largest = max(largest, rows * KB)
+        a = cache.empty((rows, KB), np.uint8)
+        a[...] = 1  # touch it, as a kernel would
+        assert cache.idle_bytes <= 2 * rows * KB  # 2x the largest buffer in use: this one
+        del a
+        assert cache.cached_bytes <= 3 * largest
+    assert cache.misses > 30  # the sizes did vary
+
+
+def test_idle_buffers_are_dropped_before_a_new_one_is_allocated(monkeypatch):
+    cache = small_cache(limit_bytes=1 << 30)
+    a = cache.empty((4 * KB,), np.uint8)
+    del a
+    idle_when_allocating = []
+    real_empty = np.empty
+
+    def spy(shape, dtype):
+        idle_when_allocating.append(cache.cached_bytes)
+        return real_empty(shape, dtype)
+
+    monkeypatch.setattr(np, "empty", spy)
+    cache.empty((KB,), np.uint8)  # 4 KiB idle > 2 x 1 KiB: dropped first
+    assert idle_when_allocating == [0]
+    assert cache.cached_bytes == KB
+
+
+def test_alternating_sizes_of_similar_size_are_both_reused():
+    """Training and evaluation batches alternate: both stay cached while they are alike."""
+    cache = small_cache(limit_bytes=1 << 30)
+    for _ in range(5):
+        cache.empty((8, KB), np.uint8)
+        cache.empty((12, KB), np.uint8)
+    assert cache.misses == 2 and cache.hits == 8
+
+
+def test_cross_entropy_with_a_new_batch_size_every_step_holds_bounded_memory():
+    """The issue's case through the real kernels: (N, C) buffers for a new N each step."""
+    rng = np.random.default_rng(1)
+    C = 1024
+    with buffer_cache.isolated():
+        buffer_cache.min_bytes = 4 * KB  # cache these small buffers, as the real ones would be
+        largest = 0
+        for _ in range(60):
+            n = int(rng.integers(8, 64))
+            largest = max(largest, n * C * 4)
+            logits = rng.standard_normal((n, C), dtype=np.float32)
+            _, state = cross_entropy_forward(logits, rng.integers(0, C, n))
+            grad = cross_entropy_backward(state, np.full(n, 1.0 / n, np.float32))
+            del state, grad
+            assert buffer_cache.cached_bytes <= 3 * largest
+        assert buffer_cache.misses > 20
+
+
+@pytest.mark.nojit
+def test_empty_cache_also_releases_the_parallel_scatters_scratch():
+    from minigrad.kernels import empty_cache
+    from minigrad.kernels import scatter as scatter_module
+
+    scratch = scatter_module._scratch
+    table = scratch.empty((3, 64, 8), np.float32)
+    del table
+    assert scratch.idle_bytes >= 3 * 64 * 8 * 4
+    empty_cache()
+    assert scratch.cached_bytes == 0
+
+
+def test_isolated_hides_what_earlier_code_left_and_restores_it():
+    cache = small_cache()
+    kept = cache.empty((4 * KB,), np.uint8)
+    cache.limit_bytes = 0
+    with cache.isolated():
+        assert cache.cached_bytes == 0 and cache.hits == cache.misses == 0
+        assert cache.limit_bytes > 0
+        a = cache.empty((16 << 20,), np.uint8)  # the default min_bytes inside
+        assert cache.holds(a)
+    assert cache.holds(kept) and not cache.holds(a) and cache.limit_bytes == 0

@@ -138,3 +138,28 @@ def test_forgetting_super_init_and_missing_forward():
         Bad()
     with pytest.raises(NotImplementedError, match="forward"):
         nn.Module()()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda shape: np.full(shape, "x"),  # text
+        lambda shape: np.full(shape, {}, dtype=object),  # objects that are not numbers
+        lambda shape: "not an array",  # not even an array of the right shape
+    ],
+    ids=["text", "objects", "string"],
+)
+def test_load_state_dict_changes_nothing_when_the_last_value_is_bad(bad):
+    """The check runs over every key before any copy: a bad last key used to leave the earlier
+    parameters overwritten with the new values."""
+    m = Tiny()
+    before = {k: v.copy() for k, v in m.state_dict().items()}
+    versions = [p._version[0] for p in m.parameters()]
+    sd = {k: v + 1 for k, v in m.state_dict().items()}
+    last = list(sd)[-1]
+    sd[last] = bad(sd[last].shape)
+    with pytest.raises(ValueError, match=repr(last)):
+        m.load_state_dict(sd)
+    for k, v in m.state_dict().items():
+        np.testing.assert_array_equal(v, before[k], err_msg=k)
+    assert [p._version[0] for p in m.parameters()] == versions
