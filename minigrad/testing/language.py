@@ -107,13 +107,19 @@ def ids(
     ... def test_lookup_shape(token_ids):
     ...     assert nn.Embedding(50, 4)(token_ids).shape == (*token_ids.shape, 4)
     """
-    vocab_size = _check_positive_int("vocab_size", vocab_size)
+    strategy = _id_arrays(vocab_size, shape, distribution, a, "vocab_size")
+    warm_up("embedding")
+    return strategy
+
+
+def _id_arrays(n: int, shape: Any, distribution: str, a: float, what: str) -> Any:
+    """``ids()`` without the warm-up (``targets()`` feeds cross-entropy, not an embedding)."""
+    vocab_size = _check_positive_int(what, n)
     if distribution not in DISTRIBUTIONS:
         raise ValueError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     if not a > 0:
         raise ValueError(f"the Zipf exponent a must be > 0, got {a!r}")
     shapes = _shape_strategy(shape, hnp.array_shapes(min_dims=1, max_dims=2, max_side=8))
-    warm_up("embedding")
     element = (
         st.integers(0, vocab_size - 1) if distribution == "uniform" else _zipf_id(vocab_size, a)
     )
@@ -145,13 +151,12 @@ def targets(
     including all of them: then a ``"mean"`` loss is 0 / 0 = NaN, the edge case such tests
     exist for.  Shrinking replaces ignored entries by class 0.
     """
-    n_classes = _check_positive_int("n_classes", n_classes)
     if ignore_index is not None and (
         isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))
     ):
         raise ValueError(f"ignore_index must be an int or None, got {ignore_index!r}")
     shapes = _shape_strategy(shape, hnp.array_shapes(min_dims=1, max_dims=1, max_side=8))
-    classes = ids(n_classes, shape=shapes, distribution=distribution)
+    classes = _id_arrays(n_classes, shapes, distribution, 1.2, "n_classes")
     warm_up("cross_entropy")
     if ignore_index is None:
         return classes
