@@ -14,7 +14,7 @@ from hypothesis.extra import numpy as hnp
 import minigrad as mg
 from minigrad import nn
 from minigrad.testing import ids, targets, texts
-from minigrad.testing.language import ZIPF_BUCKETS, zipf_buckets
+from minigrad.testing.language import TRICKY_PIECES, ZIPF_BUCKETS, zipf_buckets
 
 pytestmark = pytest.mark.nojit
 
@@ -184,8 +184,8 @@ def test_texts_reach_the_characters_that_break_tokenizers(what, minimal, wanted)
     found = find(texts(), wanted, settings=settings(max_examples=300, database=None))
     if minimal is not None:
         assert found == minimal
-    else:
-        assert len(found) == 1, (what, found)  # shrunk to that one character
+    else:  # shrunk to that one character, or to one of the tricky pieces that holds it
+        assert len(found) == 1 or found in TRICKY_PIECES, (what, found)
 
 
 def test_texts_argument_errors():

@@ -29,7 +29,10 @@ tensor that does not require grad, like any other result computed under ``no_gra
 
 In-place steps are those both frameworks allow or both refuse, see :meth:`inplace`.  minigrad
 refuses in-place changes of a non-leaf tensor that requires grad (torch records them);
-``INPLACE_ON_NON_LEAF = True`` is the one line that makes the machine expect them to work.
+``INPLACE_ON_NON_LEAF = True`` is the one line that makes the machine perform them and expect
+them to work.  The model then still expects a backward through the op that made the tensor to
+refuse (that op recorded the tensor's old version, as every minigrad op records its output);
+torch refuses only where that op saved its output (tanh does, ``x * 0.5`` does not).
 """
 
 from __future__ import annotations
@@ -252,7 +255,7 @@ class GraphMachine(RuleBasedStateMachine):
         f_mg, f_th = self.UNARY_OPS[name]
         with self._grad_mode(no_grad):
             out_mg, out_th = f_mg(x.mg), f_th(x.th)
-            self._record(out_mg, out_th, [x], f"{name}({x.name.split(' ')[0]})" + _ng(no_grad))
+            self._record(out_mg, out_th, [x], f"{name}({_short(x)})" + _ng(no_grad))
 
     @rule(data=st.data(), no_grad=SOMETIMES)
     @_step
@@ -279,7 +282,7 @@ class GraphMachine(RuleBasedStateMachine):
             return
         x = self._pick(data, pool, "x")
         dim = data.draw(st.integers(0, x.mg.ndim - 1), label="dim")
-        keepdim = keepdim or x.mg.ndim == 2  # (2, 3).sum(0) would be (3,): fine; keep it simple
+        keepdim = keepdim or x.mg.ndim == 2  # (2, 3).sum(1) would be (2,), outside SHAPES
         how = data.draw(st.sampled_from(["sum", "mean"]), label="how")
         with self._grad_mode(no_grad):
             out_mg = getattr(x.mg, how)(dim=dim, keepdim=keepdim)
@@ -399,7 +402,7 @@ class GraphMachine(RuleBasedStateMachine):
             return  # a step failed: that failure is the one to report
         for root in self._usable():
             if root.node is not None and not (root.graph & self.poisoned):
-                self.zero_grad()
+                self._zero_grads()
                 g = np.linspace(-1.0, 1.5, root.mg.data.size).reshape(root.mg.shape)
                 self._backward(root, g, retain_graph=True)
 
@@ -427,7 +430,7 @@ class GraphMachine(RuleBasedStateMachine):
             event(f"backward refused: {' and '.join(expected)}")
             # both may have added part of the gradients and freed part of the graph: start over
             self.poisoned |= {id(n) for n in graph}
-            self.zero_grad()
+            self._zero_grads()
             return
         assert th_error is None, f"torch refused a backward that minigrad ran: {th_error}"
         root.mg.backward(g, retain_graph=retain_graph)
@@ -441,6 +444,10 @@ class GraphMachine(RuleBasedStateMachine):
     @rule()
     @_step
     def zero_grad(self) -> None:
+        """``.grad = None`` on every leaf, in both (else gradients accumulate over backwards)."""
+        self._zero_grads()
+
+    def _zero_grads(self) -> None:
         for p in self._leaves_with_grad():
             p.mg.grad = None
             p.th.grad = None
