@@ -206,39 +206,59 @@ GRADCHECK_PROBE = """
 """
 
 
+def test_a_profile_chosen_on_the_command_line_wins_and_gradcheck_shows_its_message(tmp_path):
+    # (one pytest run for two checks: each run costs a second or two of start-up)
+    files = {"test_probe.py": PROFILE_PROBE, "test_gradcheck.py": GRADCHECK_PROBE}
+    env = {"EXPECTED_PROFILE": "default"}
+    result = run_pytest(tmp_path, files, "--hypothesis-profile=default", env=env)
+    out = result.stdout
+    assert result.returncode == 1 and "1 failed, 1 passed" in out, out + result.stderr
+    assert "PASSED test_probe.py::test_profile" in out
+    assert "minigrad: Hypothesis profile" not in out
+    # gradcheck's message, at the user's line; gradcheck's own code is hidden
+    assert "2 of 2 Jacobian entries differ" in out and "analytic 2.0, numeric 4.0" in out
+    assert "assert gradcheck(lambda t: Square.apply(t).sum(), x)" in out
+    assert "def gradcheck(" not in out and "_compare(" not in out
+    assert "raise GradcheckError" not in out
+
+
+@pytest.fixture
+def restore_hypothesis_profile():
+    from hypothesis import settings
+
+    name = settings.get_current_profile_name()
+    yield settings
+    settings.load_profile(name)
+
+
+class _EarlyConfig:
+    """What pytest_load_initial_conftests reads from pytest's early config."""
+
+    def __init__(self, hypothesis_profile: str | None) -> None:
+        self.known_args_namespace = type("Args", (), {"hypothesis_profile": hypothesis_profile})
+
+
 @pytest.mark.parametrize(
-    ("args", "env", "expected"),
+    ("active", "option", "expected"),
     [
-        ((), {}, "minigrad"),  # nobody chose: the plugin's profile
-        (("-p", "no:minigrad"), {}, "default"),  # the plugin turned off
-        (("--hypothesis-profile=default",), {}, "default"),  # chosen on the command line
-        (("--hypothesis-profile=minigrad",), {}, "minigrad"),  # registered, so it can be chosen
-        ((), {"CI": "true"}, "ci"),  # Hypothesis chose its CI profile: left alone
+        ("default", None, "minigrad"),  # nobody chose: the plugin's profile
+        ("ci", None, "ci"),  # Hypothesis chose its CI profile: left alone
+        ("dev", None, "dev"),  # a profile loaded before (by another plugin): left alone
+        ("default", "thorough", "default"),  # --hypothesis-profile: Hypothesis loads it later
     ],
 )
-def test_the_plugin_loads_its_profile_only_if_nobody_chose_one(tmp_path, args, env, expected):
-    env = {"EXPECTED_PROFILE": expected, **env}
-    result = run_pytest(tmp_path, {"test_probe.py": PROFILE_PROBE}, *args, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_the_plugin_loads_its_profile_only_if_nobody_chose_one(
+    restore_hypothesis_profile, active, option, expected
+):
+    import _minigrad_pytestplugin as plugin
 
-
-def test_a_conftest_profile_wins_over_the_plugin(tmp_path):
-    conftest = "from hypothesis import settings\nsettings.load_profile('default')\n"
-    files = {"conftest.py": conftest, "test_probe.py": PROFILE_PROBE}
-    result = run_pytest(tmp_path, files, env={"EXPECTED_PROFILE": "default"})
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_pytest_shows_gradchecks_message_not_its_code(tmp_path):
-    result = run_pytest(tmp_path, {"test_gradcheck.py": GRADCHECK_PROBE})
-    assert result.returncode == 1, result.stdout + result.stderr
-    out = result.stdout
-    assert "2 of 2 Jacobian entries differ" in out and "analytic 2.0, numeric 4.0" in out
-    # the traceback ends at the user's line; gradcheck's own code is hidden
-    assert "assert gradcheck(lambda t: Square.apply(t).sum(), x)" in out
-    assert (
-        "def gradcheck(" not in out and "_compare(" not in out and "raise GradcheckError" not in out
-    )
+    settings = restore_hypothesis_profile
+    settings.load_profile(active)
+    plugin.pytest_load_initial_conftests(_EarlyConfig(option), None, [])
+    assert settings.get_current_profile_name() == expected
+    # registered either way, so that --hypothesis-profile=minigrad works
+    minigrad, default = settings.get_profile("minigrad"), settings.get_profile("default")
+    assert minigrad.deadline is None and minigrad.max_examples == default.max_examples
 
 
 # ----------------------------------------------------------------- warm_up
