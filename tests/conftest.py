@@ -6,27 +6,19 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-# deadline=None: the first example of a test may include numba's JIT compilation (or a cache load).
-settings.register_profile(
-    "dev",
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+from _minigrad_pytestplugin import register_profile
+
+# The profiles below build on the `minigrad` profile that minigrad's pytest plugin registers
+# (Hypothesis' defaults, deadline=None: the first example of a test may include numba's JIT
+# compilation, or a cache load).  Registered here too, so they hold with `-p no:minigrad`.
+_minigrad = register_profile()
+_quiet = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile("dev", _minigrad, max_examples=40, suppress_health_check=_quiet)
 # More examples, for a nightly or a thorough local run: HYPOTHESIS_PROFILE=thorough pytest
-settings.register_profile(
-    "thorough",
-    max_examples=400,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+settings.register_profile("thorough", _minigrad, max_examples=400, suppress_health_check=_quiet)
 # NUMBA_DISABLE_JIT=1 runs kernels as plain Python: keep examples few.
-settings.register_profile(
-    "nojit",
-    max_examples=10,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+settings.register_profile("nojit", _minigrad, max_examples=10, suppress_health_check=_quiet)
 
 _default = "nojit" if os.environ.get("NUMBA_DISABLE_JIT") == "1" else "dev"
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _default))

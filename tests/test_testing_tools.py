@@ -3,8 +3,10 @@ strategies must produce what their docstrings promise."""
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -81,12 +83,12 @@ def test_gradcheck_catches_a_wrong_backward_and_names_input_element_and_values()
     with pytest.raises(GradcheckError) as exc_info:
         gradcheck(lambda t: SquareWrongGrad.apply(t).sum(), x)
     msg = _message(exc_info)
-    assert "input 0" in msg and "element (0,)" in msg
-    # both values: analytic = a = 0.5, numeric = 2a = 1.0
+    # the worst entry (largest error for its tolerance) is x[2]: analytic a = 2, numeric 2a = 4
+    assert "input 0" in msg and "element (2,)" in msg and "3 of 3 Jacobian entries differ" in msg
     # plain numbers, not "np.float64(0.5)": the message is read by people learning backprop
     numbers = [float(v) for v in re.findall(r"(?:analytic|numeric) ([-\d.e]+),? ", msg)]
     assert len(numbers) == 2, msg
-    assert numbers[0] == pytest.approx(0.5) and numbers[1] == pytest.approx(1.0, rel=1e-6)
+    assert numbers[0] == pytest.approx(2.0) and numbers[1] == pytest.approx(4.0, rel=1e-6)
 
 
 def test_gradcheck_names_the_right_input():
@@ -118,6 +120,16 @@ def test_gradcheck_accepts_correct_ops_and_restores_inputs():
     np.testing.assert_array_equal(x.data, before)
 
 
+@pytest.mark.nojit
+@pytest.mark.parametrize("fast_mode", [True, False])
+def test_gradcheck_of_an_op_whose_output_is_a_view_of_its_input(fast_mode):
+    # the output shares memory with x, whose elements the finite differences move one by one
+    x = leaf([[0.3, -0.7], [1.1, 2.0]])
+    assert gradcheck(lambda t: t.reshape(-1), x, fast_mode=fast_mode)
+    assert gradcheck(lambda t: t[0], x, fast_mode=fast_mode)
+    assert gradcheck(lambda t: t.reshape(()), leaf([1.5]).reshape(()).detach().requires_grad_())
+
+
 def test_gradcheck_input_requirements():
     with pytest.raises(TypeError, match="float64"):
         gradcheck(lambda t: t * 2, mg.tensor([1.0], requires_grad=True))
@@ -129,6 +141,164 @@ def test_gradcheck_input_requirements():
         gradcheck(lambda t: t.data, leaf([1.0]))
     with pytest.raises(GradcheckError, match="does not require grad"):
         gradcheck(lambda t: t.detach() * 2, leaf([1.0]))
+
+
+# ----------------------------------------------------------------- gradcheck's failure report
+class ScaleWithWrongFirstRow(Function):
+    """y = 2x for x of shape (2, 3); backward scales row 0 by 3, 2.5, 2.1 instead of 2.
+
+    So J = 2 I (36 entries for a (2, 3) output and input) and the analytic Jacobian differs
+    from it in exactly 3 entries, the worst at x[0, 0]: 3 instead of 2.
+    """
+
+    def forward(self, a):
+        return 2 * a
+
+    def backward(self, grad):
+        factor = np.array([[3.0, 2.5, 2.1], [2.0, 2.0, 2.0]])
+        return grad * factor
+
+
+class IdentityWithSmallErrors(Function):
+    """y = x, but backward adds 0.9e-5 * sum(grad) to every element: each Jacobian entry is off
+    by 0.9e-5 (within atol=1e-5), while w @ J is off by 0.9e-5 * sum(w), beyond it."""
+
+    def forward(self, a):
+        return a.copy()
+
+    def backward(self, grad):
+        return grad + 0.9e-5 * grad.sum()
+
+
+REPORT = re.compile(
+    r"analytic (?P<analytic>[-\d.e+]+), numeric (?P<numeric>[-\d.e+]+) "
+    r"\(abs error (?P<abs>[-\d.e+]+), rel error (?P<rel>[-\d.e+inf]+); allowed "
+    r"atol \+ rtol \* \|numeric\| = (?P<allowed>[-\d.e+]+) with atol=(?P<atol>[-\d.e+]+), "
+    r"rtol=(?P<rtol>[-\d.e+]+)\)"
+)
+
+
+def _report(msg: str) -> dict[str, float]:
+    match = REPORT.search(msg)
+    assert match, msg
+    return {k: float(v) for k, v in match.groupdict().items()}
+
+
+@pytest.mark.nojit
+@pytest.mark.parametrize("fast_mode", [True, False])
+def test_gradcheck_reports_true_jacobian_entries_counts_and_tolerance(fast_mode):
+    x = leaf(np.linspace(-1, 1, 6).reshape(2, 3))
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(ScaleWithWrongFirstRow.apply, x, fast_mode=fast_mode)
+    msg = _message(exc_info)
+    assert "input 0 (shape (2, 3)): 3 of 36 Jacobian entries differ" in msg
+    assert "element (0, 0) of input 0 and element (0, 0) of the output" in msg
+    r = _report(msg)
+    # true Jacobian entries, not projections onto a random direction: d y[0,0] / d x[0,0]
+    assert r["analytic"] == 3.0
+    assert r["numeric"] == pytest.approx(2.0, rel=1e-8)
+    assert r["abs"] == pytest.approx(1.0, rel=1e-2) and r["rel"] == pytest.approx(0.5, rel=1e-2)
+    assert r["allowed"] == pytest.approx(1e-5 + 1e-4 * 2.0, rel=1e-2)
+    assert (r["atol"], r["rtol"]) == (1e-5, 1e-4)
+    if fast_mode:
+        assert "fast mode" in msg and "fast_mode=False" in msg
+    else:
+        assert "full Jacobian" in msg and "fast mode" not in msg
+
+
+@pytest.mark.nojit
+def test_gradcheck_reports_every_failing_input_not_just_the_first():
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 5.0])
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(
+            lambda s, t: SquareWrongGrad.apply(s).sum() + SquareWrongGrad.apply(t).sum(), a, b
+        )
+    lines = _message(exc_info).splitlines()
+    assert [line.split(" (")[0] for line in lines[1:]] == ["input 0", "input 1"]
+    assert lines[2].startswith("input 1 (shape (2,)): 2 of 2 Jacobian entries differ")
+
+
+@pytest.mark.nojit
+def test_gradcheck_fast_mode_false_checks_every_jacobian_entry():
+    x = leaf([1.0, 2.0, 3.0])
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(ReverseForgetsToReverse.apply, x, fast_mode=False)
+    msg = _message(exc_info)
+    # backward gives the identity where the Jacobian is the reversal: 4 of the 9 entries differ
+    assert "full Jacobian" in msg and "4 of 9 Jacobian entries differ" in msg
+    assert gradcheck(lambda t: t[::-1] * t, x, fast_mode=False)
+
+
+@pytest.mark.nojit
+def test_gradcheck_one_element_output_says_its_gradient_is_the_whole_jacobian():
+    with pytest.raises(GradcheckError, match="the output has one element"):
+        gradcheck(lambda t: SquareWrongGrad.apply(t).sum(), leaf([0.5, 2.0]))
+
+
+@pytest.mark.nojit
+def test_gradcheck_fast_mode_failure_with_every_entry_within_tolerance_says_so():
+    x = leaf(np.linspace(-1, 1, 40))
+    # entry by entry the errors are within tolerance, so the full check passes ...
+    assert gradcheck(IdentityWithSmallErrors.apply, x, rtol=0, fast_mode=False)
+    # ... but they add up in w @ J (sum(w) is -2.4 for seed 0): the message must not claim
+    # that some entry is wrong
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(IdentityWithSmallErrors.apply, x, rtol=0)
+    msg = _message(exc_info)
+    assert "projected gradient w @ J differs" in msg
+    assert "no single Jacobian entry is outside the tolerance" in msg and "fast_mode=False" in msg
+
+
+@pytest.mark.nojit
+def test_gradcheck_reports_nan_against_a_number():
+    class NanGrad(Function):
+        def forward(self, a):
+            return a * 1.0
+
+        def backward(self, grad):
+            g = grad.copy()
+            g[1] = np.nan
+            return g
+
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(lambda t: NanGrad.apply(t).sum(), leaf([1.0, 2.0, 3.0]))
+    msg = _message(exc_info)
+    assert "1 of 3 Jacobian entries differ" in msg and "element (1,)" in msg
+    assert "analytic nan, numeric 1.0" in msg
+
+
+def test_gradcheck_failure_traceback_hides_gradchecks_own_frames():
+    """``__tracebackhide__``: pytest shows the test line and the message, not gradcheck's body."""
+    x = leaf([0.5, -1.5])
+    with pytest.raises(GradcheckError) as exc_info:
+        gradcheck(lambda t: SquareWrongGrad.apply(t).sum(), x)
+    shown = exc_info.traceback.filter(exc_info)
+    assert shown, "no frames left at all"
+    assert not [e for e in shown if Path(str(e.path)).name == "gradcheck.py"]
+    assert Path(str(shown[-1].path)).name == "test_testing_tools.py"
+
+
+@pytest.mark.nojit
+def test_gradcheck_restores_the_inputs_grad():
+    x = leaf([0.3, -0.7])
+    x.grad = np.array([10.0, 20.0])
+    assert gradcheck(lambda t: (t * t).sum(), x)
+    np.testing.assert_array_equal(x.grad, [10.0, 20.0])  # not replaced by gradcheck's backward
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: SquareWrongGrad.apply(t).sum(), x)
+    np.testing.assert_array_equal(x.grad, [10.0, 20.0])
+
+
+def test_gradcheck_refuses_a_full_jacobian_too_large_to_hold(monkeypatch):
+    # (the module, not the function of the same name that minigrad.testing exports)
+    module = importlib.import_module("minigrad.testing.gradcheck")
+    monkeypatch.setattr(module, "MAX_JACOBIAN_ENTRIES", 10)
+    x = leaf(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="fast_mode=True"):
+        gradcheck(lambda t: t * 2, x, fast_mode=False)
+    assert gradcheck(lambda t: t * 2, x)  # fast mode keeps only w @ J
+    with pytest.raises(GradcheckError, match="too large to build"):
+        gradcheck(ScaleWithWrongFirstRow.apply, x)
 
 
 # ----------------------------------------------------------------- strategies
