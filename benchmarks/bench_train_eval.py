@@ -34,7 +34,7 @@ import numpy as np
 
 import minigrad
 from benchmarks.corpus import stdlib_corpus
-from benchmarks.harness import Contender, compare, markdown_table, write_results
+from benchmarks.harness import Contender, Ratio, compare, markdown_table, write_results
 from minigrad.commands.threads import single_threaded
 from minigrad.commands.train import TrainSettings, run_training
 from minigrad.commands.train_data import prepare_data, token_byte_lengths
@@ -181,8 +181,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.quick and args.out_dir is None and not os.environ.get("MINIGRAD_BENCH_OUT"):
         return 0  # a smoke test: nothing written unless asked
+    # the headline: evaluation seconds over the whole run's seconds (training + evaluation), as
+    # two single-measurement rows so that the report computes the share from data
+    title3 = f"a {steps}-step run: evaluation time against the whole run"
+    split_rows = [
+        {"name": "evaluation", "seconds": timing["eval_seconds"]},
+        {"name": "training + evaluation",
+         "seconds": timing["train_seconds"] + timing["eval_seconds"]},
+    ]  # fmt: skip
+    share = Ratio("short transformer run: evaluation time / whole run", title3, "evaluation",
+                  "training + evaluation", metric="seconds", goal=0.2, op="<=",
+                  source="bench_train_eval")  # fmt: skip
     paths = write_results(
-        "train_eval", {title1: rows, title2: run_rows}, notes=notes, out_dir=args.out_dir
+        "train_eval",
+        {title1: rows, title2: run_rows, title3: split_rows},
+        notes=notes,
+        out_dir=args.out_dir,
+        ratios=[share],
     )
     print("\nwrote", *paths)
     return 0
