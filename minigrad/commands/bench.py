@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from minigrad.commands.common import CLIError
+from minigrad.commands.common import CLIError, add_command
 
 
 def benchmarks_root() -> Path | None:
@@ -82,8 +82,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "bench",
+        command,
         help="benchmark minigrad side by side with PyTorch, tiktoken and HF tokenizers",
         description="Run every comparison in benchmarks/ (each in its own process, contenders "
         "interleaved, medians of repeats) and write results.json, REPORT.md, "
@@ -108,4 +110,3 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--parallel", type=int, metavar="N", help="jobs at a time (default 2 with --quick, else 1)"
     )
-    p.set_defaults(func=command)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.checkpoint import load_checkpoint
-from minigrad.commands.common import CLIError, echo
+from minigrad.commands.common import CLIError, add_command, echo
 from minigrad.grad_mode import no_grad
 from minigrad.models import MLPLanguageModel, TinyGPT
 from minigrad.tokenizers import UnknownWordError
@@ -92,8 +92,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "generate",
+        command,
         help="continue a prompt with a trained checkpoint (MLP or transformer)",
         description="Encode PROMPT, then repeatedly predict, sample and append the next token.",
     )
@@ -105,4 +107,3 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely")
     p.add_argument("--seed", type=int, default=0, help="for a reproducible draw")
-    p.set_defaults(func=command)

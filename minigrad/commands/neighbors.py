@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from minigrad.checkpoint import embedding_matrix, load_checkpoint
-from minigrad.commands.common import CLIError, echo, lookup_token, token_text
+from minigrad.commands.common import CLIError, add_command, echo, lookup_token, token_text
 from minigrad.metrics import nearest_neighbours
 
 
@@ -28,8 +28,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "neighbors",
+        command,
         help="k nearest tokens to WORD by cosine similarity in a trained checkpoint",
         description="Load a checkpoint written by `minigrad train` and list the tokens whose "
         "embedding rows point in the most similar direction to WORD's.",
@@ -37,4 +39,3 @@ def register(subparsers: Any) -> None:
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="the --out folder of `minigrad train`")
     p.add_argument("word", metavar="WORD", help="a word (one token) of the checkpoint's vocabulary")
     p.add_argument("-k", type=int, default=5, help="how many neighbours (default %(default)s)")
-    p.set_defaults(func=command)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from minigrad.commands.common import CLIError, echo, load_bpe
+from minigrad.commands.common import CLIError, add_command, echo, load_bpe
 from minigrad.tokenizers import BPETokenizer, UnknownTokenError
 from minigrad.tokenizers.patterns import describe_names
 
@@ -98,7 +98,9 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="tokenizer_command", metavar="ACTION")
     sub.required = True
 
-    t = sub.add_parser("train", help="learn merges from text files and save the tokenizer")
+    t = add_command(
+        sub, "train", _train, help="learn merges from text files and save the tokenizer"
+    )
     t.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files")
     t.add_argument(
         "--vocab-size", type=int, default=1000, help="tokens in all (default %(default)s)"
@@ -118,16 +120,13 @@ def register(subparsers: Any) -> None:
         "--min-frequency", type=int, default=2, help="stop when no pair occurs this often"
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(func=_train)
 
-    e = sub.add_parser("encode", help="text -> token ids (and the token strings)")
+    e = add_command(sub, "encode", _encode, help="text -> token ids (and the token strings)")
     e.add_argument("-t", "--tokenizer", required=True, metavar="FILE", help="tokenizer file")
     e.add_argument("text", help="the text, or - to read standard input")
     e.add_argument("--ids-only", action="store_true", help="print only the ids")
     e.add_argument("--allow-special", action="store_true", help="encode special tokens as such")
-    e.set_defaults(func=_encode)
 
-    d = sub.add_parser("decode", help="token ids -> text")
+    d = add_command(sub, "decode", _decode, help="token ids -> text")
     d.add_argument("-t", "--tokenizer", required=True, metavar="FILE", help="tokenizer file")
     d.add_argument("ids", nargs="+", help="ids (space or comma separated), or - for stdin")
-    d.set_defaults(func=_decode)

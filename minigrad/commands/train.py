@@ -35,7 +35,7 @@ import numpy as np
 import minigrad
 from minigrad import checkpoint as ckpt
 from minigrad.commands import memory
-from minigrad.commands.common import CLIError, echo
+from minigrad.commands.common import CLIError, add_command, echo
 from minigrad.commands.threads import single_threaded
 from minigrad.commands.train_data import (
     Prepared,
@@ -443,8 +443,10 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "train",
+        command,
         help="train the next-token MLP or a small transformer; checkpoint, plots, metrics",
         description="Train a next-token language model on the built-in synthetic corpus or "
         "--corpus FILE: the MLP (Embedding -> concat -> Linear -> tanh -> Linear, the default) "
@@ -458,4 +460,3 @@ def register(subparsers: Any) -> None:
         "arguments, 3 the loss diverged, 130/143 stopped by Ctrl-C/SIGTERM.",
     )
     add_arguments(p)
-    p.set_defaults(func=command)
