@@ -37,7 +37,7 @@ from benchmarks.harness import (
 )
 from minigrad.models.tinygpt import TinyGPT
 from minigrad.nn import functional as F
-from minigrad.nn.fused_linear_ce import linear_cross_entropy
+from minigrad.nn.functional import linear_cross_entropy
 from minigrad.optim import AdamW
 
 VOCAB, CTX, DIM, HEADS, LAYERS, BATCH, LR = 4096, 64, 128, 4, 2, 16, 1e-3

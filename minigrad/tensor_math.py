@@ -17,6 +17,38 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from minigrad.ops.elementwise import (
+    Abs,
+    Add,
+    Clamp,
+    Div,
+    Exp,
+    GeluErf,
+    GeluTanh,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+)
+from minigrad.ops.matmul import MatMul
+from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var
+from minigrad.ops.shape import (
+    BroadcastTo,
+    Permute,
+    Reshape,
+    Squeeze,
+    TakeAlongDim,
+    Unsqueeze,
+)
+from minigrad.ops.softmax import LogSoftmax, Softmax
+
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
@@ -165,12 +197,6 @@ class TensorMath:
     def log_softmax(self, dim: int = -1) -> Tensor:
         return LogSoftmax.apply(self, dim=dim)
 
-    def masked_fill(self, mask: Any, value: float) -> Tensor:
-        """Put ``value`` where ``mask`` is True (no gradient flows to those places)."""
-        from minigrad.tensor import where  # tensor.py imports this module first
-
-        return where(mask, value, self)
-
     # ----------------------------------------------------------------- reductions
     def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         return Sum.apply(self, dim=dim, keepdim=keepdim)
@@ -224,7 +250,7 @@ class TensorMath:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
-        return Reshape.apply(self, shape=_shape_args(shape))
+        return Reshape.apply(self, shape=shape_args(shape))
 
     view = reshape
 
@@ -247,7 +273,7 @@ class TensorMath:
         return Permute.apply(self, dims=tuple(axes))
 
     def permute(self, *dims: Any) -> Tensor:
-        return Permute.apply(self, dims=_shape_args(dims))
+        return Permute.apply(self, dims=shape_args(dims))
 
     def squeeze(self, dim: Dim = None) -> Tensor:
         return Squeeze.apply(self, dim=dim)
@@ -257,7 +283,7 @@ class TensorMath:
 
     def expand(self, *shape: Any) -> Tensor:
         """Broadcast to ``shape`` (``-1`` keeps a dimension), as ``torch.Tensor.expand``."""
-        shape = _shape_args(shape)
+        shape = shape_args(shape)
         lead = len(shape) - self.ndim
         full = tuple(
             self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
@@ -274,8 +300,8 @@ class TensorMath:
         return self
 
 
-def _shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+def shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``: ``shape_args(((2, 3),)) == (2, 3)``."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
@@ -305,38 +331,3 @@ def _reduce_with_indices(x: Tensor, dim: int, keepdim: bool, fn: Any) -> ValuesI
     # a copy: the node keeps `idx` for backward, so an in-place change to the returned indices
     # would otherwise send the gradient to other elements
     return ValuesIndices(values, x._wrap(idx.copy()))
-
-
-# The ops are imported last: they import Function from autograd, which imports Tensor, which
-# imports this module.
-from minigrad.ops.elementwise import (  # noqa: E402
-    Abs,
-    Add,
-    Clamp,
-    Div,
-    Exp,
-    GeluErf,
-    GeluTanh,
-    Log,
-    Maximum,
-    Minimum,
-    Mul,
-    Neg,
-    Pow,
-    Relu,
-    Sigmoid,
-    Sqrt,
-    Sub,
-    Tanh,
-)
-from minigrad.ops.matmul import MatMul  # noqa: E402
-from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var  # noqa: E402
-from minigrad.ops.shape import (  # noqa: E402
-    BroadcastTo,
-    Permute,
-    Reshape,
-    Squeeze,
-    TakeAlongDim,
-    Unsqueeze,
-)
-from minigrad.ops.softmax import LogSoftmax, Softmax  # noqa: E402

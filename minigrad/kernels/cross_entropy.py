@@ -56,10 +56,16 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from minigrad.validate import (
+    as_index_array,
+    check_c_contiguous_writeable,
+    check_float_array,
+    check_ids_in_range,
+)
+
 from .buffer_cache import buffer_cache
 from .fast_exp import exp_nonpositive_f32
 from .pool import PARTS_PER_THREAD, num_threads, run_on_ranges
-from .validate import as_index_array, check_c_contiguous_writeable, check_float_array
 
 __all__ = [
     "CrossEntropyState",
@@ -226,13 +232,7 @@ def _check_target(target: object, N: int, C: int, ignore_index: int) -> np.ndarr
     t = as_index_array("target", target)
     if t.shape != (N,):
         raise ValueError(f"target must have shape (N,) = ({N},) for logits (N, C), got {t.shape}")
-    bad = (t != ignore_index) & ((t < 0) | (t >= C))
-    if bad.any():
-        value = int(t[np.flatnonzero(bad)[0]])
-        raise IndexError(
-            f"target {value} is out of range for {C} classes (valid targets are 0..{C - 1}, "
-            f"or ignore_index={ignore_index})"
-        )
+    check_ids_in_range(t, C, "target", bound=f"{C} classes", ignore_index=ignore_index)
     return t
 
 

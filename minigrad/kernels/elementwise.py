@@ -18,7 +18,7 @@ import math
 import numpy as np
 from numba import njit
 
-from .validate import check_float_array
+from minigrad.validate import check_float_array
 
 __all__ = ["erf", "erf_reference"]
 

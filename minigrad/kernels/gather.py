@@ -17,8 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from minigrad.validate import FLOAT_DTYPES, as_index_array, check_float_array, check_ids_in_range
+
 from .prefetch import prefetch_row
-from .validate import FLOAT_DTYPES, as_index_array, check_float_array, check_ids_in_range
 
 __all__ = ["gather_rows", "gather_rows_reference"]
 
@@ -52,7 +53,7 @@ def gather_rows(table: np.ndarray, index: np.ndarray) -> np.ndarray:
     """
     check_float_array("table", table, ndim=2)
     idx = as_index_array("index", index)
-    check_ids_in_range("index", idx.reshape(-1), table.shape[0])
+    check_ids_in_range(idx, table.shape[0])
     return gather_rows_unchecked(table, idx)
 
 

@@ -56,16 +56,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .buffer_cache import BufferCache
-from .pool import num_threads, run_on_ranges
-from .prefetch import CACHE_LINE, prefetch_row
-from .validate import (
+from minigrad.validate import (
     as_index_array,
     check_c_contiguous_writeable,
     check_float_array,
     check_ids_in_range,
     check_same_dtype,
 )
+
+from .buffer_cache import BufferCache
+from .pool import num_threads, run_on_ranges
+from .prefetch import CACHE_LINE, prefetch_row
 
 __all__ = ["scatter_add", "scatter_add_reference"]
 
@@ -245,7 +246,7 @@ def scatter_add(
     V, d = out.shape
     src2 = _flatten_rows(idx, src, d)
     idx = idx.reshape(-1)
-    check_ids_in_range("index", idx, V)
+    check_ids_in_range(idx, V)
     if idx.shape[0] == 0 or d == 0:
         if zero_first:
             out[...] = 0

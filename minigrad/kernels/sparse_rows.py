@@ -31,8 +31,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from minigrad.validate import (
+    as_index_array,
+    check_float_array,
+    check_ids_in_range,
+    check_same_dtype,
+)
+
 from .scatter import _flatten_rows, _scatter_rows
-from .validate import as_index_array, check_float_array, check_ids_in_range, check_same_dtype
 
 __all__ = [
     "merge_row_sparse",
@@ -137,7 +143,7 @@ def row_sparse_sum(
     src2 = _flatten_rows(idx, src, d)
     idx = idx.reshape(-1)
     bound = np.iinfo(np.int64).max if num_rows is None else int(num_rows)
-    check_ids_in_range("index", idx, bound, what="rows" if num_rows is not None else "int64 ids")
+    check_ids_in_range(idx, bound, bound=None if num_rows is not None else "int64 row ids")
     uniq, inverse = unique_first_seen(idx)
     order = np.argsort(uniq)  # only U <= n ids are sorted, never V
     indices = uniq[order]

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 
 
@@ -218,11 +219,9 @@ class GeluErf(Function):
     """GELU, exact: a * Phi(a), where Phi is the standard normal CDF."""
 
     def forward(self, a):
-        from minigrad.kernels.elementwise import erf
-
         self.a = a
         # np.asarray: for a 0-d input numpy's product is a scalar, and erf takes arrays only
-        self.cdf = 0.5 * (1 + erf(np.asarray(a * (1 / math.sqrt(2.0)))))
+        self.cdf = 0.5 * (1 + kernels.erf(np.asarray(a * (1 / math.sqrt(2.0)))))
         return a * self.cdf
 
     def backward(self, grad):
@@ -230,6 +229,22 @@ class GeluErf(Function):
         # d(a Phi(a))/da = Phi(a) + a * phi(a), phi the standard normal density
         pdf = np.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + a * pdf)
+
+
+class ApplyMask(Function):
+    """``y = x * mask`` with a constant ``mask``: the op behind dropout (``nn.functional.dropout``).
+
+    ``ApplyMask.apply(x, mask=m)``: the mask (``keep / (1 - p)``, drawn by the caller) is a
+    keyword, not a differentiable input.
+    """
+
+    def forward(self, x, mask=None):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad):
+        # d(x * mask)/dx = mask: the same mask as the forward, not a new draw
+        return grad * self.mask
 
 
 class Maximum(Function):

@@ -7,7 +7,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad.nn.sparse import RowSparseGrad
+from minigrad.sparse import RowSparseGrad
 
 V, D = 9, 3
 
@@ -250,7 +250,7 @@ def test_sparse_grad_with_bad_rows_is_rejected_before_any_write():
 
 
 def test_fused_axpy_rounds_like_numpy():
-    from minigrad.optim.sgd import axpy_
+    from minigrad.kernels import axpy_
 
     rng = np.random.default_rng(6)
     p = rng.standard_normal((50, 7)).astype(np.float32)
