@@ -214,6 +214,22 @@ def test_the_rules_the_layers_promise():
     assert "minigrad.cli" in everything
 
 
+def test_private_names_stay_in_their_package():
+    """``_name`` is a helper of its own package: another package imports public names only."""
+    shared = []
+    for path in sorted(ROOT.rglob("*.py")):
+        name = module_name(path)
+        for stmt in _runtime_imports(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(stmt, ast.ImportFrom) or stmt.level or not stmt.module:
+                continue
+            if not stmt.module.startswith("minigrad.") or group_of(stmt.module) == group_of(name):
+                continue
+            shared += [
+                f"{name}: {a.name} from {stmt.module}" for a in stmt.names if a.name[0] == "_"
+            ]
+    assert not shared, "private helpers imported across packages:\n" + "\n".join(shared)
+
+
 def test_import_minigrad_loads_no_numba():
     """numba loads on first kernel use: ``import minigrad`` (and its nn, optim) leaves it out."""
     code = (
