@@ -12,7 +12,7 @@ sit side by side, so reading an op's gradient never means reading this file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -54,6 +54,29 @@ if TYPE_CHECKING:
 
 Dim = int | tuple[int, ...] | None
 
+_DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow", "@": "matmul"}
+
+
+def _binary(op: Any, symbol: str) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+    """The two methods of operator ``symbol``: ``self <symbol> other`` and its reflected form.
+
+    Python calls the reflected one (``__radd__``) for ``2 + x``, when the left operand is not a
+    Tensor; ``self._operand`` turns that number or array into an operand of ``self``'s dtype.
+    """
+
+    def method(self: Any, other: Any) -> Tensor:
+        return op.apply(self, self._operand(other))
+
+    def reflected(self: Any, other: Any) -> Tensor:
+        return op.apply(self._operand(other), self)
+
+    name, op_name = _DUNDER[symbol], op.__name__
+    method.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    method.__qualname__, reflected.__qualname__ = f"Tensor.__{name}__", f"Tensor.__r{name}__"
+    method.__doc__ = f"``self {symbol} other``: ``{op_name}.apply(self, other)``"
+    reflected.__doc__ = f"``other {symbol} self``: ``{op_name}.apply(other, self)``"
+    return method, reflected
+
 
 class TensorMath:
     """Operators and math methods of :class:`minigrad.Tensor` (mixed into it, never used alone)."""
@@ -61,41 +84,13 @@ class TensorMath:
     __slots__ = ()
 
     # ----------------------------------------------------------------- arithmetic
-    def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, self._operand(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(self._operand(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, self._operand(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(self._operand(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, self._operand(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(self._operand(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, self._operand(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(self._operand(other), self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return Pow.apply(self, self._operand(exponent))
-
-    def __rpow__(self, base: Any) -> Tensor:
-        return Pow.apply(self._operand(base), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, self._operand(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self._operand(other), self)
+    # x + y is Add.apply(x, y); 2 + x (the number on the left) is Add.apply(2, x), and so on.
+    __add__, __radd__ = _binary(Add, "+")
+    __sub__, __rsub__ = _binary(Sub, "-")
+    __mul__, __rmul__ = _binary(Mul, "*")
+    __truediv__, __rtruediv__ = _binary(Div, "/")
+    __pow__, __rpow__ = _binary(Pow, "**")
+    __matmul__, __rmatmul__ = _binary(MatMul, "@")
 
     def __neg__(self) -> Tensor:
         return Neg.apply(self)

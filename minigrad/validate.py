@@ -45,6 +45,18 @@ def check_same_dtype(name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> 
         )
 
 
+def positive_int(value: object, name: str) -> int:
+    """``value`` as an ``int`` if it is a whole number >= 1 (a Python or NumPy integer), else
+    ``ValueError`` naming ``name``; ``True`` is not a size.
+
+    >>> positive_int(3, "batch_size")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
 def check_integer_ids(name: str, ids: np.ndarray) -> None:
     """Raise ``TypeError`` unless ``ids`` has a signed or unsigned integer dtype.
 

@@ -7,6 +7,7 @@ with it too.)
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 from collections.abc import Callable
@@ -23,14 +24,18 @@ class CLIError(Exception):
 
 
 def add_command(
-    subparsers: Any,
-    name: str,
-    command: Callable[[argparse.Namespace], int],
-    help: str,
-    description: str | None = None,
+    subparsers: Any, name: str, command: Callable[[argparse.Namespace], int]
 ) -> argparse.ArgumentParser:
-    """The parser of subcommand ``name``, wired so that ``cli.main`` runs ``command(args)``."""
-    p = subparsers.add_parser(name, help=help, description=description or help)
+    """The parser of subcommand ``name``, wired so that ``cli.main`` runs ``command(args)``.
+
+    ``command``'s docstring is its help, written for the terminal: the first paragraph is the
+    line ``minigrad --help`` lists, the rest the description ``minigrad NAME --help`` prints
+    (argparse re-wraps both).
+    """
+    summary, _, rest = (inspect.getdoc(command) or "").partition("\n\n")
+    p = subparsers.add_parser(
+        name, help=" ".join(summary.split()), description=" ".join(rest.split()) or None
+    )
     p.set_defaults(func=command)
     return p
 

@@ -27,6 +27,11 @@ DEMO_DEFAULTS = TrainSettings(steps=1500, out="runs/demo")
 
 
 def command(args: argparse.Namespace) -> int:
+    """explain 'I love AI', then a short train run (the quick start)
+
+    Run `minigrad explain --seed-example` on the seed's sentence, then train the next-token MLP
+    on the built-in corpus and report whether meaning emerged.
+    """
     style = Style(use_colour(sys.stdout, args.color))
     explain(SEED_SENTENCE, seed_example=True, out=sys.stdout, style=style)
     echo()
@@ -51,13 +56,6 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = add_command(
-        subparsers,
-        "demo",
-        command,
-        help="explain 'I love AI', then a short train run (the quick start)",
-        description="Run `minigrad explain --seed-example` on the seed's sentence, then train "
-        "the next-token MLP on the built-in corpus and report whether meaning emerged.",
-    )
+    p = add_command(subparsers, "demo", command)
     add_arguments(p, DEMO_DEFAULTS)
     add_colour_flag(p)

@@ -12,6 +12,11 @@ from minigrad.terminal import Style, use_colour
 
 
 def command(args: argparse.Namespace) -> int:
+    """walk the seed's pipeline on real numbers: tokens, ids, one-hot, embeddings, one step
+
+    Text -> tokens -> ids -> one-hot -> embedding lookup (= one-hot @ E) -> one next-token
+    training step: loss, gradient rows (only ids that occurred), update.
+    """
     tokenizer = load_bpe(args.tokenizer) if args.tokenizer else None
     style = Style(use_colour(sys.stdout, args.color))
     try:
@@ -31,14 +36,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = add_command(
-        subparsers,
-        "explain",
-        command,
-        help="walk the seed's pipeline on real numbers: tokens, ids, one-hot, embeddings, one step",
-        description="Text -> tokens -> ids -> one-hot -> embedding lookup (= one-hot @ E) -> one "
-        "next-token training step: loss, gradient rows (only ids that occurred), update.",
-    )
+    p = add_command(subparsers, "explain", command)
     p.add_argument("text", nargs="?", default=SEED_SENTENCE, help="the text (default %(default)r)")
     p.add_argument(
         "--seed-example",

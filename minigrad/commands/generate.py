@@ -53,6 +53,10 @@ def generate_mlp(
 
 
 def command(args: argparse.Namespace) -> int:
+    """continue a prompt with a trained checkpoint (MLP or transformer)
+
+    Encode PROMPT, then repeatedly predict, sample and append the next token.
+    """
     if args.max_new_tokens < 0:
         raise CLIError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
     if not (args.temperature >= 0 and math.isfinite(args.temperature)):  # NaN fails both
@@ -92,13 +96,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = add_command(
-        subparsers,
-        "generate",
-        command,
-        help="continue a prompt with a trained checkpoint (MLP or transformer)",
-        description="Encode PROMPT, then repeatedly predict, sample and append the next token.",
-    )
+    p = add_command(subparsers, "generate", command)
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="the --out folder of `minigrad train`")
     p.add_argument("--prompt", required=True, help="the text to continue")
     p.add_argument("--max-new-tokens", type=int, default=20, help="default %(default)s")

@@ -69,6 +69,11 @@ def _write(path: Path, text: str) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    """the computation graph of a small example (DOT text, or SVG/PNG with graphviz)
+
+    Build loss = cross_entropy(E[ids] @ W.T + b, targets), run backward, and print the graph as
+    Graphviz DOT text (op, shape, gradient norm per node).
+    """
     if args.output is not None:
         out = Path(args.output)
         if out.suffix.lower() not in (".svg", ".png", ".dot"):
@@ -102,14 +107,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = add_command(
-        subparsers,
-        "graph",
-        command,
-        help="the computation graph of a small example (DOT text, or SVG/PNG with graphviz)",
-        description="Build loss = cross_entropy(E[ids] @ W.T + b, targets), run backward, and "
-        "print the graph as Graphviz DOT text (op, shape, gradient norm per node).",
-    )
+    p = add_command(subparsers, "graph", command)
     p.add_argument(
         "-o", "--output", metavar="FILE", help="write .svg/.png (needs graphviz) or .dot"
     )

@@ -50,6 +50,7 @@ from minigrad.nn.normalization import LayerNorm
 from minigrad.nn.transformer import TransformerBlock
 from minigrad.ops.attention import KVCache
 from minigrad.tensor import Tensor
+from minigrad.validate import positive_int
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,8 @@ class TinyGPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "d_model", "n_heads", "n_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TinyGPT {name} must be a positive int, got {value!r}")
+            # stored as a Python int (frozen: hence object.__setattr__), so to_dict is JSON
+            object.__setattr__(self, name, positive_int(getattr(self, name), f"TinyGPT {name}"))
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"TinyGPT d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"

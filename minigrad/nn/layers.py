@@ -16,6 +16,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
 from minigrad.tensor import Tensor, as_dtype
+from minigrad.validate import positive_int
 
 
 class Embedding(Module):
@@ -41,13 +42,8 @@ class Embedding(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                f"Embedding needs num_embeddings >= 1 and embedding_dim >= 1, got "
-                f"{num_embeddings} and {embedding_dim}"
-            )
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
+        self.num_embeddings = positive_int(num_embeddings, "Embedding num_embeddings")
+        self.embedding_dim = positive_int(embedding_dim, "Embedding embedding_dim")
         if padding_idx is not None:
             padding_idx = F.check_padding_idx(padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx

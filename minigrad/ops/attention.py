@@ -29,6 +29,7 @@ import math
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.validate import positive_int
 
 _MASKS: dict[tuple[int, str], np.ndarray] = {}
 
@@ -148,9 +149,9 @@ class KVCache:
     ) -> None:
         sizes = {"n_layers": n_layers, "batch_size": batch_size, "n_heads": n_heads,
                  "head_dim": head_dim, "max_length": max_length}  # fmt: skip
-        for name, value in sizes.items():
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"KVCache {name} must be a positive int, got {value!r}")
+        n_layers, batch_size, n_heads, head_dim, max_length = (
+            positive_int(value, f"KVCache {name}") for name, value in sizes.items()
+        )
         dt = np.dtype(dtype)
         if dt.kind != "f":
             raise TypeError(f"KVCache dtype must be floating point, got {dt}")

@@ -247,38 +247,38 @@ class ApplyMask(Function):
         return grad * self.mask
 
 
-class Maximum(Function):
+class _Pick(Function):
+    """maximum / minimum: each output element is one of the two inputs' elements.
+
+    The gradient goes to the input that was picked; at a tie it is split in half (as PyTorch).
+    """
+
+    pick = staticmethod(np.maximum)
+    beats = staticmethod(np.greater)  # a is picked where beats(a, b)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
-            return np.maximum(a, b)
+            return self.pick(a, b)
         except ValueError:
-            raise _broadcast_error("maximum", a, b) from None
+            raise _broadcast_error(type(self).__name__.lower(), a, b) from None
 
     def backward(self, grad):
-        # the gradient goes to the larger input; at a tie it is split in half (as PyTorch)
         a, b = self.a, self.b
-        share_a = (a > b) + 0.5 * (a == b)
+        share_a = self.beats(a, b) + 0.5 * (a == b)
         ga = grad * share_a if self.inputs[0] is not None else None
         gb = grad * (1 - share_a) if self.inputs[1] is not None else None
         return ga, gb
 
 
-class Minimum(Function):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        try:
-            return np.minimum(a, b)
-        except ValueError:
-            raise _broadcast_error("minimum", a, b) from None
+class Maximum(_Pick):
+    pick = staticmethod(np.maximum)
+    beats = staticmethod(np.greater)
 
-    def backward(self, grad):
-        # the gradient goes to the smaller input; at a tie it is split in half (as PyTorch)
-        a, b = self.a, self.b
-        share_a = (a < b) + 0.5 * (a == b)
-        ga = grad * share_a if self.inputs[0] is not None else None
-        gb = grad * (1 - share_a) if self.inputs[1] is not None else None
-        return ga, gb
+
+class Minimum(_Pick):
+    pick = staticmethod(np.minimum)
+    beats = staticmethod(np.less)
 
 
 class Clamp(Function):
