@@ -13,6 +13,10 @@
    allocations during it (``tracemalloc``, which sees every numpy buffer), measured in separate
    runs so that tracing does not slow the timed ones.
 
+The exact GELU of the blocks needs ``erf``, which NumPy lacks: ``minigrad/kernels/elementwise.py``
+compiles libm's; ``np.vectorize(math.erf)``, one Python call per element, was ~100x slower
+(measured once on the project's 2-core AMD EPYC development VM).
+
 Run: ``python -m benchmarks tinygpt [--quick] [--profile]``.
 """
 

@@ -242,7 +242,8 @@ def _accumulate_leaf(t: Tensor, g: Any, owned: bool = False) -> None:
     The first gradient becomes ``.grad``. If the engine holds the only reference to it
     (``owned``), the array itself is stored, as PyTorch's AccumulateGrad does; otherwise it is
     copied once (it may be shared, e.g. ``add``'s backward hands the same array to both inputs,
-    or be a read-only broadcast view): a copy of an 819 MB logits gradient costs ~70 ms.
+    or be a read-only broadcast view): a copy reads and writes the whole gradient, which for a
+    language model's logits is the largest array of the step.
     """
     if type(g) is not np.ndarray:  # a row-sparse gradient object (see nn.Embedding)
         t.grad = g if t.grad is None else t.grad + g

@@ -4,9 +4,8 @@ Reading one row per id is all an embedding lookup does (the one-hot matmul witho
 NumPy's ``np.take(table, index, axis=0)`` computes the same, through a generic strided copy; the
 compiled loop here copies whole rows and asks for the row ``GATHER_AHEAD`` ids ahead early
 (``minigrad.kernels.prefetch``), so that in a table larger than the caches the misses of
-consecutive ids overlap. Measured on the 2-core VM (``benchmarks/bench_embedding_step.py``
-model: 4,096 Zipf ids, d = 64, float32, caches disturbed between calls): np.take 111 us at
-V = 1e3 and 158 us at V = 1e6; this loop 43 us and 80 us.
+consecutive ids overlap (how much that saves, against ``np.take``, on the machine the constants
+were chosen on: ``benchmarks/bench_embedding_step.py``).
 
 Out of scope: the backward (``scatter.py``, ``sparse_rows.py``), ids validation for the raw kernel
 (the public wrapper checks every id first: numba does no bounds checks).
@@ -23,7 +22,7 @@ from .prefetch import prefetch_row
 
 __all__ = ["gather_rows", "gather_rows_reference"]
 
-#: ids ahead whose rows are prefetched (measured: 16 beat 4 and 8 for rows of 256 bytes)
+#: ids ahead whose rows are prefetched (16 beat 4 and 8 for rows of 256 bytes when timed)
 GATHER_AHEAD = 16
 
 
