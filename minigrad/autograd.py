@@ -47,8 +47,8 @@ def register_buffer_cache(holds: Callable[[np.ndarray], bool]) -> None:
     """Let gradients that a buffer cache also lists become a leaf's ``.grad`` without a copy.
 
     ``holds(array)`` must be True only for an array the cache keeps and hands out again only once
-    nobody else refers to it (``minigrad.kernels.buffer_cache`` registers its ``holds`` when the
-    ops that use it load).  The engine imports no kernels: it only asks these functions.
+    nobody else refers to it (``minigrad/ops/__init__.py`` registers the kernels' buffer cache,
+    whose buffers the ops return as gradients).  The engine imports no kernels: it only asks.
     """
     if holds not in _cache_holds:
         _cache_holds.append(holds)
