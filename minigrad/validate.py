@@ -66,7 +66,7 @@ def check_integer_ids(name: str, ids: np.ndarray) -> None:
     if ids.dtype.kind not in "iu":
         raise TypeError(
             f"{name} must be integers (int64 or int32), got dtype {ids.dtype}; "
-            "float ids are almost always a bug"
+            "float ids are almost always a bug (the embeddings passed instead of the ids?)"
         )
 
 
