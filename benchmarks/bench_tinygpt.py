@@ -13,6 +13,10 @@
    allocations during it (``tracemalloc``, which sees every numpy buffer), measured in separate
    runs so that tracing does not slow the timed ones.
 
+The exact GELU of the blocks needs ``erf``, which NumPy lacks: ``minigrad/kernels/elementwise.py``
+compiles libm's; ``np.vectorize(math.erf)``, one Python call per element, was ~100x slower
+(measured once on the project's 2-core AMD EPYC development VM).
+
 Run: ``python -m benchmarks tinygpt [--quick] [--profile]``.
 """
 
@@ -37,7 +41,7 @@ from benchmarks.harness import (
 )
 from minigrad.models.tinygpt import TinyGPT
 from minigrad.nn import functional as F
-from minigrad.nn.fused_linear_ce import linear_cross_entropy
+from minigrad.nn.functional import linear_cross_entropy
 from minigrad.optim import AdamW
 
 VOCAB, CTX, DIM, HEADS, LAYERS, BATCH, LR = 4096, 64, 128, 4, 2, 16, 1e-3

@@ -18,6 +18,11 @@ The configuration of issue 13: ``--model transformer --context 64 --d-embed 64 -
    number of evaluations it made (every ``steps // 20`` steps, plus steps 1, 2, 5, 10, 20, 35,
    50, ... and before the first step), against the measured training time.
 
+Why one thread (``minigrad/commands/threads.py``): with a multi-threaded BLAS and numba's
+threads the same training ran 5-20x slower on the project's 2-core AMD EPYC development VM
+while other programs were busy (measured once; the worker threads compete with each other and
+with them for two cores).
+
 Run: ``python -m benchmarks train_eval [--quick]``.
 """
 

@@ -185,16 +185,39 @@ def _n_text(h: dict[str, Any]) -> str:
     return "/".join(str(k) for k in n) if n else "–"
 
 
-def headline_table(headlines: Sequence[dict[str, Any]], source: bool = True) -> str:
-    """The measured headlines (unmeasured ones are left out: see :func:`unmeasured_line`)."""
+def benchmark_file(module: str | None, bench_dir: str | None = None) -> str:
+    """The file that measured a headline, as a reader finds it: ``benchmarks/bench_NAME.py``.
+
+    A scaling curve is ``benchmarks/scaling.py``; a module of ``--bench-dir DIR`` is
+    ``DIR/bench_NAME.py`` (the folder's own name); no module (a run stored before headlines
+    named theirs) is ``–``.
+    """
+    if not module:
+        return "–"
+    if bench_dir:
+        return f"{Path(bench_dir).name}/bench_{module}.py"
+    if module.startswith("scaling_"):
+        return "benchmarks/scaling.py"
+    return f"benchmarks/bench_{module}.py"
+
+
+def headline_table(
+    headlines: Sequence[dict[str, Any]], cite: bool = True, bench_dir: str | None = None
+) -> str:
+    """The measured headlines (unmeasured ones are left out: see :func:`unmeasured_line`).
+
+    With ``cite`` the last column names the benchmark module that measured each ratio, where
+    its method and the numbers behind the kernels' design are documented.
+    """
     head = ["comparison", "measured", "IQR of the ratio", "n", "goal", "met"]
-    head += ["source"] if source else []
+    head += ["benchmark"] if cite else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for h in headlines:
         if h.get("value") is None:
             continue
         cells = [h["label"], _ratio_value(h), ratio_spread_cell(h), _n_text(h), goal_text(h)]
-        cells += [met_text(h)] + ([h.get("source") or "–"] if source else [])
+        cells += [met_text(h)]
+        cells += [f"`{benchmark_file(h.get('module'), bench_dir)}`"] if cite else []
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -342,7 +365,7 @@ def report_markdown(out_dir: Path, results: dict[str, Any]) -> str:
     ]
     heads = results["headlines"]
     if any(h.get("value") is not None for h in heads):
-        md += [headline_table(heads), ""]
+        md += [headline_table(heads, bench_dir=meta.get("bench_dir")), ""]
         md += ['Time ratios are of median wall-clock times; "x faster" rows are peer / minigrad.']
     elif not any(p.get("ratios") for p in results["modules"].values()):
         md.append(
@@ -410,7 +433,7 @@ def readme_markdown(out_dir: Path, results: dict[str, Any]) -> str:
         f"Every table, raw timing and spread: [`{rel}/REPORT.md`]({rel}/REPORT.md), "
         f"[`{rel}/results.json`]({rel}/results.json).",
         "",
-        headline_table(results["headlines"]),
+        headline_table(results["headlines"], bench_dir=meta.get("bench_dir")),
         "",
     ]
     for f in README_PLOTS:

@@ -6,9 +6,10 @@ The seed's pipeline, module by module::
          --nn.functional.cross_entropy--> loss --Tensor.backward()--> .grad --optim--> update
 """
 
-# autograd first: it defines Function and the engine, then imports Tensor (see tensor.py).
-from minigrad import autograd as autograd  # noqa: I001
-from minigrad.tensor import Tensor, ValuesIndices, where
+import numpy as _np
+
+from minigrad import autograd as autograd
+from minigrad import nn, optim
 from minigrad.creation import (
     arange,
     cat,
@@ -27,8 +28,8 @@ from minigrad.creation import (
     zeros_like,
 )
 from minigrad.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-
-import numpy as _np
+from minigrad.tensor import Tensor, where
+from minigrad.tensor_math import ValuesIndices
 
 float32 = _np.float32
 float64 = _np.float64
@@ -55,9 +56,11 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "manual_seed",
+    "nn",
     "no_grad",
     "ones",
     "ones_like",
+    "optim",
     "rand",
     "randint",
     "randn",
@@ -68,5 +71,3 @@ __all__ = [
     "zeros",
     "zeros_like",
 ]
-
-from minigrad import nn, optim  # noqa: E402, F401  (after Tensor: they build on it)

@@ -17,15 +17,41 @@ and multi-threaded execution.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from minigrad import grad_mode
-from minigrad.kernels.buffer_cache import buffer_cache
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
+
+#: The class ``Function.apply`` wraps its results in: ``minigrad.Tensor``, registered by tensor.py
+#: (:func:`register_tensor_class`) as soon as it is defined.  This module cannot import it:
+#: Tensor's methods call the ops, the ops are Functions, so the engine sits below all of them.
+_Tensor: Any = None
+
+#: Tests of "does a cache, and nothing else, also hold this array?" (see :func:`_owned_by_caller`),
+#: added by the code that owns such a cache (:func:`register_buffer_cache`).
+_cache_holds: list[Callable[[np.ndarray], bool]] = []
+
+
+def register_tensor_class(cls: type) -> None:
+    """Make ``Function.apply`` return instances of ``cls`` (tensor.py passes ``Tensor``)."""
+    global _Tensor
+    _Tensor = cls
+
+
+def register_buffer_cache(holds: Callable[[np.ndarray], bool]) -> None:
+    """Let gradients that a buffer cache also lists become a leaf's ``.grad`` without a copy.
+
+    ``holds(array)`` must be True only for an array the cache keeps and hands out again only once
+    nobody else refers to it (``minigrad/ops/__init__.py`` registers the kernels' buffer cache,
+    whose buffers the ops return as gradients).  The engine imports no kernels: it only asks.
+    """
+    if holds not in _cache_holds:
+        _cache_holds.append(holds)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -89,6 +115,7 @@ class Function:
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run ``forward`` on the inputs' arrays; record the node if any input requires grad."""
+        Tensor = _Tensor
         node = cls()
         arrays = [a.data if isinstance(a, Tensor) else a for a in args]
         out = node.forward(*arrays, **kwargs)
@@ -199,14 +226,14 @@ def _owned_by_caller(g: np.ndarray, refs: int) -> bool:
     That needs an array that owns its memory (``base is None``: not a view of another gradient or
     of a broadcast), is writeable and contiguous, and that nothing but the engine's one local
     variable refers to (not ``add``'s backward handing the same array to both inputs, not an
-    op's saved state). A buffer that :mod:`minigrad.kernels.buffer_cache` also lists counts as
-    owned: the cache never hands out an array somebody still refers to.
+    op's saved state). A buffer that a registered cache (:func:`register_buffer_cache`) also
+    lists counts as owned: the cache never hands out an array somebody still refers to.
     """
     if g.base is not None or not g.flags.writeable or not g.flags.c_contiguous:
         return False
     if refs <= _ONE_LOCAL_REFERENCE:
         return True
-    return refs == _ONE_LOCAL_REFERENCE + 1 and buffer_cache.holds(g)
+    return refs == _ONE_LOCAL_REFERENCE + 1 and any(holds(g) for holds in _cache_holds)
 
 
 def _accumulate_leaf(t: Tensor, g: Any, owned: bool = False) -> None:
@@ -215,7 +242,8 @@ def _accumulate_leaf(t: Tensor, g: Any, owned: bool = False) -> None:
     The first gradient becomes ``.grad``. If the engine holds the only reference to it
     (``owned``), the array itself is stored, as PyTorch's AccumulateGrad does; otherwise it is
     copied once (it may be shared, e.g. ``add``'s backward hands the same array to both inputs,
-    or be a read-only broadcast view): a copy of an 819 MB logits gradient costs ~70 ms.
+    or be a read-only broadcast view): a copy reads and writes the whole gradient, which for a
+    language model's logits is the largest array of the step.
     """
     if type(g) is not np.ndarray:  # a row-sparse gradient object (see nn.Embedding)
         t.grad = g if t.grad is None else t.grad + g
@@ -318,7 +346,3 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             node.release()
     if not retain_graph:
         _drop_activations(done)
-
-
-# Imported last: tensor.py imports this module's names at its bottom, not at its top.
-from minigrad.tensor import Tensor  # noqa: E402

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from minigrad.ops.shape import Cat, Stack
-from minigrad.tensor import Tensor, _to_dtype
-from minigrad.tensor_math import _shape_args
+from minigrad.tensor import Tensor, as_dtype
+from minigrad.tensor_math import shape_args
 
 _rng = np.random.default_rng()
 
@@ -31,7 +31,7 @@ def generator() -> np.random.Generator:
 
 
 def _float_dtype(dtype: Any) -> np.dtype:
-    d = _to_dtype(dtype) or np.dtype(np.float32)
+    d = as_dtype(dtype) or np.dtype(np.float32)
     return d
 
 
@@ -48,13 +48,13 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 
 def zeros(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor._wrap(np.zeros(_shape_args(shape), _float_dtype(dtype))).requires_grad_(
+    return Tensor._wrap(np.zeros(shape_args(shape), _float_dtype(dtype))).requires_grad_(
         requires_grad
     )
 
 
 def ones(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor._wrap(np.ones(_shape_args(shape), _float_dtype(dtype))).requires_grad_(
+    return Tensor._wrap(np.ones(shape_args(shape), _float_dtype(dtype))).requires_grad_(
         requires_grad
     )
 
@@ -68,24 +68,22 @@ def full(
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor._wrap(np.zeros(t.shape, _to_dtype(dtype) or t.dtype)).requires_grad_(
-        requires_grad
-    )
+    return Tensor._wrap(np.zeros(t.shape, as_dtype(dtype) or t.dtype)).requires_grad_(requires_grad)
 
 
 def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return Tensor._wrap(np.ones(t.shape, _to_dtype(dtype) or t.dtype)).requires_grad_(requires_grad)
+    return Tensor._wrap(np.ones(t.shape, as_dtype(dtype) or t.dtype)).requires_grad_(requires_grad)
 
 
 def randn(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
-    data = _rng.standard_normal(_shape_args(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    data = _rng.standard_normal(shape_args(shape), dtype=np.float64).astype(_float_dtype(dtype))
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
 def rand(*shape: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1)."""
-    data = _rng.random(_shape_args(shape), dtype=np.float64).astype(_float_dtype(dtype))
+    data = _rng.random(shape_args(shape), dtype=np.float64).astype(_float_dtype(dtype))
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
@@ -98,7 +96,7 @@ def arange(start: float, end: float | None = None, step: float = 1, dtype: Any =
     """``arange(5)`` = [0, 1, 2, 3, 4]; integers give int64, floats float32."""
     if end is None:
         start, end = 0, start
-    d = _to_dtype(dtype)
+    d = as_dtype(dtype)
     if d is None:
         is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         d = np.dtype(np.int64 if is_int else np.float32)

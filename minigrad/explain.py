@@ -31,9 +31,9 @@ import numpy as np
 
 import minigrad
 from minigrad import nn
-from minigrad.commands.common import CLIError, Style
 from minigrad.nn import functional as F
 from minigrad.optim import SGD
+from minigrad.terminal import Style
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
 
 #: The seed's example embedding matrix (V = 3, d = 4).
@@ -41,6 +41,10 @@ SEED_MATRIX = np.array(
     [[0.2, 0.1, 0.7, 0.3], [0.9, 0.4, 0.2, 0.1], [0.6, 0.8, 0.5, 0.2]], dtype=np.float32
 )
 SEED_SENTENCE = "I love AI"
+
+
+class ExplainError(ValueError):
+    """Text or settings the walk-through cannot use (``minigrad explain`` prints it as one line)."""
 
 
 @dataclass
@@ -133,26 +137,30 @@ def explain(
 
     ``seed_example=True`` uses the seed's 3 x 4 matrix ``E`` (the text must have exactly 3
     distinct words); otherwise ``E`` is a freshly initialised ``nn.Embedding(V, dim)`` from
-    ``seed``.  ``lr`` is the SGD learning rate of the training step.
+    ``seed``.  ``lr`` is the SGD learning rate of the training step.  Raises
+    :class:`ExplainError` for fewer than two words, a ``seed_example`` text without exactly
+    three distinct words, ``dim < 1`` or ``lr <= 0``.
     """
     p = _Printer(out or sys.stdout, style or Style(False))
     s = p.s
     words = WordTokenizer.tokenize(text)
     if len(words) < 2:
-        raise CLIError(f"explain needs at least 2 words (one to predict the next), got {text!r}")
+        raise ExplainError(
+            f"explain needs at least 2 words (one to predict the next), got {text!r}"
+        )
     vocab_tok = WordTokenizer(words)
     V = vocab_tok.n_vocab
     if seed_example:
         if V != 3:
-            raise CLIError(
+            raise ExplainError(
                 f"--seed-example uses the seed's 3 x 4 matrix, so the text needs exactly 3 "
                 f"distinct words; {text!r} has {V}"
             )
         dim = 4
     if dim < 1:
-        raise CLIError(f"--dim must be at least 1, got {dim}")
+        raise ExplainError(f"--dim must be at least 1, got {dim}")
     if not lr > 0:
-        raise CLIError(f"--lr must be positive, got {lr}")
+        raise ExplainError(f"--lr must be positive, got {lr}")
     ids = vocab_tok.encode(text)
     labels = [f"{w!r} ({i})" for w, i in vocab_tok.token_to_id.items()]
 

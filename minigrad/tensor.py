@@ -10,6 +10,11 @@ from the ``TensorMath`` mixin in ``tensor_math.py``; every such method is one ca
 ``SomeOp.apply(...)`` into ``minigrad/ops/``, where each operation's forward and backward sit
 side by side.
 
+Import order, bottom to top: ``autograd`` (``Function`` and the backward pass) knows no Tensor
+class; the ops are ``Function`` subclasses; ``tensor_math`` calls the ops; this module defines
+``Tensor`` on top of them all and registers it with the engine, the one class ``Function.apply``
+wraps its results in.
+
 Dtypes follow PyTorch: Python floats become float32, Python ints int64; numpy arrays keep their
 dtype.  A non-tensor operand (a Python number or an ndarray) mixed into an op with a floating
 point tensor takes that tensor's dtype, so ``x * 0.5`` stays float32.
@@ -23,13 +28,20 @@ from typing import Any
 import numpy as np
 
 from minigrad import grad_mode
-from minigrad.autograd import Function, run_backward
-from minigrad.tensor_math import TensorMath, ValuesIndices  # noqa: F401 (re-exported)
+from minigrad.autograd import Function, register_tensor_class, run_backward
+from minigrad.ops.elementwise import Cast, Where
+from minigrad.ops.shape import GetItem
+from minigrad.tensor_math import TensorMath
 
 ArrayLike = Any  # anything np.asarray accepts
 
 
-def _to_dtype(dtype: Any) -> np.dtype | None:
+def as_dtype(dtype: Any) -> np.dtype | None:
+    """``np.dtype(dtype)``, None for None, ``TypeError`` naming the value for anything else.
+
+    >>> as_dtype("float64")
+    dtype('float64')
+    """
     if dtype is None:
         return None
     try:
@@ -72,7 +84,7 @@ class Tensor(TensorMath):
     __array_ufunc__ = None
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None) -> None:
-        self.data = _as_array(data, _to_dtype(dtype), copy=True)
+        self.data = _as_array(data, as_dtype(dtype), copy=True)
         self.grad: Any = None
         self._grad_fn: Function | None = None
         self._version = [0]  # bumped by every in-place change; shared with views
@@ -320,9 +332,13 @@ class Tensor(TensorMath):
     def __getitem__(self, key: Any) -> Tensor:
         return GetItem.apply(self, key=_index_key(key))
 
+    def masked_fill(self, mask: Any, value: float) -> Tensor:
+        """Put ``value`` where ``mask`` is True (no gradient flows to those places)."""
+        return where(mask, value, self)
+
     # ----------------------------------------------------------------- dtype
     def to(self, dtype: Any) -> Tensor:
-        dtype = _to_dtype(dtype)
+        dtype = as_dtype(dtype)
         if dtype == self.dtype:
             return self
         return Cast.apply(self, dtype=dtype)
@@ -383,6 +399,4 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     return Where.apply(cond_in, ref._operand(x), ref._operand(y))
 
 
-# The ops are imported last because they import Function from autograd, which imports Tensor.
-from minigrad.ops.elementwise import Cast, Where  # noqa: E402
-from minigrad.ops.shape import GetItem  # noqa: E402
+register_tensor_class(Tensor)

@@ -12,15 +12,70 @@ sit side by side, so reading an op's gradient never means reading this file.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
+
+from minigrad.ops.elementwise import (
+    Abs,
+    Add,
+    Clamp,
+    Div,
+    Exp,
+    GeluErf,
+    GeluTanh,
+    Log,
+    Maximum,
+    Minimum,
+    Mul,
+    Neg,
+    Pow,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Sub,
+    Tanh,
+)
+from minigrad.ops.matmul import MatMul
+from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var
+from minigrad.ops.shape import (
+    BroadcastTo,
+    Permute,
+    Reshape,
+    Squeeze,
+    TakeAlongDim,
+    Unsqueeze,
+)
+from minigrad.ops.softmax import LogSoftmax, Softmax
 
 if TYPE_CHECKING:
     from minigrad.tensor import Tensor
 
 Dim = int | tuple[int, ...] | None
+
+_DUNDER = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow", "@": "matmul"}
+
+
+def _binary(op: Any, symbol: str) -> tuple[Callable[..., Tensor], Callable[..., Tensor]]:
+    """The two methods of operator ``symbol``: ``self <symbol> other`` and its reflected form.
+
+    Python calls the reflected one (``__radd__``) for ``2 + x``, when the left operand is not a
+    Tensor; ``self._operand`` turns that number or array into an operand of ``self``'s dtype.
+    """
+
+    def method(self: Any, other: Any) -> Tensor:
+        return op.apply(self, self._operand(other))
+
+    def reflected(self: Any, other: Any) -> Tensor:
+        return op.apply(self._operand(other), self)
+
+    name, op_name = _DUNDER[symbol], op.__name__
+    method.__name__, reflected.__name__ = f"__{name}__", f"__r{name}__"
+    method.__qualname__, reflected.__qualname__ = f"Tensor.__{name}__", f"Tensor.__r{name}__"
+    method.__doc__ = f"``self {symbol} other``: ``{op_name}.apply(self, other)``"
+    reflected.__doc__ = f"``other {symbol} self``: ``{op_name}.apply(other, self)``"
+    return method, reflected
 
 
 class TensorMath:
@@ -29,41 +84,13 @@ class TensorMath:
     __slots__ = ()
 
     # ----------------------------------------------------------------- arithmetic
-    def __add__(self, other: Any) -> Tensor:
-        return Add.apply(self, self._operand(other))
-
-    def __radd__(self, other: Any) -> Tensor:
-        return Add.apply(self._operand(other), self)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return Sub.apply(self, self._operand(other))
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return Sub.apply(self._operand(other), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return Mul.apply(self, self._operand(other))
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return Mul.apply(self._operand(other), self)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return Div.apply(self, self._operand(other))
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return Div.apply(self._operand(other), self)
-
-    def __pow__(self, exponent: Any) -> Tensor:
-        return Pow.apply(self, self._operand(exponent))
-
-    def __rpow__(self, base: Any) -> Tensor:
-        return Pow.apply(self._operand(base), self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self, self._operand(other))
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return MatMul.apply(self._operand(other), self)
+    # x + y is Add.apply(x, y); 2 + x (the number on the left) is Add.apply(2, x), and so on.
+    __add__, __radd__ = _binary(Add, "+")
+    __sub__, __rsub__ = _binary(Sub, "-")
+    __mul__, __rmul__ = _binary(Mul, "*")
+    __truediv__, __rtruediv__ = _binary(Div, "/")
+    __pow__, __rpow__ = _binary(Pow, "**")
+    __matmul__, __rmatmul__ = _binary(MatMul, "@")
 
     def __neg__(self) -> Tensor:
         return Neg.apply(self)
@@ -165,12 +192,6 @@ class TensorMath:
     def log_softmax(self, dim: int = -1) -> Tensor:
         return LogSoftmax.apply(self, dim=dim)
 
-    def masked_fill(self, mask: Any, value: float) -> Tensor:
-        """Put ``value`` where ``mask`` is True (no gradient flows to those places)."""
-        from minigrad.tensor import where  # tensor.py imports this module first
-
-        return where(mask, value, self)
-
     # ----------------------------------------------------------------- reductions
     def sum(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         return Sum.apply(self, dim=dim, keepdim=keepdim)
@@ -224,7 +245,7 @@ class TensorMath:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
-        return Reshape.apply(self, shape=_shape_args(shape))
+        return Reshape.apply(self, shape=shape_args(shape))
 
     view = reshape
 
@@ -247,7 +268,7 @@ class TensorMath:
         return Permute.apply(self, dims=tuple(axes))
 
     def permute(self, *dims: Any) -> Tensor:
-        return Permute.apply(self, dims=_shape_args(dims))
+        return Permute.apply(self, dims=shape_args(dims))
 
     def squeeze(self, dim: Dim = None) -> Tensor:
         return Squeeze.apply(self, dim=dim)
@@ -257,7 +278,7 @@ class TensorMath:
 
     def expand(self, *shape: Any) -> Tensor:
         """Broadcast to ``shape`` (``-1`` keeps a dimension), as ``torch.Tensor.expand``."""
-        shape = _shape_args(shape)
+        shape = shape_args(shape)
         lead = len(shape) - self.ndim
         full = tuple(
             self.shape[i - lead] if n == -1 and i >= lead else n for i, n in enumerate(shape)
@@ -274,8 +295,8 @@ class TensorMath:
         return self
 
 
-def _shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
-    """Accept both ``f(2, 3)`` and ``f((2, 3))``."""
+def shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept both ``f(2, 3)`` and ``f((2, 3))``: ``shape_args(((2, 3),)) == (2, 3)``."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         return tuple(args[0])
     return tuple(args)
@@ -305,38 +326,3 @@ def _reduce_with_indices(x: Tensor, dim: int, keepdim: bool, fn: Any) -> ValuesI
     # a copy: the node keeps `idx` for backward, so an in-place change to the returned indices
     # would otherwise send the gradient to other elements
     return ValuesIndices(values, x._wrap(idx.copy()))
-
-
-# The ops are imported last: they import Function from autograd, which imports Tensor, which
-# imports this module.
-from minigrad.ops.elementwise import (  # noqa: E402
-    Abs,
-    Add,
-    Clamp,
-    Div,
-    Exp,
-    GeluErf,
-    GeluTanh,
-    Log,
-    Maximum,
-    Minimum,
-    Mul,
-    Neg,
-    Pow,
-    Relu,
-    Sigmoid,
-    Sqrt,
-    Sub,
-    Tanh,
-)
-from minigrad.ops.matmul import MatMul  # noqa: E402
-from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var  # noqa: E402
-from minigrad.ops.shape import (  # noqa: E402
-    BroadcastTo,
-    Permute,
-    Reshape,
-    Squeeze,
-    TakeAlongDim,
-    Unsqueeze,
-)
-from minigrad.ops.softmax import LogSoftmax, Softmax  # noqa: E402

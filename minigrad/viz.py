@@ -41,7 +41,7 @@ def to_dot(root: Tensor, names: Mapping[str, Tensor] | None = None, title: str =
 
     Each node is a tensor that requires grad: leaves (parameters and inputs you made) are drawn
     as boxes, results of operations as rounded boxes named after the operation (``Mul``,
-    ``LinearFn``, ...).  An arrow goes from each input to the result computed from it; backward
+    ``Affine``, ...).  An arrow goes from each input to the result computed from it; backward
     walks the arrows in reverse.  After ``backward()`` a node shows ``|grad|``, the norm of its
     gradient (leaves keep their ``.grad``; call ``t.retain_grad()`` on an intermediate before
     backward to see its gradient as well).

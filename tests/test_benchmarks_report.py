@@ -279,6 +279,22 @@ def test_readme_section_cites_the_run_and_its_spread(tmp_path):
     assert "--compare" in readme
 
 
+def test_headlines_cite_the_benchmark_module_not_who_set_the_goal(tmp_path):
+    """The README's last column names the file that measured the ratio (where its method and
+    numbers are documented), not the tracker issue that set the goal (``source``)."""
+    run = build(tmp_path, {"step": _step_module()})
+    for md, title in ((run["readme"], "## Performance"), (run["report"], "## Headline ratios")):
+        head = table_after(md, title)
+        assert cells(head[0])[-1] == "benchmark"
+        assert cells(head[2])[-1] == "`benchmarks/bench_step.py`"
+        assert "#1" not in md
+    assert report.benchmark_file("scaling_bpe") == "benchmarks/scaling.py"
+    assert (
+        report.benchmark_file("mine", bench_dir="/home/u/my_benches") == "my_benches/bench_mine.py"
+    )
+    assert report.benchmark_file(None) == "–"
+
+
 # ---- --compare --------------------------------------------------------------------------------
 def _run(rows_by_section: dict, quick=False) -> dict:
     return {

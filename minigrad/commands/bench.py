@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from minigrad.commands.common import CLIError
+from minigrad.commands.common import CLIError, add_command
 
 
 def benchmarks_root() -> Path | None:
@@ -61,6 +61,12 @@ def runner_argv(args: argparse.Namespace) -> list[str]:
 
 
 def command(args: argparse.Namespace) -> int:
+    """benchmark minigrad side by side with PyTorch, tiktoken and HF tokenizers
+
+    Run every comparison in benchmarks/ (each in its own process, contenders interleaved,
+    medians of repeats) and write results.json, REPORT.md, README_PERFORMANCE.md and plots to
+    benchmarks/results/<date>/. Peers that are not installed are skipped with a note.
+    """
     if args.threads is not None and args.threads < 1:
         raise CLIError(f"--threads must be at least 1, got {args.threads}")
     if args.compare is not None and len(args.compare) > 2:
@@ -82,14 +88,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "bench",
-        help="benchmark minigrad side by side with PyTorch, tiktoken and HF tokenizers",
-        description="Run every comparison in benchmarks/ (each in its own process, contenders "
-        "interleaved, medians of repeats) and write results.json, REPORT.md, "
-        "README_PERFORMANCE.md and plots to benchmarks/results/<date>/. Peers that are not "
-        "installed are skipped with a note.",
-    )
+    p = add_command(subparsers, "bench", command)
     p.add_argument("--quick", action="store_true", help="small sizes, few repeats (smoke test)")
     p.add_argument("--only", metavar="NAME[,NAME]", help="only these benchmarks (see --list)")
     p.add_argument("--threads", type=int, metavar="N", help="threads for modules that take it")
@@ -108,4 +107,3 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--parallel", type=int, metavar="N", help="jobs at a time (default 2 with --quick, else 1)"
     )
-    p.set_defaults(func=command)

@@ -1,11 +1,18 @@
-"""What the ``minigrad`` subcommands share: the user-error type, colour, token display helpers."""
+"""What the ``minigrad`` subcommands share: the user-error type, parser wiring, token display.
+
+(Colour lives in :mod:`minigrad.terminal`, below this package: ``minigrad.explain`` prints
+with it too.)
+"""
 
 from __future__ import annotations
 
+import argparse
+import inspect
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any
 
 from minigrad.tokenizers import BPETokenizer, WordTokenizer
 
@@ -16,41 +23,31 @@ class CLIError(Exception):
     """A mistake in what the user asked for: printed as one line, exit code 2, no traceback."""
 
 
-def use_colour(stream: IO[str], choice: str = "auto") -> bool:
-    """Colour when asked (``always``), never with ``never``; ``auto``: a TTY and no ``NO_COLOR``.
+def add_command(
+    subparsers: Any, name: str, command: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name``, wired so that ``cli.main`` runs ``command(args)``.
 
-    ``NO_COLOR`` (https://no-color.org) is honoured when set to any non-empty value.
+    ``command``'s docstring is its help, written for the terminal: the first paragraph is the
+    line ``minigrad --help`` lists, the rest the description ``minigrad NAME --help`` prints
+    (argparse re-wraps both).
     """
-    if choice == "always":
-        return True
-    if choice == "never" or os.environ.get("NO_COLOR"):
-        return False
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
+    summary, _, rest = (inspect.getdoc(command) or "").partition("\n\n")
+    p = subparsers.add_parser(
+        name, help=" ".join(summary.split()), description=" ".join(rest.split()) or None
+    )
+    p.set_defaults(func=command)
+    return p
 
 
-class Style:
-    """ANSI escape codes, or nothing: ``Style(True).bold("x")`` -> ``"\\x1b[1mx\\x1b[0m"``."""
-
-    CODES: ClassVar[dict[str, str]] = {
-        "bold": "1",
-        "dim": "2",
-        "red": "31",
-        "green": "32",
-        "yellow": "33",
-        "blue": "34",
-        "magenta": "35",
-        "cyan": "36",
-    }
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-
-    def __getattr__(self, name: str) -> Any:
-        code = Style.CODES.get(name)
-        if code is None:
-            raise AttributeError(name)
-        return lambda text: f"\x1b[{code}m{text}\x1b[0m" if self.enabled else str(text)
+def add_colour_flag(p: argparse.ArgumentParser) -> None:
+    """``--color auto|always|never`` (see :func:`minigrad.terminal.use_colour`)."""
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="ANSI colour: auto (a terminal without NO_COLOR set), always or never",
+    )
 
 
 def token_text(tokenizer: Tokenizer, token_id: int) -> str:

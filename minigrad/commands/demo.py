@@ -11,8 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from minigrad.commands.common import Style, echo, use_colour
-from minigrad.commands.explain_cmd import add_colour_flag
+from minigrad.commands.common import add_colour_flag, add_command, echo
 from minigrad.commands.train import (
     TrainSettings,
     add_arguments,
@@ -21,12 +20,18 @@ from minigrad.commands.train import (
     settings_from_args,
 )
 from minigrad.explain import SEED_SENTENCE, explain
+from minigrad.terminal import Style, use_colour
 
 #: A shorter run than `minigrad train`'s default: the demo should take well under a minute.
 DEMO_DEFAULTS = TrainSettings(steps=1500, out="runs/demo")
 
 
 def command(args: argparse.Namespace) -> int:
+    """explain 'I love AI', then a short train run (the quick start)
+
+    Run `minigrad explain --seed-example` on the seed's sentence, then train the next-token MLP
+    on the built-in corpus and report whether meaning emerged.
+    """
     style = Style(use_colour(sys.stdout, args.color))
     explain(SEED_SENTENCE, seed_example=True, out=sys.stdout, style=style)
     echo()
@@ -51,12 +56,6 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "demo",
-        help="explain 'I love AI', then a short train run (the quick start)",
-        description="Run `minigrad explain --seed-example` on the seed's sentence, then train "
-        "the next-token MLP on the built-in corpus and report whether meaning emerged.",
-    )
+    p = add_command(subparsers, "demo", command)
     add_arguments(p, DEMO_DEFAULTS)
     add_colour_flag(p)
-    p.set_defaults(func=command)

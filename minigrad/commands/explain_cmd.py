@@ -6,42 +6,37 @@ import argparse
 import sys
 from typing import Any
 
-from minigrad.commands.common import Style, load_bpe, use_colour
-from minigrad.explain import SEED_SENTENCE, explain
+from minigrad.commands.common import CLIError, add_colour_flag, add_command, load_bpe
+from minigrad.explain import SEED_SENTENCE, ExplainError, explain
+from minigrad.terminal import Style, use_colour
 
 
 def command(args: argparse.Namespace) -> int:
+    """walk the seed's pipeline on real numbers: tokens, ids, one-hot, embeddings, one step
+
+    Text -> tokens -> ids -> one-hot -> embedding lookup (= one-hot @ E) -> one next-token
+    training step: loss, gradient rows (only ids that occurred), update.
+    """
     tokenizer = load_bpe(args.tokenizer) if args.tokenizer else None
     style = Style(use_colour(sys.stdout, args.color))
-    explain(
-        args.text,
-        seed_example=args.seed_example,
-        tokenizer=tokenizer,
-        dim=args.dim,
-        lr=args.lr,
-        seed=args.seed,
-        out=sys.stdout,
-        style=style,
-    )
+    try:
+        explain(
+            args.text,
+            seed_example=args.seed_example,
+            tokenizer=tokenizer,
+            dim=args.dim,
+            lr=args.lr,
+            seed=args.seed,
+            out=sys.stdout,
+            style=style,
+        )
+    except ExplainError as exc:
+        raise CLIError(str(exc)) from None
     return 0
 
 
-def add_colour_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="ANSI colour: auto (a terminal without NO_COLOR set), always or never",
-    )
-
-
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "explain",
-        help="walk the seed's pipeline on real numbers: tokens, ids, one-hot, embeddings, one step",
-        description="Text -> tokens -> ids -> one-hot -> embedding lookup (= one-hot @ E) -> one "
-        "next-token training step: loss, gradient rows (only ids that occurred), update.",
-    )
+    p = add_command(subparsers, "explain", command)
     p.add_argument("text", nargs="?", default=SEED_SENTENCE, help="the text (default %(default)r)")
     p.add_argument(
         "--seed-example",
@@ -53,4 +48,3 @@ def register(subparsers: Any) -> None:
     p.add_argument("--lr", type=float, default=0.5, help="SGD learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
     add_colour_flag(p)
-    p.set_defaults(func=command)

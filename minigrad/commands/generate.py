@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from minigrad.checkpoint import load_checkpoint
-from minigrad.commands.common import CLIError, echo
+from minigrad.commands.common import CLIError, add_command, echo
 from minigrad.grad_mode import no_grad
 from minigrad.models import MLPLanguageModel, TinyGPT
 from minigrad.tokenizers import UnknownWordError
@@ -53,6 +53,10 @@ def generate_mlp(
 
 
 def command(args: argparse.Namespace) -> int:
+    """continue a prompt with a trained checkpoint (MLP or transformer)
+
+    Encode PROMPT, then repeatedly predict, sample and append the next token.
+    """
     if args.max_new_tokens < 0:
         raise CLIError(f"--max-new-tokens must be >= 0, got {args.max_new_tokens}")
     if not (args.temperature >= 0 and math.isfinite(args.temperature)):  # NaN fails both
@@ -92,11 +96,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "generate",
-        help="continue a prompt with a trained checkpoint (MLP or transformer)",
-        description="Encode PROMPT, then repeatedly predict, sample and append the next token.",
-    )
+    p = add_command(subparsers, "generate", command)
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="the --out folder of `minigrad train`")
     p.add_argument("--prompt", required=True, help="the text to continue")
     p.add_argument("--max-new-tokens", type=int, default=20, help="default %(default)s")
@@ -105,4 +105,3 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--top-k", type=int, default=None, help="sample among the k most likely")
     p.add_argument("--seed", type=int, default=0, help="for a reproducible draw")
-    p.set_defaults(func=command)

@@ -21,7 +21,7 @@ import numpy as np
 import minigrad
 from minigrad import nn
 from minigrad.atomic import atomic_write_text
-from minigrad.commands.common import CLIError, echo
+from minigrad.commands.common import CLIError, add_command, echo
 from minigrad.nn import functional as F
 from minigrad.viz import graphviz_available, render_dot, to_dot
 
@@ -69,6 +69,11 @@ def _write(path: Path, text: str) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
+    """the computation graph of a small example (DOT text, or SVG/PNG with graphviz)
+
+    Build loss = cross_entropy(E[ids] @ W.T + b, targets), run backward, and print the graph as
+    Graphviz DOT text (op, shape, gradient norm per node).
+    """
     if args.output is not None:
         out = Path(args.output)
         if out.suffix.lower() not in (".svg", ".png", ".dot"):
@@ -102,13 +107,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "graph",
-        help="the computation graph of a small example (DOT text, or SVG/PNG with graphviz)",
-        description="Build loss = cross_entropy(E[ids] @ W.T + b, targets), run backward, and "
-        "print the graph as Graphviz DOT text (op, shape, gradient norm per node).",
-    )
+    p = add_command(subparsers, "graph", command)
     p.add_argument(
         "-o", "--output", metavar="FILE", help="write .svg/.png (needs graphviz) or .dot"
     )
-    p.set_defaults(func=command)

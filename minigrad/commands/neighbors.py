@@ -6,11 +6,16 @@ import argparse
 from typing import Any
 
 from minigrad.checkpoint import embedding_matrix, load_checkpoint
-from minigrad.commands.common import CLIError, echo, lookup_token, token_text
+from minigrad.commands.common import CLIError, add_command, echo, lookup_token, token_text
 from minigrad.metrics import nearest_neighbours
 
 
 def command(args: argparse.Namespace) -> int:
+    """k nearest tokens to WORD by cosine similarity in a trained checkpoint
+
+    Load a checkpoint written by `minigrad train` and list the tokens whose embedding rows point
+    in the most similar direction to WORD's.
+    """
     if args.k < 1:
         raise CLIError(f"-k must be at least 1, got {args.k}")
     ck = load_checkpoint(args.checkpoint)
@@ -28,13 +33,7 @@ def command(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "neighbors",
-        help="k nearest tokens to WORD by cosine similarity in a trained checkpoint",
-        description="Load a checkpoint written by `minigrad train` and list the tokens whose "
-        "embedding rows point in the most similar direction to WORD's.",
-    )
+    p = add_command(subparsers, "neighbors", command)
     p.add_argument("checkpoint", metavar="CHECKPOINT", help="the --out folder of `minigrad train`")
     p.add_argument("word", metavar="WORD", help="a word (one token) of the checkpoint's vocabulary")
     p.add_argument("-k", type=int, default=5, help="how many neighbours (default %(default)s)")
-    p.set_defaults(func=command)

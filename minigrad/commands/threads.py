@@ -2,8 +2,9 @@
 
 A step of the models ``minigrad train`` drives is about a millisecond of arithmetic on matrices
 of a few hundred rows: less than it costs to wake and synchronise worker threads.  On a busy
-2-core machine the worker threads of a multi-threaded BLAS also compete with each other and
-with other programs for the cores; we measured training 5-20x slower that way.  So the loop
+machine with few cores the worker threads of a multi-threaded BLAS also compete with each other
+and with other programs for the cores, and training slows down several times over (numbers in
+``benchmarks/bench_train_eval.py``).  So the loop
 runs with one BLAS thread and one numba thread, and the previous settings come back after.
 
 BLAS: with ``threadpoolctl`` installed we use it (it knows every BLAS).  Without it we call

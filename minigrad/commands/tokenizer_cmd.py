@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from minigrad.commands.common import CLIError, echo, load_bpe
+from minigrad.commands.common import CLIError, add_command, echo, load_bpe
 from minigrad.tokenizers import BPETokenizer, UnknownTokenError
 from minigrad.tokenizers.patterns import describe_names
 
 
 def _train(args: argparse.Namespace) -> int:
+    """learn merges from text files and save the tokenizer"""
     paths = [Path(f) for f in args.files]
     for p in paths:
         if not p.is_file():
@@ -51,6 +52,7 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _encode(args: argparse.Namespace) -> int:
+    """text -> token ids (and the token strings)"""
     tok = load_bpe(args.tokenizer)
     text = _read_text(args)
     if args.allow_special:
@@ -70,6 +72,7 @@ def _encode(args: argparse.Namespace) -> int:
 
 
 def _decode(args: argparse.Namespace) -> int:
+    """token ids -> text"""
     tok = load_bpe(args.tokenizer)
     raw = " ".join(args.ids)
     if raw.strip() == "-":
@@ -98,7 +101,7 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="tokenizer_command", metavar="ACTION")
     sub.required = True
 
-    t = sub.add_parser("train", help="learn merges from text files and save the tokenizer")
+    t = add_command(sub, "train", _train)
     t.add_argument("files", nargs="+", metavar="FILE", help="UTF-8 text files")
     t.add_argument(
         "--vocab-size", type=int, default=1000, help="tokens in all (default %(default)s)"
@@ -118,16 +121,13 @@ def register(subparsers: Any) -> None:
         "--min-frequency", type=int, default=2, help="stop when no pair occurs this often"
     )
     t.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    t.set_defaults(func=_train)
 
-    e = sub.add_parser("encode", help="text -> token ids (and the token strings)")
+    e = add_command(sub, "encode", _encode)
     e.add_argument("-t", "--tokenizer", required=True, metavar="FILE", help="tokenizer file")
     e.add_argument("text", help="the text, or - to read standard input")
     e.add_argument("--ids-only", action="store_true", help="print only the ids")
     e.add_argument("--allow-special", action="store_true", help="encode special tokens as such")
-    e.set_defaults(func=_encode)
 
-    d = sub.add_parser("decode", help="token ids -> text")
+    d = add_command(sub, "decode", _decode)
     d.add_argument("-t", "--tokenizer", required=True, metavar="FILE", help="tokenizer file")
     d.add_argument("ids", nargs="+", help="ids (space or comma separated), or - for stdin")
-    d.set_defaults(func=_decode)

@@ -35,7 +35,7 @@ import numpy as np
 import minigrad
 from minigrad import checkpoint as ckpt
 from minigrad.commands import memory
-from minigrad.commands.common import CLIError, echo
+from minigrad.commands.common import CLIError, add_command, echo
 from minigrad.commands.threads import single_threaded
 from minigrad.commands.train_data import (
     Prepared,
@@ -436,26 +436,23 @@ def report(result: TrainResult, log: Callable[[str], None] = echo) -> None:
 
 
 def command(args: argparse.Namespace) -> int:
-    """Entry point of ``minigrad train``: 0, 2 (usage), 3 (diverged), 130/143 (signal)."""
+    """train the next-token MLP or a small transformer; checkpoint, plots, metrics
+
+    Train a next-token language model on the built-in synthetic corpus or --corpus FILE: the MLP
+    (Embedding -> concat -> Linear -> tanh -> Linear, the default) or, with --model transformer,
+    TinyGPT (token + position embeddings, --n-layers pre-norm attention blocks of --n-heads
+    heads, width --d-embed, predicting the next token at every position of its --context
+    window). Measures whether words of the same class end up as nearest neighbours in embedding
+    space, scores held-out text (perplexity, bits per byte), and writes a checkpoint,
+    metrics.json, losses.csv and plots into --out, all at once. Ctrl-C or SIGTERM stops after
+    the current step and saves; --resume continues from there. Exit status: 0 done, 2 a mistake
+    in the arguments, 3 the loss diverged, 130/143 stopped by Ctrl-C/SIGTERM.
+    """
     result = run_training(settings_from_args(args))
     report(result)
     return result.exit_code
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "train",
-        help="train the next-token MLP or a small transformer; checkpoint, plots, metrics",
-        description="Train a next-token language model on the built-in synthetic corpus or "
-        "--corpus FILE: the MLP (Embedding -> concat -> Linear -> tanh -> Linear, the default) "
-        "or, with --model transformer, TinyGPT (token + position embeddings, --n-layers "
-        "pre-norm attention blocks of --n-heads heads, width --d-embed, predicting the next "
-        "token at every position of its --context window). Measures whether words of the same "
-        "class end up as nearest neighbours in embedding space, scores held-out text "
-        "(perplexity, bits per byte), and writes a checkpoint, metrics.json, losses.csv and "
-        "plots into --out, all at once. Ctrl-C or SIGTERM stops after the current step and "
-        "saves; --resume continues from there. Exit status: 0 done, 2 a mistake in the "
-        "arguments, 3 the loss diverged, 130/143 stopped by Ctrl-C/SIGTERM.",
-    )
+    p = add_command(subparsers, "train", command)
     add_arguments(p)
-    p.set_defaults(func=command)

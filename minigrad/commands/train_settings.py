@@ -130,113 +130,47 @@ class _Given(argparse.Action):
 
 
 def add_arguments(p: argparse.ArgumentParser, defaults: TrainSettings | None = None) -> None:
+    """One flag per setting of :class:`TrainSettings` (``--batch-size`` for ``batch_size``).
+
+    Its default comes from ``defaults``, its type from that default (an int setting takes
+    ints); each flag notes that it was typed, for ``--resume``.
+    """
     d = defaults or TrainSettings()
     p.set_defaults(given_flags=set())
 
-    def flag(*names: str, **kw: Any) -> None:
-        p.add_argument(*names, action=_Given, **kw)
+    def flag(setting: str, help: str, **kw: Any) -> None:
+        default = getattr(d, setting)
+        if type(default) in (int, float):
+            kw["type"] = type(default)
+        if type(default) is bool:
+            kw["nargs"] = 0
+        name = "--" + setting.replace("_", "-")
+        p.add_argument(name, action=_Given, default=default, help=help, **kw)
 
-    flag(
-        "--steps",
-        type=int,
-        default=d.steps,
-        help="optimizer steps in total, resumed ones included (default %(default)s)",
-    )
-    flag(
-        "--batch-size",
-        type=int,
-        default=d.batch_size,
-        help="windows per step (default %(default)s)",
-    )
-    flag("--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)")
-    flag(
-        "--seed",
-        type=int,
-        default=d.seed,
-        help="seed for corpus, weights and batches, >= 0 (default %(default)s)",
-    )
-    flag(
-        "--out",
-        default=d.out,
-        metavar="DIR",
-        help="output folder (default %(default)s); a folder with files minigrad did not "
-        "write is refused",
-    )
-    flag(
-        "--model",
-        default=d.model,
-        choices=MODELS,
-        help="mlp (the default: the next-token MLP) or transformer (TinyGPT)",
-    )
-    flag(
-        "--corpus",
-        metavar="FILE",
-        help="train on this UTF-8 text file instead of the built-in corpus",
-    )
-    flag(
-        "--tokenizer",
-        metavar="FILE",
-        help="a BPE tokenizer file (default: word-level for the built-in corpus, a BPE "
-        "tokenizer trained on the fly for --corpus)",
-    )
-    flag(
-        "--vocab-size",
-        type=int,
-        default=d.vocab_size,
-        help="BPE vocabulary size when training one on the fly (default %(default)s)",
-    )
-    flag(
-        "--sentences",
-        type=int,
-        default=d.sentences,
-        help="built-in corpus size in sentences (default %(default)s)",
-    )
-    flag(
-        "--context",
-        type=int,
-        default=d.context,
-        help="tokens the model reads to predict the next (default %(default)s)",
-    )
-    flag(
-        "--d-embed",
-        type=int,
-        default=d.d_embed,
-        help="embedding dimension d; the transformer's width (default %(default)s)",
-    )
-    flag("--d-hidden", type=int, default=d.d_hidden, help="mlp: hidden width (default %(default)s)")
-    flag(
-        "--n-heads",
-        type=int,
-        default=d.n_heads,
-        help="transformer: attention heads (default %(default)s)",
-    )
-    flag(
-        "--n-layers", type=int, default=d.n_layers, help="transformer: blocks (default %(default)s)"
-    )
-    flag(
-        "--eval-tokens",
-        type=int,
-        default=d.eval_tokens,
-        metavar="N",
-        help="held-out tokens scored per evaluation, each once (default %(default)s)",
-    )
-    flag(
-        "--eval-every",
-        type=int,
-        default=d.eval_every,
-        metavar="STEPS",
-        help="steps between evaluations (default: about 20 a run, and at most one "
-        "held-out token per 8 trained)",
-    )
-    flag(
-        "--resume",
-        nargs=0,
-        default=False,
-        help="continue the run in --out from its last save (weights, optimizer, batch "
-        "position, history) up to --steps in total",
-    )
-    flag("--force", nargs=0, default=False,
-         help="replace a run of another model type in --out")  # fmt: skip
+    dflt = " (default %(default)s)"
+    flag("steps", "optimizer steps in total, resumed ones included" + dflt)
+    flag("batch_size", "windows per step" + dflt)
+    flag("lr", "Adam learning rate" + dflt)
+    flag("seed", "seed for corpus, weights and batches, >= 0" + dflt)
+    flag("out", f"output folder{dflt}; a folder with files minigrad did not write is refused",
+         metavar="DIR")  # fmt: skip
+    flag("model", "mlp (the default: the next-token MLP) or transformer (TinyGPT)", choices=MODELS)
+    flag("corpus", "train on this UTF-8 text file instead of the built-in corpus", metavar="FILE")
+    flag("tokenizer", "a BPE tokenizer file (default: word-level for the built-in corpus, a BPE "
+         "tokenizer trained on the fly for --corpus)", metavar="FILE")  # fmt: skip
+    flag("vocab_size", "BPE vocabulary size when training one on the fly" + dflt)
+    flag("sentences", "built-in corpus size in sentences" + dflt)
+    flag("context", "tokens the model reads to predict the next" + dflt)
+    flag("d_embed", "embedding dimension d; the transformer's width" + dflt)
+    flag("d_hidden", "mlp: hidden width" + dflt)
+    flag("n_heads", "transformer: attention heads" + dflt)
+    flag("n_layers", "transformer: blocks" + dflt)
+    flag("eval_tokens", "held-out tokens scored per evaluation, each once" + dflt, metavar="N")
+    flag("eval_every", "steps between evaluations (default: about 20 a run, and at most one "
+         "held-out token per 8 trained)", metavar="STEPS")  # fmt: skip
+    flag("resume", "continue the run in --out from its last save (weights, optimizer, batch "
+         "position, history) up to --steps in total")  # fmt: skip
+    flag("force", "replace a run of another model type in --out")
 
 
 def settings_from_args(args: argparse.Namespace) -> TrainSettings:

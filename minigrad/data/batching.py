@@ -18,16 +18,16 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from minigrad.validate import check_integer_ids, positive_int
+
 
 def context_windows(ids: np.ndarray, context: int) -> tuple[np.ndarray, np.ndarray]:
     """All (window, next id) pairs of a 1-D id stream: ``x`` is (n, context), ``y`` is (n,)."""
     ids = np.asarray(ids)
     if ids.ndim != 1:
         raise ValueError(f"ids must be a 1-D array of token ids, got shape {ids.shape}")
-    if ids.dtype.kind not in "iu":
-        raise TypeError(f"ids must be integers, got dtype {ids.dtype}")
-    if isinstance(context, bool) or not isinstance(context, int) or context < 1:
-        raise ValueError(f"context must be a positive int, got {context!r}")
+    check_integer_ids("ids", ids)
+    context = positive_int(context, "context")
     if len(ids) <= context:
         raise ValueError(
             f"need more than context={context} ids to make one training example, got {len(ids)}"
@@ -63,10 +63,8 @@ class Batches:
     """
 
     def __init__(self, ids: np.ndarray, context: int, batch_size: int, seed: int = 0) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.batch_size = positive_int(batch_size, "batch_size")
         self.x, self.y = context_windows(ids, context)
-        self.batch_size = batch_size
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -115,8 +113,7 @@ def held_out_windows(
     >>> x.tolist(), t.tolist()
     ([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], [3, 4, 5, 6])
     """
-    if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1:
-        raise ValueError(f"max_tokens must be a positive int, got {max_tokens!r}")
+    max_tokens = positive_int(max_tokens, "max_tokens")
     x, y = context_windows(ids, context)
     if not every_position:
         n = min(len(y), max_tokens)

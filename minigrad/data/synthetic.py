@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from minigrad.validate import positive_int
+
 #: The word classes: the ground truth that training never sees.
 CLASSES: dict[str, tuple[str, ...]] = {
     "animal": ("cat", "dog", "horse", "cow", "sheep", "goat", "fox", "rabbit"),
@@ -168,8 +170,7 @@ class SyntheticLanguage:
 
     def generate(self, n_sentences: int, seed: int = 0) -> list[str]:
         """``n_sentences`` sentences, each a string of space-separated words ending in ``.``."""
-        if isinstance(n_sentences, bool) or not isinstance(n_sentences, int) or n_sentences < 1:
-            raise ValueError(f"n_sentences must be a positive int, got {n_sentences!r}")
+        n_sentences = positive_int(n_sentences, "n_sentences")
         rng = np.random.default_rng(seed)
         return [" ".join(self.sentence(rng)) for _ in range(n_sentences)]
 

@@ -3,11 +3,10 @@
 Why: a training loop asks for the same big buffers every step (the cross-entropy forward needs one
 ``(N, C)`` array: 819 MB for N = 4,096 and C = 50,000). A fresh ``np.empty`` of that size is
 ``mmap``-ed memory that the kernel must fault in and zero page by page on first touch, and that
-goes back to the operating system on ``free``. Measured on the 2-core VM
-(``benchmarks/bench_cross_entropy.py``): filling a fresh 819 MB array took 52 ms against 28 ms for
-a reused one, and after other code had freed large arrays the first touch sometimes took 0.6-2 s
-(the hypervisor had taken the pages back). Reusing the buffer removes both costs; PyTorch's CUDA
-caching allocator exists for the same reason.
+goes back to the operating system on ``free``; on a virtual machine the first touch can cost far
+more, when the host has taken the pages back. Reusing the buffer removes both costs (how much,
+fresh against reused: ``benchmarks/bench_cross_entropy.py``); PyTorch's CUDA caching allocator
+exists for the same reason.
 
 How it knows a buffer is free: every NumPy view keeps a reference to the array that owns the
 memory (``view.base``), and so does anything that exported its buffer (a ``memoryview``). So when
@@ -19,13 +18,13 @@ What it keeps idle is bounded: after every request, the buffers nobody uses any 
 at most ``idle_multiple`` (:data:`IDLE_MULTIPLE`) times the largest buffer in use (the request
 just served included); the stalest of them are dropped first, and they are dropped *before* a
 new array is allocated, so their memory can be reused for it. Without that bound a loop whose
-batch size changes every step would keep one dead buffer per size it ever saw (measured: RSS
-grew by 3 GB in 40 cross-entropy steps with batch sizes between 128 and 1,024 at 32,768
-classes). Only arrays of at least ``min_bytes`` (:data:`MIN_BYTES`) are cached (small ones are
-cheap to allocate), and at most ``limit_bytes`` in total, in use or not (4 GiB for the shared
-cache, or the environment variable ``MINIGRAD_BUFFER_CACHE_BYTES``; 0 turns caching off).
-:func:`empty_cache` frees every cached array that is not in use, in every cache (the parallel
-scatter's scratch tables included). A handed-out array holds garbage, as with ``np.empty``.
+batch size changes every step would keep one dead buffer per size it ever saw, and its memory
+would grow by gigabytes (see ``benchmarks/bench_cross_entropy.py``). Only arrays of at least
+``min_bytes`` (:data:`MIN_BYTES`) are cached (small ones are cheap to allocate), and at most
+``limit_bytes`` in total, in use or not (4 GiB for the shared cache, or the environment variable
+``MINIGRAD_BUFFER_CACHE_BYTES``; 0 turns caching off). :func:`empty_cache` frees every cached
+array that is not in use, in every cache (the parallel scatter's scratch tables included). A
+handed-out array holds garbage, as with ``np.empty``.
 """
 
 from __future__ import annotations

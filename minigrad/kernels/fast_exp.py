@@ -1,7 +1,8 @@
 """A float32 ``exp`` that LLVM can vectorise inside numba loops, for arguments ``<= 0``.
 
-numba on this machine has no SVML, so ``np.exp`` inside a compiled loop becomes a scalar libm
-call per element, ~3x slower than NumPy's own SIMD ``np.exp``. The softmax in the fused
+numba without Intel's SVML (as installed here) turns ``np.exp`` inside a compiled loop into a
+scalar libm call per element, several times slower than NumPy's own SIMD ``np.exp`` (numbers:
+``benchmarks/bench_cross_entropy.py``). The softmax in the fused
 cross-entropy only ever needs ``exp(x - rowmax)``, an argument ``<= 0``; written as plain float
 arithmetic (no calls, no branches), that exponential compiles to AVX-512 code in the same loop
 that subtracts the row maximum, so the (N, C) buffer is written once instead of twice.

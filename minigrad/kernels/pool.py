@@ -3,9 +3,9 @@
 Why Python threads and not numba's ``prange``: the kernels handed to this pool are ``nogil`` numba
 functions and NumPy ufuncs, which release the GIL, so the threads really run in parallel. On a quiet
 machine this is as fast as ``prange`` (whose OpenMP runtime is about as cheap to start), but on a
-busy one it degrades gracefully: measured on the 2-core VM with a load average of 6-8, a
-``prange`` scatter-add took 20-40x the serial time (OpenMP's spinning barrier waits for a worker
-that is not scheduled), while pool workers simply sleep until they are.
+busy one it degrades gracefully: OpenMP's spinning barrier waits for a worker that is not
+scheduled, which made a ``prange`` scatter-add many times slower than the serial loop on a loaded
+machine (numbers: ``benchmarks/bench_scatter.py``), while pool workers simply sleep until they are.
 
 The thread count follows ``numba.get_num_threads()`` (set it with ``numba.set_num_threads``), so
 one knob controls every kernel.

@@ -4,9 +4,8 @@ A sparse optimizer step visits the touched rows of a ``V x d`` table (and of Ada
 tables) in sorted id order. At V = 1e6 the tables are 256 MB each, every visited row is a cache
 miss, and the loop waits ~100 ns per table per row, because the hardware prefetcher only follows
 regular strides. The ids of the next rows are known in advance, though, so the loop can ask for
-them a few rows early (``prefetch_row``) and the misses overlap instead of queueing. Measured on
-the 2-core VM (1,173 random rows of three 1e6 x 64 float32 tables, lazy Adam): 408 us without,
-165 us with prefetches two or more rows ahead.
+them a few rows early (``prefetch_row``) and the misses overlap instead of queueing (what that
+saved in the lazy Adam step: ``benchmarks/bench_embedding_step.py``).
 
 ``prefetch_row(a, r)`` issues one prefetch per 64-byte cache line of row ``r`` of the C-contiguous
 2-D array ``a``. It is a hint: it never faults, reads nothing back and changes no result, even for
@@ -23,7 +22,7 @@ __all__ = ["CACHE_LINE", "PREFETCH_AHEAD", "prefetch_row"]
 
 #: bytes per cache line (x86-64 and most ARM cores)
 CACHE_LINE = 64
-#: how many rows ahead the kernels prefetch (2-16 measured alike; 4 leaves slack for slow memory)
+#: how many rows ahead the kernels prefetch (2 to 16 timed alike; 4 leaves slack for slow memory)
 PREFETCH_AHEAD = 4
 
 if config.DISABLE_JIT:

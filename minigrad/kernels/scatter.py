@@ -11,12 +11,12 @@ it came from, adding when an id repeats. That is a scatter-add::
            [4., 4.]])
 
 ``np.add.at(out, index, src)`` computes the same thing, but element by element through a generic
-ufunc machinery (~25x slower, see ``benchmarks/bench_scatter.py``). Here a compiled loop adds whole
-rows, streaming ``src`` front to back at about the speed of copying it. Two more things the
-loop does: it asks for the destination row a few ids ahead early (``prefetch.py``: in a table
-larger than the caches, consecutive ids' cache misses then overlap; 1.7x on uniform ids at
-V = 1e6), and with ``zero_first=True`` it zeroes ``out`` itself (a compiled zeroing loop ran at
-twice the speed of ``ndarray.fill(0)`` here), so the dense embedding gradient is one call.
+ufunc machinery, many times slower. Here a compiled loop adds whole rows, streaming ``src`` front
+to back at about the speed of copying it. Two more things the loop does: it asks for the
+destination row a few ids ahead early (``prefetch.py``: in a table larger than the caches,
+consecutive ids' cache misses then overlap), and with ``zero_first=True`` it zeroes ``out``
+itself (a compiled zeroing loop beats ``ndarray.fill(0)``), so the dense embedding gradient is
+one call. Timings, and the numbers behind each choice here: ``benchmarks/bench_scatter.py``.
 
 Using both cores, race-free
 ---------------------------
@@ -37,16 +37,15 @@ is **not** bitwise equal to the serial loop: each output row becomes (sum of thr
 (sum of thread 1's rows) + ..., a different order of float additions than ``np.add.at``'s, so
 float32 results can differ in the last bits (exactly equal for integer-valued data).
 
-When it pays: not on the 2-core VM we measured, so ``parallel=None`` means the serial loop and
-the threads run only on request (``parallel=True``; private tables of up to
+When it pays: only where two cores can read memory faster than one, so ``parallel=None`` means
+the serial loop and the threads run only on request (``parallel=True``; private tables of up to
 ``PARALLEL_MAX_SCRATCH_BYTES`` in total, fewer threads if that is too little). The serial loop is
-already limited by memory bandwidth there, and the two cores share it: reading the 17 MB ``src``
-of the benchmark (n = 65,536, d = 64, float32) ran at 29.0 GB/s on one core and 30.5 GB/s on two
-(``benchmarks/bench_scatter.py``, "ceiling" rows), so no split of the work can beat one thread by
-more than ~5% at that size, and the private tables' extra merge pass (~0.2 ms) made the threaded
-version slower (0.7-1.8 ms vs 0.6-1.1 ms serial, zeroing included). With a 268 MB ``src`` (DRAM,
-where two cores did read faster: 45 vs 31 GB/s) it won 1.4x in some runs and lost in others. On
-a machine whose cores each have their own bandwidth, try ``parallel=True``.
+limited by memory bandwidth already: if the cores share it, no split of the work can beat one
+thread by more than what two threads gain in reading ``src`` (the "ceiling" rows of
+``benchmarks/bench_scatter.py`` measure exactly that), and the private tables' extra merge pass
+costs more than that. On the machine the default was chosen on it did (the benchmark's
+docstring has its numbers); on one whose cores each have their own bandwidth, try
+``parallel=True``.
 
 Out of scope: the autograd (``minigrad.ops``/``nn`` call this), other reductions than ``+``.
 """
@@ -56,16 +55,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .buffer_cache import BufferCache
-from .pool import num_threads, run_on_ranges
-from .prefetch import CACHE_LINE, prefetch_row
-from .validate import (
+from minigrad.validate import (
     as_index_array,
     check_c_contiguous_writeable,
     check_float_array,
     check_ids_in_range,
     check_same_dtype,
 )
+
+from .buffer_cache import BufferCache
+from .pool import num_threads, run_on_ranges
+from .prefetch import CACHE_LINE, prefetch_row
 
 __all__ = ["scatter_add", "scatter_add_reference"]
 
@@ -77,7 +77,8 @@ _scratch = BufferCache(limit_bytes=2 * PARALLEL_MAX_SCRATCH_BYTES, min_bytes=0)
 
 @njit(cache=True, nogil=True, inline="always")
 def _prefetch_distance(row_bytes: int) -> int:
-    # about 4 KiB ahead: 16 rows of 256 bytes, 4 rows of 1 KiB (measured best at d = 64 and 256)
+    # about 4 KiB ahead: 16 rows of 256 bytes, 4 rows of 1 KiB (best at d = 64 and 256 when
+    # timed: see benchmarks/bench_scatter.py)
     return min(16, max(2, 4096 // max(row_bytes, CACHE_LINE)))
 
 
@@ -225,8 +226,7 @@ def scatter_add(
         zero_first: set ``out`` to zero first (its old contents are ignored), in the same
             compiled call: the dense embedding gradient ``zeros(V, d)`` + scatter.
         parallel: ``True`` runs the private-table kernel on ``numba.get_num_threads()`` threads;
-            ``None`` or ``False``, the serial loop (faster on the machine we measured: see the
-            module docstring).
+            ``None`` or ``False``, the serial loop (when threads pay: the module docstring).
 
     Raises:
         TypeError: non-float or mismatched dtypes, non-integer ids.
@@ -245,7 +245,7 @@ def scatter_add(
     V, d = out.shape
     src2 = _flatten_rows(idx, src, d)
     idx = idx.reshape(-1)
-    check_ids_in_range("index", idx, V)
+    check_ids_in_range(idx, V)
     if idx.shape[0] == 0 or d == 0:
         if zero_first:
             out[...] = 0

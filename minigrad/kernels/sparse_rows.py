@@ -31,8 +31,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from minigrad.validate import (
+    as_index_array,
+    check_float_array,
+    check_ids_in_range,
+    check_same_dtype,
+)
+
 from .scatter import _flatten_rows, _scatter_rows
-from .validate import as_index_array, check_float_array, check_ids_in_range, check_same_dtype
 
 __all__ = [
     "merge_row_sparse",
@@ -86,14 +92,14 @@ def unique_first_seen(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ``index``: 1-D non-negative int64 (callers validate). O(n) expected time, whatever the ids:
     the hash table has a power-of-two size >= 2n, so it is at most half full. The buffers are
     allocated here, by NumPy (a NumPy allocation reuses memory; a numba one faulted in fresh pages
-    on every call, measured 0.2 ms per MiB).
+    on every call: ``benchmarks/bench_scatter.py`` has the cost).
     """
     n = index.shape[0]
     size = 16
     while size < 2 * n:
         size *= 2
-    # int32 slots halve the table (512 KiB for n = 65,536: it stays in the L2 cache); measured
-    # 0.1 ms instead of 0.65 ms for 65,536 Zipf ids
+    # int32 slots halve the table (512 KiB for n = 65,536: it stays in the L2 cache; timings in
+    # benchmarks/bench_scatter.py)
     table = np.full(size, -1, dtype=np.int32 if n < 2**31 else np.int64)
     uniq = np.empty(n, dtype=np.int64)
     inverse = np.empty(n, dtype=np.int64)
@@ -137,7 +143,7 @@ def row_sparse_sum(
     src2 = _flatten_rows(idx, src, d)
     idx = idx.reshape(-1)
     bound = np.iinfo(np.int64).max if num_rows is None else int(num_rows)
-    check_ids_in_range("index", idx, bound, what="rows" if num_rows is not None else "int64 ids")
+    check_ids_in_range(idx, bound, bound=None if num_rows is not None else "int64 row ids")
     uniq, inverse = unique_first_seen(idx)
     order = np.argsort(uniq)  # only U <= n ids are sorted, never V
     indices = uniq[order]

@@ -33,6 +33,7 @@ from minigrad.grad_mode import no_grad
 from minigrad.nn import Embedding, Linear, Module
 from minigrad.nn import functional as F
 from minigrad.tensor import Tensor
+from minigrad.validate import positive_int
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,8 @@ class MLPConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context", "d_embed", "d_hidden"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"MLPConfig.{name} must be a positive int, got {value!r}")
+            # stored as a Python int (frozen: hence object.__setattr__), so to_dict is JSON
+            object.__setattr__(self, name, positive_int(getattr(self, name), f"MLPConfig.{name}"))
         if not self.embed_init_std > 0:
             raise ValueError(f"embed_init_std must be positive, got {self.embed_init_std!r}")
 

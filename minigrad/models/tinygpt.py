@@ -41,15 +41,16 @@ import numpy as np
 
 from minigrad.creation import generator
 from minigrad.grad_mode import no_grad
-from minigrad.nn.attention import KVCache
+from minigrad.nn import functional as F
 from minigrad.nn.container import ModuleList
 from minigrad.nn.dropout import Dropout
-from minigrad.nn.fused_linear_ce import linear_cross_entropy
 from minigrad.nn.layers import Embedding, Linear
 from minigrad.nn.module import Module
 from minigrad.nn.normalization import LayerNorm
 from minigrad.nn.transformer import TransformerBlock
+from minigrad.ops.attention import KVCache
 from minigrad.tensor import Tensor
+from minigrad.validate import positive_int
 
 
 @dataclass(frozen=True)
@@ -67,9 +68,8 @@ class TinyGPTConfig:
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "context_length", "d_model", "n_heads", "n_layers"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"TinyGPT {name} must be a positive int, got {value!r}")
+            # stored as a Python int (frozen: hence object.__setattr__), so to_dict is JSON
+            object.__setattr__(self, name, positive_int(getattr(self, name), f"TinyGPT {name}"))
         if self.d_model % self.n_heads:
             raise ValueError(
                 f"TinyGPT d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
@@ -157,9 +157,7 @@ class TinyGPT(Module):
 
     # ----------------------------------------------------------------- forward
     def _check_ids(self, ids: Any) -> np.ndarray:
-        arr = ids.data if isinstance(ids, Tensor) else np.asarray(ids)
-        if arr.dtype.kind not in "iu":
-            raise TypeError(f"TinyGPT ids must be integers, got dtype {arr.dtype}")
+        arr = F.as_ids(ids, "TinyGPT ids")
         if arr.ndim != 2:
             raise ValueError(f"TinyGPT ids must have shape (B, T), got {arr.shape}")
         t = arr.shape[1]
@@ -186,9 +184,10 @@ class TinyGPT(Module):
     def loss(self, ids: Any, targets: Any, chunk_size: int | None = None) -> Tensor:
         """Mean next-token cross-entropy; ``targets`` (B, T), ``-100`` positions are ignored.
 
-        Fused with the head (``nn.fused_linear_ce``): the (B, T, V) logits are never built.
+        Fused with the head (``nn.functional.linear_cross_entropy``): the (B, T, V) logits are
+        never built.
         """
-        return linear_cross_entropy(
+        return F.linear_cross_entropy(
             self.hidden(ids), self.head.weight, targets, chunk_size=chunk_size
         )
 

@@ -11,8 +11,8 @@ from minigrad.nn.dropout import Dropout
 from minigrad.nn.layers import Embedding, Linear
 from minigrad.nn.module import IncompatibleKeys, Module, Parameter
 from minigrad.nn.normalization import LayerNorm
-from minigrad.nn.sparse import RowSparseGrad
 from minigrad.nn.transformer import TransformerBlock
+from minigrad.sparse import RowSparseGrad
 
 __all__ = [
     "GELU",

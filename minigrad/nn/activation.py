@@ -7,23 +7,9 @@ the forward and the gradient of each are written side by side (exact GELU uses t
 
 from __future__ import annotations
 
+from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
-
-
-def gelu(x: Tensor, approximate: str = "none") -> Tensor:
-    """GELU, as ``torch.nn.functional.gelu``: exact ``x * Phi(x)`` or ``approximate="tanh"``.
-
-    ``Phi`` is the standard normal CDF; the gradient is ``Phi(x) + x * phi(x)`` (product rule,
-    ``phi`` the normal density).
-    """
-    if approximate == "tanh":
-        return x.gelu("tanh")
-    if approximate != "none":
-        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"gelu needs a floating point tensor, got dtype {x.dtype}")
-    return x.gelu()
 
 
 class GELU(Module):
@@ -41,7 +27,7 @@ class GELU(Module):
         self.approximate = approximate
 
     def forward(self, x: Tensor) -> Tensor:
-        return gelu(x, self.approximate)
+        return F.gelu(x, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"

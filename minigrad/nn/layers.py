@@ -15,7 +15,8 @@ from minigrad.grad_mode import no_grad
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module, Parameter
-from minigrad.tensor import Tensor, _to_dtype
+from minigrad.tensor import Tensor, as_dtype
+from minigrad.validate import positive_int
 
 
 class Embedding(Module):
@@ -28,7 +29,7 @@ class Embedding(Module):
     ``weight`` (V, d) starts as N(0, 1) samples, as in PyTorch (the row ``padding_idx``, if
     given, starts as zeros and never receives gradient).  Training changes only the rows of ids
     that occur in a batch.  With ``sparse=True`` the gradient is a
-    :class:`~minigrad.nn.sparse.RowSparseGrad` holding just those rows, and the optimizers update
+    :class:`~minigrad.sparse.RowSparseGrad` holding just those rows, and the optimizers update
     just those rows, so a step costs the same for V = 1,000 and V = 1,000,000.
     """
 
@@ -41,18 +42,13 @@ class Embedding(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                f"Embedding needs num_embeddings >= 1 and embedding_dim >= 1, got "
-                f"{num_embeddings} and {embedding_dim}"
-            )
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
+        self.num_embeddings = positive_int(num_embeddings, "Embedding num_embeddings")
+        self.embedding_dim = positive_int(embedding_dim, "Embedding embedding_dim")
         if padding_idx is not None:
-            padding_idx = F._check_padding_idx(padding_idx, self.num_embeddings)
+            padding_idx = F.check_padding_idx(padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
         self.sparse = bool(sparse)
-        dt = _to_dtype(dtype)
+        dt = as_dtype(dtype)
         self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dt))
         self.reset_parameters()
 
@@ -96,7 +92,7 @@ class Linear(Module):
             )
         self.in_features = int(in_features)
         self.out_features = int(out_features)
-        dt = _to_dtype(dtype)
+        dt = as_dtype(dtype)
         self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
         if bias:
             self.bias = Parameter(np.empty(self.out_features, dt))

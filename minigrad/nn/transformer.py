@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from minigrad.grad_mode import no_grad
 from minigrad.nn.activation import GELU
-from minigrad.nn.attention import CausalSelfAttention, KVCache
+from minigrad.nn.attention import CausalSelfAttention
 from minigrad.nn.container import Sequential
 from minigrad.nn.dropout import Dropout
 from minigrad.nn.layers import Linear
 from minigrad.nn.module import Module
 from minigrad.nn.normalization import LayerNorm
+from minigrad.ops.attention import KVCache
 from minigrad.tensor import Tensor
 
 

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 
 
@@ -218,11 +219,9 @@ class GeluErf(Function):
     """GELU, exact: a * Phi(a), where Phi is the standard normal CDF."""
 
     def forward(self, a):
-        from minigrad.kernels.elementwise import erf
-
         self.a = a
         # np.asarray: for a 0-d input numpy's product is a scalar, and erf takes arrays only
-        self.cdf = 0.5 * (1 + erf(np.asarray(a * (1 / math.sqrt(2.0)))))
+        self.cdf = 0.5 * (1 + kernels.erf(np.asarray(a * (1 / math.sqrt(2.0)))))
         return a * self.cdf
 
     def backward(self, grad):
@@ -232,38 +231,54 @@ class GeluErf(Function):
         return grad * (self.cdf + a * pdf)
 
 
-class Maximum(Function):
+class ApplyMask(Function):
+    """``y = x * mask`` with a constant ``mask``: the op behind dropout (``nn.functional.dropout``).
+
+    ``ApplyMask.apply(x, mask=m)``: the mask (``keep / (1 - p)``, drawn by the caller) is a
+    keyword, not a differentiable input.
+    """
+
+    def forward(self, x, mask=None):
+        self.mask = mask
+        return x * mask
+
+    def backward(self, grad):
+        # d(x * mask)/dx = mask: the same mask as the forward, not a new draw
+        return grad * self.mask
+
+
+class _Pick(Function):
+    """maximum / minimum: each output element is one of the two inputs' elements.
+
+    The gradient goes to the input that was picked; at a tie it is split in half (as PyTorch).
+    """
+
+    pick = staticmethod(np.maximum)
+    beats = staticmethod(np.greater)  # a is picked where beats(a, b)
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
-            return np.maximum(a, b)
+            return self.pick(a, b)
         except ValueError:
-            raise _broadcast_error("maximum", a, b) from None
+            raise _broadcast_error(type(self).__name__.lower(), a, b) from None
 
     def backward(self, grad):
-        # the gradient goes to the larger input; at a tie it is split in half (as PyTorch)
         a, b = self.a, self.b
-        share_a = (a > b) + 0.5 * (a == b)
+        share_a = self.beats(a, b) + 0.5 * (a == b)
         ga = grad * share_a if self.inputs[0] is not None else None
         gb = grad * (1 - share_a) if self.inputs[1] is not None else None
         return ga, gb
 
 
-class Minimum(Function):
-    def forward(self, a, b):
-        self.a, self.b = a, b
-        try:
-            return np.minimum(a, b)
-        except ValueError:
-            raise _broadcast_error("minimum", a, b) from None
+class Maximum(_Pick):
+    pick = staticmethod(np.maximum)
+    beats = staticmethod(np.greater)
 
-    def backward(self, grad):
-        # the gradient goes to the smaller input; at a tie it is split in half (as PyTorch)
-        a, b = self.a, self.b
-        share_a = (a < b) + 0.5 * (a == b)
-        ga = grad * share_a if self.inputs[0] is not None else None
-        gb = grad * (1 - share_a) if self.inputs[1] is not None else None
-        return ga, gb
+
+class Minimum(_Pick):
+    pick = staticmethod(np.minimum)
+    beats = staticmethod(np.less)
 
 
 class Clamp(Function):

@@ -21,42 +21,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
-from minigrad.kernels import buffer_cache, scatter_add
-from minigrad.kernels.gather import gather_rows_unchecked
-from minigrad.kernels.sparse_rows import row_sparse_sum
-
-
-def check_ids(
-    ids: np.ndarray, num_embeddings: int, what: str = "embedding", bound: str = "num_embeddings"
-) -> None:
-    """Raise ``TypeError`` for non-integer ids, ``IndexError`` for an id outside 0..V-1.
-
-    >>> check_ids(np.array([0, 5]), 5)
-    Traceback (most recent call last):
-    IndexError: embedding id 5 is out of range for num_embeddings=5 (valid ids are 0..4)
-    """
-    if ids.dtype.kind not in "iu":
-        raise TypeError(
-            f"{what} ids must be integers (int64 or int32), got dtype {ids.dtype}; "
-            "float ids are almost always a bug (did you pass the embeddings instead of the ids?)"
-        )
-    if ids.size == 0:
-        return
-    lo, hi = int(ids.min()), int(ids.max())
-    if lo < 0 or hi >= num_embeddings:
-        bad = lo if lo < 0 else hi
-        raise IndexError(
-            f"{what} id {bad} is out of range for {bound}={num_embeddings} "
-            f"(valid ids are 0..{num_embeddings - 1})"
-        )
+from minigrad.sparse import RowSparseGrad
 
 
 class EmbeddingLookup(Function):
     """``EmbeddingLookup.apply(weight, ids=..., padding_idx=None, sparse=False)``.
 
     ``ids`` is passed as a keyword: it is an integer array, not a differentiable input.
-    The caller validates ids first (:func:`check_ids`); no kernel ever sees a bad id.
+    The caller validates ids first (``nn.functional.embedding``, with
+    :func:`minigrad.validate.check_ids_in_range`); no kernel ever sees a bad id.
     """
 
     def forward(self, weight, ids=None, padding_idx=None, sparse=False):
@@ -65,7 +40,7 @@ class EmbeddingLookup(Function):
         self.dtype = weight.dtype
         self.padding_idx = padding_idx
         self.sparse = sparse
-        return gather_rows_unchecked(weight, ids)  # a gather: out[i] = weight[ids[i]]
+        return kernels.gather_rows_unchecked(weight, ids)  # a gather: out[i] = weight[ids[i]]
 
     def backward(self, grad):
         # dL/dE = one_hot(ids).T @ G: row r collects the sum of G[i] over all i with ids[i] == r.
@@ -81,16 +56,14 @@ class EmbeddingLookup(Function):
             return self._sparse_grad(ids, grad, pad)
         # zeroed inside the compiled scatter; a large table's buffer comes back from the cache
         # once the previous step's gradient has been dropped (no fresh pages every step)
-        out = buffer_cache.empty(self.shape, self.dtype)
-        scatter_add(out, ids, grad, zero_first=True)
+        out = kernels.buffer_cache.empty(self.shape, self.dtype)
+        kernels.scatter_add(out, ids, grad, zero_first=True)
         if pad is not None:
             out[pad] = 0  # the padding row gets no gradient, however often it occurred
         return out
 
     def _sparse_grad(self, ids, grad, pad):
-        from minigrad.nn.sparse import RowSparseGrad  # nn imports ops, not the other way round
-
-        indices, values = row_sparse_sum(ids, grad, num_rows=self.shape[0])
+        indices, values = kernels.row_sparse_sum(ids, grad, num_rows=self.shape[0])
         if pad is not None:
             k = int(np.searchsorted(indices, pad))
             if k < indices.shape[0] and indices[k] == pad:

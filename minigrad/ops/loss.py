@@ -1,4 +1,6 @@
-"""Cross-entropy as one fused op: log-softmax and negative log-likelihood in a single node.
+"""Cross-entropy ops: ``CrossEntropy`` (logits in) and ``LinearCrossEntropy`` (no logits at all).
+
+``CrossEntropy`` is log-softmax and negative log-likelihood in a single node.
 
 For one row of logits ``z`` (C classes), target class ``t`` and label smoothing ``eps``::
 
@@ -15,14 +17,35 @@ Fusing means: no one-hot matrix, no separate log-softmax array and node.  The ar
 buffer and keeps it; the backward turns that same buffer into ``softmax - q`` in place, so the
 whole loss costs one N x C allocation.  This op adds what the kernel leaves out: the layouts,
 the reductions, and a second backward (``retain_graph=True``), which recomputes the buffer.
+
+``LinearCrossEntropy`` fuses the output projection too: see its docstring.  Both are called
+through ``nn.functional`` (``cross_entropy``, ``linear_cross_entropy``), which validates the
+targets and the reduction with one set of rules for the two.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
-from minigrad.kernels.cross_entropy import cross_entropy_backward, cross_entropy_forward
+
+#: the reductions both losses know (checked by ``nn.functional``)
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def reduce_rows(loss_rows: np.ndarray, count: int, reduction: str, dtype: np.dtype) -> np.ndarray:
+    """The loss from the per-row losses: as they are (``"none"``), their sum, or their mean.
+
+    The mean is over the ``count`` rows whose target is not ``ignore_index``; none left gives
+    NaN (0 / 0), as in PyTorch.  Ignored rows hold a loss of 0, so the sum needs no mask.
+    """
+    if reduction == "none":
+        return loss_rows
+    total = loss_rows.sum(dtype=dtype)
+    if reduction == "sum":
+        return total
+    return total / count if count else np.array(np.nan, dtype=dtype)
 
 
 class CrossEntropy(Function):
@@ -44,17 +67,11 @@ class CrossEntropy(Function):
         else:  # (N, C, d1, ...) -> (N * d1 * ..., C): the class axis last, one row per position
             z = np.moveaxis(logits, 1, -1).reshape(-1, c)
         t = target.reshape(-1)
-        loss_rows, self.state = cross_entropy_forward(z, t, ignore_index, label_smoothing)
+        loss_rows, self.state = kernels.cross_entropy_forward(z, t, ignore_index, label_smoothing)
         self.z, self.t, self.ignore_index, self.eps = z, t, ignore_index, label_smoothing
         self.valid = t != ignore_index
-        if reduction == "none":
-            return loss_rows.reshape(target.shape)
-        total = loss_rows.sum(dtype=logits.dtype)
-        if reduction == "sum":
-            return total
         self.count = int(self.valid.sum())
-        # mean over the rows that were not ignored; 0 of them gives NaN (0 / 0), as in PyTorch
-        return total / self.count if self.count else np.array(np.nan, dtype=logits.dtype)
+        return reduce_rows(loss_rows.reshape(target.shape), self.count, reduction, logits.dtype)
 
     def backward(self, grad):
         if self.reduction == "none":
@@ -65,8 +82,10 @@ class CrossEntropy(Function):
             scale = grad if self.reduction == "sum" else grad / max(self.count, 1)
             gr = np.full(n, scale, dtype=np.asarray(grad).dtype)
         if self.state is None:  # a second backward (retain_graph=True): recompute the buffer
-            _, self.state = cross_entropy_forward(self.z, self.t, self.ignore_index, self.eps)
-        gz = cross_entropy_backward(self.state, gr)
+            _, self.state = kernels.cross_entropy_forward(
+                self.z, self.t, self.ignore_index, self.eps
+            )
+        gz = kernels.cross_entropy_backward(self.state, gr)
         # the buffer is the gradient now: let go of it, so the engine can hand it to a leaf as is
         self.state = None
         if len(self.in_shape) <= 2:
@@ -75,3 +94,135 @@ class CrossEntropy(Function):
         c = self.in_shape[1]
         lead = (self.in_shape[0], *self.in_shape[2:])
         return np.moveaxis(gz.reshape(*lead, c), -1, 1)
+
+
+#: with ``chunk_size=None`` a chunk holds about this many logits (16 MiB in float32)
+CHUNK_ELEMENTS = 1 << 22
+
+
+def _chunk_pass(h, weight, bias, t, valid, row_weight, chunk, need):
+    """Loss per row, and (if ``row_weight`` is given) the gradients weighted per row.
+
+    ``need`` = (hidden, weight, bias): which gradients to build.  Returns
+    ``(loss_rows, gh, gw, gb)``, the unneeded ones None.
+    """
+    n, v = h.shape[0], weight.shape[0]
+    loss = np.empty(n, dtype=h.dtype)
+    grads = row_weight is not None
+    gh = np.empty_like(h) if grads and need[0] else None
+    gw = np.zeros_like(weight) if grads and need[1] else None
+    gb = np.zeros(v, dtype=h.dtype) if grads and need[2] else None
+    safe_t = np.where(valid, t, 0)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        for s in range(0, n, chunk):
+            e = min(n, s + chunk)
+            rows = np.arange(e - s)
+            hc = h[s:e]
+            z = hc @ weight.T  # (chunk, V): the only logits that exist at any time
+            if bias is not None:
+                z += bias
+            z -= z.max(axis=1, keepdims=True)  # stable: exp of numbers <= 0
+            z_t = z[rows, safe_t[s:e]]
+            np.exp(z, out=z)
+            total = z.sum(axis=1)
+            loss[s:e] = np.log(total) - z_t  # logsumexp(z) - z_t, both shifted by the max
+            if not grads:
+                continue
+            z /= total[:, None]  # softmax
+            z[rows, safe_t[s:e]] -= 1  # softmax - one_hot(target)
+            z *= row_weight[s:e, None]  # d loss / d logits for this chunk
+            if not valid[s:e].all():
+                z[~valid[s:e]] = 0  # ignored rows: no gradient, even from NaN logits
+            if gh is not None:
+                np.matmul(z, weight, out=gh[s:e])  # dL/dH_c = G_c W
+            if gw is not None:
+                if s == 0:
+                    np.matmul(z.T, hc, out=gw)
+                else:
+                    gw += z.T @ hc  # dL/dW = sum over chunks of G_c^T H_c
+            if gb is not None:
+                gb += z.sum(axis=0)  # dL/db = column sums of G
+    loss[~valid] = 0
+    return loss, gh, gw, gb
+
+
+class LinearCrossEntropy(Function):
+    """The output projection and the loss in one op, without ever holding all the logits.
+
+    ``LinearCrossEntropy.apply(hidden, weight, bias, target=..., ...)``, bias may be None:
+    ``hidden`` is (N, d) (leading dims already flattened), ``weight`` (V, d), ``bias`` (V,),
+    ``target`` (N,) int64.  Validated by ``nn.functional.linear_cross_entropy``.
+
+    A language model ends with ``logits = hidden @ W.T + b`` (N x V) and ``cross_entropy(logits,
+    target)``.  With N = 8,192 positions and V = 32,768 words the logits alone take 1 GiB in
+    float32, and their gradient another 1 GiB, although each row is only needed for a moment: to
+    get its log-sum-exp and its gradient ``softmax - one_hot``.  So this op walks over the rows
+    in chunks of ``chunk_size``; for each chunk it computes the logits, the loss rows, and at
+    once that chunk's share of the three gradients::
+
+        G_c      = (softmax(Z_c) - one_hot(t_c)) * w_c      # (chunk, V), w_c = 1/count for "mean"
+        dL/dH_c  = G_c @ W                                  # this chunk's rows of dL/dhidden
+        dL/dW   += G_c^T @ H_c                              # every chunk adds to the whole weight
+        dL/db   += column sums of G_c
+
+    Peak memory is one (chunk, V) buffer instead of two (N, V) arrays; the arithmetic is the same
+    as the unfused path (one matmul forward, two backward, one exp per logit).
+
+    Why the gradients are computed in the forward: for a scalar loss ("mean" or "sum") the only
+    thing backward learns is one number, the upstream gradient g, and every gradient above is
+    just multiplied by it.  Computing them while the chunk's logits are at hand saves recomputing
+    the logits later (the other option, which doubles the big matmul).  With
+    ``reduction="none"`` each row's upstream gradient is unknown until backward, so backward
+    recomputes the chunks then.
+
+    PyTorch has no such op (the feature request is open); Liger-Kernel and Apple's Cut
+    Cross-Entropy do this on GPUs.  Deliberately left out: label smoothing and class weights.
+    """
+
+    def forward(
+        self,
+        hidden,
+        weight,
+        bias=None,
+        target=None,
+        ignore_index=-100,
+        reduction="mean",
+        chunk_size=1024,
+        need=(False, False, False),
+    ):
+        self.h, self.weight, self.bias, self.target = hidden, weight, bias, target
+        self.reduction, self.chunk, self.need = reduction, chunk_size, need
+        self.valid = valid = target != ignore_index
+        self.count = count = int(valid.sum())
+        self.saved = None
+        row_weight = None
+        if reduction != "none" and any(need):
+            # mean: every valid row enters the loss with weight 1 / count; sum: with 1
+            w = 1.0 / max(count, 1) if reduction == "mean" else 1.0
+            row_weight = np.full(hidden.shape[0], w, dtype=hidden.dtype)
+        loss, gh, gw, gb = _chunk_pass(
+            hidden, weight, bias, target, valid, row_weight, chunk_size, need
+        )
+        if row_weight is not None:
+            self.saved = (gh, gw, gb)
+        return reduce_rows(loss, count, reduction, hidden.dtype)
+
+    def backward(self, grad):
+        if self.saved is not None:
+            g = float(grad)  # d(final loss) / d(this scalar loss): every gradient scales by it
+            if g == 1.0:
+                return self.saved
+            return tuple(None if a is None else a * a.dtype.type(g) for a in self.saved)
+        # reduction="none": each row's upstream gradient is only known now; recompute the chunks
+        row_weight = np.asarray(grad, dtype=self.h.dtype).reshape(-1)
+        _, gh, gw, gb = _chunk_pass(
+            self.h,
+            self.weight,
+            self.bias,
+            self.target,
+            self.valid,
+            row_weight,
+            self.chunk,
+            self.need,
+        )
+        return gh, gw, gb

@@ -134,19 +134,29 @@ class TakeAlongDim(Function):
         return out
 
 
+def _join(join, arrays, dim, what: str, dims_of: str, mismatch: str) -> np.ndarray:
+    """``join(arrays, axis=dim)`` (np.concatenate or np.stack), with errors that name ``what``.
+
+    An axis out of range is an ``IndexError`` (for tensors with ``dims_of`` dimensions), shapes
+    that do not fit a ``ValueError`` (``mismatch``, which may use ``{shapes}`` and ``{dim}``).
+    """
+    if not arrays:
+        raise ValueError(f"{what}() needs at least one tensor")
+    try:
+        return join(arrays, axis=dim)
+    except np.exceptions.AxisError:  # before ValueError, of which it is a subclass
+        raise IndexError(
+            f"{what}: dim {dim} is out of range for {dims_of} {np.ndim(arrays[0])} dimensions"
+        ) from None
+    except ValueError:
+        shapes = [a.shape for a in arrays]
+        raise ValueError(f"{what}: " + mismatch.format(shapes=shapes, dim=dim)) from None
+
+
 class Cat(Function):
     def forward(self, *arrays, dim=0):
-        if not arrays:
-            raise ValueError("cat() needs at least one tensor")
-        try:
-            out = np.concatenate(arrays, axis=dim)
-        except np.exceptions.AxisError:  # before ValueError, of which it is a subclass
-            raise IndexError(
-                f"cat: dim {dim} is out of range for tensors with {np.ndim(arrays[0])} dimensions"
-            ) from None
-        except ValueError:
-            shapes = [a.shape for a in arrays]
-            raise ValueError(f"cat: shapes {shapes} do not match outside dim {dim}") from None
+        out = _join(np.concatenate, arrays, dim, "cat", "tensors with",
+                    "shapes {shapes} do not match outside dim {dim}")  # fmt: skip
         self.dim = dim % out.ndim
         self.bounds = np.cumsum([a.shape[self.dim] for a in arrays])[:-1]
         return out
@@ -158,18 +168,8 @@ class Cat(Function):
 
 class Stack(Function):
     def forward(self, *arrays, dim=0):
-        if not arrays:
-            raise ValueError("stack() needs at least one tensor")
-        try:
-            out = np.stack(arrays, axis=dim)
-        except np.exceptions.AxisError:  # before ValueError, of which it is a subclass
-            raise IndexError(
-                f"stack: dim {dim} is out of range for stacking tensors with "
-                f"{np.ndim(arrays[0])} dimensions"
-            ) from None
-        except ValueError:
-            shapes = [a.shape for a in arrays]
-            raise ValueError(f"stack: all tensors need the same shape, got {shapes}") from None
+        out = _join(np.stack, arrays, dim, "stack", "stacking tensors with",
+                    "all tensors need the same shape, got {shapes}")  # fmt: skip
         self.dim = dim % out.ndim
         return out
 

@@ -32,12 +32,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from minigrad import kernels
 from minigrad.grad_mode import no_grad
-from minigrad.kernels.prefetch import PREFETCH_AHEAD, prefetch_row
-from minigrad.nn.sparse import RowSparseGrad
 from minigrad.optim.optimizer import Optimizer, bump
+from minigrad.sparse import RowSparseGrad
 
 
 class Adam(Optimizer):
@@ -113,99 +112,21 @@ class Adam(Optimizer):
             return
         t = state["step"]
         step_size = lr * math.sqrt(1 - b2**t) / (1 - b1**t)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        if not _kernel_ok(p.data, m, v, rows, vals):
-            lazy_adam_rows_numpy(
-                p.data, m, v, rows, vals, b1, b2, eps, wd, lr, self.decoupled, step_size
-            )
-            return
-        f = p.data.dtype.type  # every constant in the parameter's precision, as numpy would
-        lazy_adam_rows_kernel(
+        # compiled: each touched row of p, m and v is read and written once (kernels/optim.py)
+        kernels.lazy_adam_rows(
             p.data,
-            m,
-            v,
+            state["exp_avg"],
+            state["exp_avg_sq"],
             rows,
-            np.ascontiguousarray(vals, dtype=p.data.dtype),
-            f(1 - b1),
-            f(1 - b2),
-            f(eps),
-            f(step_size),
-            f(0 if self.decoupled else wd),
-            f(1 - lr * wd if self.decoupled else 1),
+            vals,
+            beta1=b1,
+            beta2=b2,
+            eps=eps,
+            weight_decay=wd,
+            lr=lr,
+            decoupled=self.decoupled,
+            step_size=step_size,
         )
-
-
-def _kernel_ok(p: np.ndarray, m: np.ndarray, v: np.ndarray, rows: np.ndarray, vals: Any) -> bool:
-    """Can the compiled kernel run safely? (numba does no bounds checks, so check here.)"""
-    if p.dtype not in (np.float32, np.float64) or not p.flags.c_contiguous or p.ndim != 2:
-        return False
-    if not (m.flags.c_contiguous and v.flags.c_contiguous and m.dtype == v.dtype == p.dtype):
-        return False
-    if rows.dtype != np.int64 or vals.shape != (rows.shape[0], p.shape[1]):
-        raise ValueError(
-            f"row-sparse gradient does not fit the parameter: indices {rows.shape} "
-            f"{rows.dtype}, values {vals.shape}, parameter {p.shape}"
-        )
-    lo, hi = int(rows.min()), int(rows.max())
-    if lo < 0 or hi >= p.shape[0]:
-        raise IndexError(
-            f"row-sparse gradient has row {lo if lo < 0 else hi}, parameter has {p.shape[0]} rows"
-        )
-    return True
-
-
-def lazy_adam_rows_numpy(p, m, v, rows, vals, b1, b2, eps, wd, lr, decoupled, step_size) -> None:
-    """The lazy (SparseAdam) update of the rows ``rows``, in plain numpy: the reference.
-
-    Each line is one of the formulas in the module docstring, applied to the gathered rows.
-    """
-    prow = p[rows]
-    if wd:
-        if decoupled:
-            prow *= 1 - lr * wd
-        else:
-            vals = vals + wd * prow
-    m_old, v_old = m[rows], v[rows]
-    m_new = m_old + (1 - b1) * (vals - m_old)
-    v_new = v_old + (1 - b2) * (vals * vals - v_old)
-    m[rows], v[rows] = m_new, v_new
-    prow -= step_size * (m_new / (np.sqrt(v_new) + eps))
-    p[rows] = prow
-
-
-# error_model="numpy": a float division by zero gives inf/NaN as in NumPy instead of raising
-# ZeroDivisionError; the check numba otherwise puts before every division stops LLVM from
-# vectorising the loop (measured 6x slower on cache-resident rows).
-@njit(cache=True, nogil=True, error_model="numpy")
-def lazy_adam_rows_kernel(p, m, v, rows, vals, c1, c2, eps, step_size, l2, decay):
-    """The same update fused: each touched row of p, m and v is read and written once.
-
-    ``c1 = 1 - beta1``, ``c2 = 1 - beta2``; ``l2`` is Adam's weight decay (0 for AdamW),
-    ``decay`` AdamW's factor ``1 - lr * wd`` (1 for Adam).  Rows must be unique and in range.
-    The rows of the three tables that come ``PREFETCH_AHEAD`` rows later are requested from
-    memory early (``minigrad.kernels.prefetch``): in a 1e6-row table each row is a cache miss,
-    and overlapping them made this loop 2.4x faster.
-    """
-    n = rows.shape[0]
-    for j in range(n):
-        if j + PREFETCH_AHEAD < n:
-            later = rows[j + PREFETCH_AHEAD]
-            prefetch_row(p, later)
-            prefetch_row(m, later)
-            prefetch_row(v, later)
-        r = rows[j]
-        for c in range(p.shape[1]):
-            w = p[r, c]
-            if decay != 1:
-                w = w * decay
-            gj = vals[j, c]
-            if l2 != 0:
-                gj = gj + l2 * w
-            mj = m[r, c] + c1 * (gj - m[r, c])
-            vj = v[r, c] + c2 * (gj * gj - v[r, c])
-            m[r, c] = mj
-            v[r, c] = vj
-            p[r, c] = w - step_size * (mj / (np.sqrt(vj) + eps))
 
 
 class AdamW(Adam):

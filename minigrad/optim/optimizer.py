@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.nn.sparse import RowSparseGrad
+from minigrad.sparse import RowSparseGrad
 from minigrad.tensor import Tensor
 
 

@@ -25,12 +25,11 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from numba import njit
 
+from minigrad import kernels
 from minigrad.grad_mode import no_grad
-from minigrad.kernels import scatter_add
-from minigrad.nn.sparse import RowSparseGrad
 from minigrad.optim.optimizer import Optimizer, bump
+from minigrad.sparse import RowSparseGrad
 
 
 class SGD(Optimizer):
@@ -88,7 +87,7 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        axpy_(p.data, -lr, g)
+        kernels.axpy_(p.data, -lr, g)  # p -= lr * g, without a temporary the size of p
 
     def _sparse_step(self, p: Any, g: RowSparseGrad, group: dict[str, Any]) -> None:
         lr, momentum, wd = group["lr"], group["momentum"], group["weight_decay"]
@@ -109,33 +108,6 @@ class SGD(Optimizer):
         if p.data.flags.c_contiguous and vals.dtype == p.data.dtype:
             # rows are unique, so "add -lr * vals to those rows" is a scatter-add: one compiled
             # pass that reads and writes each touched row once (and validates the row ids)
-            scatter_add(p.data, rows, vals * -lr)
+            kernels.scatter_add(p.data, rows, vals * -lr)
         else:
             p.data[rows] -= lr * vals
-
-
-def axpy_(y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-    """``y += alpha * x`` in place, without numpy's temporary ``alpha * x``.
-
-    The temporary is as large as the parameter (a 100,000 x 64 table: 25 MB), and a fresh array
-    that size costs page faults on every step; the compiled loop reads x and y once.  Same
-    rounding as numpy (``alpha * x`` rounded, then added).  Falls back to numpy for mixed
-    dtypes or non-contiguous arrays.
-    """
-    if (
-        y.dtype == x.dtype
-        and y.dtype in (np.float32, np.float64)
-        and y.shape == x.shape
-        and y.flags.c_contiguous
-        and x.flags.c_contiguous
-    ):
-        axpy_kernel(y.reshape(-1), y.dtype.type(alpha), x.reshape(-1))
-    else:
-        y += alpha * x
-
-
-@njit(cache=True, nogil=True)
-def axpy_kernel(y: np.ndarray, alpha: float, x: np.ndarray) -> None:
-    """Raw loop over two flat, equally long arrays (checked by :func:`axpy_`)."""
-    for i in range(y.shape[0]):
-        y[i] += alpha * x[i]

@@ -7,8 +7,8 @@ import io
 import numpy as np
 
 from minigrad.cli import main
-from minigrad.commands.common import Style, use_colour
 from minigrad.explain import SEED_MATRIX, explain
+from minigrad.terminal import Style, use_colour
 from minigrad.tokenizers import BPETokenizer
 from tests.cli.support import assert_one_line_error, run_cli
 

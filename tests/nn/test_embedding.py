@@ -12,7 +12,7 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.kernels import scatter_add_reference
 from minigrad.nn import functional as F
-from minigrad.nn.sparse import RowSparseGrad
+from minigrad.sparse import RowSparseGrad
 
 
 @st.composite

@@ -7,7 +7,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad.nn.sparse import RowSparseGrad
+from minigrad.sparse import RowSparseGrad
 
 V, D = 9, 3
 
@@ -249,8 +249,20 @@ def test_sparse_grad_with_bad_rows_is_rejected_before_any_write():
     assert not p.data.any()
 
 
+@pytest.mark.parametrize("bad", [-1, V])
+def test_bad_rows_are_rejected_on_the_numpy_path_too(bad):
+    """A parameter the kernel is not compiled for (not C-contiguous) takes the numpy update,
+    which checks rows by the same rule: -1 would otherwise update the last row."""
+    p = nn.Parameter(np.asfortranarray(np.zeros((V, D))))
+    opt = optim.Adam([p])
+    p.grad = RowSparseGrad(np.array([2, bad]), np.ones((2, D)), (V, D))
+    with pytest.raises(IndexError, match=rf"row {bad} is out of range for a parameter of {V}"):
+        opt.step()
+    assert not p.data.any()
+
+
 def test_fused_axpy_rounds_like_numpy():
-    from minigrad.optim.sgd import axpy_
+    from minigrad.kernels import axpy_
 
     rng = np.random.default_rng(6)
     p = rng.standard_normal((50, 7)).astype(np.float32)

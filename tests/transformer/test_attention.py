@@ -10,9 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.nn.attention import CausalAttentionFn, CausalSelfAttention, causal_attention
-from minigrad.nn.dropout import dropout_mask
+from minigrad.nn import CausalSelfAttention
+from minigrad.nn.functional import causal_attention, dropout_mask
 from minigrad.nn.transformer import TransformerBlock
+from minigrad.ops.attention import CausalAttention
 from minigrad.tensor import Tensor
 from minigrad.testing import gradcheck
 
@@ -68,7 +69,7 @@ def test_attention_dropout_gradcheck_with_a_fixed_mask():
     qkv = Tensor(rng.standard_normal((2, 3, 12)), requires_grad=True)
     mg.manual_seed(3)
     mask = dropout_mask((2, 2, 3, 3), 0.4, np.dtype(np.float64))
-    assert gradcheck(lambda x: CausalAttentionFn.apply(x, n_heads=2, attn_mask=mask), qkv)
+    assert gradcheck(lambda x: CausalAttention.apply(x, n_heads=2, attn_mask=mask), qkv)
 
 
 def test_attention_is_causal():

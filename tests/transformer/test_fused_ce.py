@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.nn import functional as F
-from minigrad.nn.fused_linear_ce import linear_cross_entropy
+from minigrad.nn.functional import linear_cross_entropy
 from minigrad.tensor import Tensor
 from minigrad.testing import gradcheck
 

@@ -38,7 +38,7 @@ from minigrad.grad_mode import is_grad_enabled
 from minigrad.models import tinygpt as tinygpt_module
 from minigrad.models.tinygpt import TinyGPT
 from minigrad.nn import attention as attention_module
-from minigrad.nn.attention import KVCache
+from minigrad.ops.attention import KVCache
 
 # (rtol, atol relative to the largest |logit|) for a cached step against the full forward
 TOLERANCE = {np.float32: 1e-5, np.float64: 1e-12}

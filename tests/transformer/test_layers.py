@@ -8,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import minigrad as mg
-from minigrad.nn.activation import GELU, ReLU, Tanh, gelu
+from minigrad.nn.activation import GELU, ReLU, Tanh
 from minigrad.nn.container import ModuleList, Sequential
-from minigrad.nn.dropout import Dropout, dropout
+from minigrad.nn.dropout import Dropout
+from minigrad.nn.functional import dropout, gelu, layer_norm
 from minigrad.nn.layers import Linear
-from minigrad.nn.normalization import LayerNorm, layer_norm
+from minigrad.nn.normalization import LayerNorm
 from minigrad.tensor import Tensor
 from minigrad.testing import gradcheck, tensors
 

@@ -12,8 +12,8 @@ import pytest
 
 import minigrad as mg
 from minigrad.models.tinygpt import TinyGPT, TinyGPTConfig
-from minigrad.nn.sparse import RowSparseGrad
 from minigrad.optim import AdamW
+from minigrad.sparse import RowSparseGrad
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)  # tiny models: threads only add contention on a shared machine

@@ -18,6 +18,9 @@ So ``Embedding(..., sparse=True)`` hands the engine this object instead of an nd
 (two backward calls before a step), ``sparse + dense`` (either order) gives a dense ndarray.
 The optimizers in ``minigrad.optim`` read ``indices``/``values`` and update only those rows.
 
+Where it sits: below the ops (the embedding backward makes it) and the optimizers (they read it),
+above the kernels (the merge is compiled); exported as ``minigrad.nn.RowSparseGrad``.
+
 Deliberately left out: arithmetic beyond ``+`` and scalar ``*`` (PyTorch's sparse tensors have
 many more operations; an optimizer needs none of them).
 """
@@ -28,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from minigrad.kernels.sparse_rows import merge_row_sparse
+from minigrad import kernels
 
 
 class RowSparseGrad:
@@ -79,7 +82,7 @@ class RowSparseGrad:
                 raise ValueError(
                     f"cannot add row-sparse gradients of shapes {self.shape} and {other.shape}"
                 )
-            indices, values = merge_row_sparse(
+            indices, values = kernels.merge_row_sparse(
                 self.indices, self.values, other.indices, other.values
             )
             return RowSparseGrad(indices, values, self.shape)

@@ -1,0 +1,70 @@
+"""``NormalizeRows``: the op behind ``nn.LayerNorm`` and ``F.layer_norm``.
+
+For one row ``x`` of D numbers (the last ``len(normalized_shape)`` dimensions, flattened)::
+
+    mu   = mean(x)
+    var  = mean((x - mu)^2)            # biased (divide by D), as PyTorch
+    xhat = (x - mu) / sqrt(var + eps)
+    y    = weight * xhat + bias
+
+One fused op rather than mean, subtract, square, mean, sqrt, divide, multiply and add: one graph
+node instead of eight, one pass of temporaries, and a backward that is three lines once you have
+derived it (see ``NormalizeRows``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad.autograd import Function
+
+
+class NormalizeRows(Function):
+    """``NormalizeRows.apply(x, weight, bias, n=D, eps=1e-5)``; weight and bias may be None.
+
+    Backward, per row (``r = 1 / sqrt(var + eps)``, ``g = dL/dy``, means over the D entries):
+
+        dL/dbias   = g                       (summed over every row)
+        dL/dweight = g * xhat                (summed over every row)
+        dL/dxhat   = gh = g * weight
+        dL/dx      = r * (gh - mean(gh) - xhat * mean(gh * xhat))
+
+    Why the last line: xhat depends on x directly and through mu and var.  Subtracting mu makes
+    the gradient lose its mean (a shift of every x changes nothing), which is ``- mean(gh)``;
+    dividing by the standard deviation makes it lose its component along xhat (scaling x
+    changes nothing either), which is ``- xhat * mean(gh * xhat)``.  What is left is scaled by
+    r, the factor the forward divided by.
+    """
+
+    def forward(self, x, weight=None, bias=None, n=1, eps=1e-5):
+        x2 = x.reshape(-1, n)
+        mu = x2.mean(axis=1, keepdims=True)
+        xc = x2 - mu
+        var = np.einsum("ij,ij->i", xc, xc)[:, None] / n  # one pass, no (N, D) square temporary
+        rstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= rstd  # in place: xc is not needed any more
+        self.xhat, self.rstd, self.weight, self.shape = xhat, rstd, weight, x.shape
+        out = xhat * weight if weight is not None else xhat.copy()
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape)
+
+    def backward(self, grad):
+        n = self.xhat.shape[1]
+        g = grad.reshape(-1, n)
+        xhat = self.xhat
+        gx = gw = gb = None
+        if self.inputs[0] is not None:
+            gh = g * self.weight if self.weight is not None else g
+            mean_gh = gh.mean(axis=1, keepdims=True)
+            mean_ghx = np.einsum("ij,ij->i", gh, xhat)[:, None] / n
+            gx = gh - mean_gh  # gh is a fresh array when weight is set; copy otherwise
+            gx -= xhat * mean_ghx
+            gx *= self.rstd
+            gx = gx.reshape(self.shape)
+        if len(self.inputs) > 1 and self.inputs[1] is not None:
+            gw = np.einsum("ij,ij->j", g, xhat)  # dL/dweight = sum over rows of g * xhat
+        if len(self.inputs) > 2 and self.inputs[2] is not None:
+            gb = g.sum(axis=0)  # dL/dbias = sum over rows of g
+        return (gx, gw, gb)[: len(self.inputs)]
