@@ -29,8 +29,8 @@ _FLOATS = (np.float32, np.float64)
 def _embedding() -> None:
     # lookup (gather), dense gradient (scatter-add), row-sparse gradient (unique + sum) and the
     # accumulation of two row-sparse gradients (merge), as nn.Embedding runs them
-    from minigrad import Tensor
     from minigrad.nn import functional as F
+    from minigrad.tensor import Tensor
 
     for dtype in _FLOATS:
         for sparse in (False, True):
@@ -40,8 +40,8 @@ def _embedding() -> None:
 
 
 def _cross_entropy() -> None:
-    from minigrad import Tensor
     from minigrad.nn import functional as F
+    from minigrad.tensor import Tensor
 
     for dtype in _FLOATS:
         logits = Tensor(np.zeros((3, 4), dtype=dtype), requires_grad=True)
@@ -51,8 +51,8 @@ def _cross_entropy() -> None:
 
 
 def _gelu() -> None:
-    from minigrad import Tensor
     from minigrad.nn import functional as F
+    from minigrad.tensor import Tensor
 
     for dtype in _FLOATS:
         x = Tensor(np.zeros(3, dtype=dtype), requires_grad=True)
@@ -61,8 +61,9 @@ def _gelu() -> None:
 
 def _optim() -> None:
     # SGD (momentum and plain) and Adam, on dense and row-sparse embedding gradients
-    from minigrad import Tensor, optim
+    from minigrad import optim
     from minigrad.nn import functional as F
+    from minigrad.tensor import Tensor
 
     for dtype in _FLOATS:
         for sparse in (False, True):
