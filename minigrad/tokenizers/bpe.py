@@ -144,11 +144,16 @@ class BPETokenizer:
         self._decoder: dict[int, bytes] = {r: t for t, r in self.mergeable_ranks.items()}
         for text, idx in self.special_tokens.items():
             self._decoder[idx] = text.encode("utf-8", "surrogatepass")
-        self._regex = compile_pattern(self.pattern) if self.pattern is not None else None
         #: name of the compiled scanner for this pattern, or None to use the regex
         self._fast: str | None = _fast_scanner_name(self.pattern)
         self._cache: dict[str | bytes, list[int]] = {}
         self._merger = None  # the numba merge tables, built on first need
+
+    @property
+    def _regex(self):
+        """The compiled split pattern, or None: compiled on first use (the reference path, or
+        custom patterns), and shared through ``compile_pattern``'s cache."""
+        return compile_pattern(self.pattern) if self.pattern is not None else None
 
     # ---- pickling: only the three tables travel; compiled state is rebuilt -------------------
     def __reduce__(self):
@@ -230,9 +235,10 @@ class BPETokenizer:
     def _split(self, text: str) -> list[str]:
         """Cut text into chunks with the ``regex`` module (custom patterns, and the reference
         for the compiled scanner that built-in patterns use)."""
-        if self._regex is None:
+        compiled = self._regex
+        if compiled is None:
             return [text] if text else []
-        return find_chunks(self._regex, text)
+        return find_chunks(compiled, text)
 
     def _encode_piece(self, piece: bytes) -> list[int]:
         rank = self.mergeable_ranks.get(piece)
