@@ -43,9 +43,8 @@ from tests.tokenizers.unicode_scan import (
     as_text,
     exact_chunks_match,
     minigrad_extents,
-    representatives,
+    stand_in_code_points,
     tiktoken_members,
-    utf8_width,
 )
 
 tiktoken = pytest.importorskip("tiktoken", reason="tiktoken (the 'compare' extra) is absent")
@@ -101,16 +100,8 @@ def everything(code_points) -> str:
 
 
 @pytest.fixture(scope="module")
-def stand_ins(code_points) -> np.ndarray:
-    """One code point per kind (see the module docstring), plus every one where the installed
-    ``regex`` and the pinned tables disagree (they are runs of their own anyway)."""
-    table = ut.class_table()[code_points].astype(np.int64)
-    theirs = unicode_pinned._regex_members()
-    regex_bits = np.zeros(len(code_points), dtype=np.int64)
-    for bit, prop in enumerate(("Lu", "Ll", "Lt", "Lm", "Lo", "M", "N", "s")):
-        regex_bits |= theirs[prop][code_points].astype(np.int64) << bit
-    keys = table | (regex_bits << 16) | (utf8_width(code_points) << 32)
-    return representatives(keys, code_points)
+def stand_ins() -> np.ndarray:
+    return stand_in_code_points()
 
 
 @pytest.mark.parametrize(("class_pattern", "flag"), TABLE_CLASSES)

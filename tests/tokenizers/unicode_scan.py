@@ -29,6 +29,8 @@ every run of consecutive chunks, so any other cut shows).
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 N_CODE_POINTS = 0x110000
@@ -67,6 +69,25 @@ def tiktoken_members(class_pattern: str, cps: np.ndarray) -> np.ndarray:
     ids = enc.encode_ordinary(as_text(cps))
     hits = bytes(ids).decode("utf-8")
     return np.frombuffer(hits.encode("utf-32-le"), dtype="<u4").astype(np.int64)
+
+
+@cache
+def stand_in_code_points() -> np.ndarray:
+    """The first, middle and last code point of every run of consecutive code points that all
+    splitters see alike: same pinned classes (the scanners' table), same classes in the
+    installed ``regex`` (which the reference path corrects), same UTF-8 length.  Every code
+    point where ``regex`` and the pinned tables disagree is in such a run, so it is covered."""
+    from minigrad.tokenizers import _unicode_table as ut
+    from minigrad.tokenizers import unicode_pinned
+
+    cps = all_code_points()
+    table = ut.class_table()[cps].astype(np.int64)
+    theirs = unicode_pinned._regex_members()
+    regex_bits = np.zeros(len(cps), dtype=np.int64)
+    for bit, prop in enumerate(("Lu", "Ll", "Lt", "Lm", "Lo", "M", "N", "s")):
+        regex_bits |= theirs[prop][cps].astype(np.int64) << bit
+    keys = table | (regex_bits << 16) | (utf8_width(cps) << 32)
+    return representatives(keys, cps)
 
 
 def representatives(keys: np.ndarray, cps: np.ndarray) -> np.ndarray:
