@@ -17,7 +17,7 @@ differently (U+0558 followed by ``'s`` is the issue's example).  Three checks, e
   contexts, the first, middle and last code point of every run of code points that all
   splitters see alike (same pinned classes, same ``regex`` classes, same UTF-8 length): with
   the classes equal on every code point, one stands for its whole run.
-  ``MINIGRAD_UNICODE_SCAN=full`` runs every code point in every context (about a minute);
+  ``MINIGRAD_UNICODE_SCAN=full`` runs every code point in every context (about two minutes);
 * **the reference**: ``split_reference`` gives the scanner's chunks on the same texts.
 
 ASCII code points are compared chunk by chunk (``unicode_scan.exact_chunks_match``).
