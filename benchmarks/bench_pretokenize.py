@@ -60,7 +60,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _one_time_costs() -> dict[str, float]:
-    """Seconds to build the class table from regex, and to load it from the disk cache."""
+    """Seconds to build the class table from the pinned Unicode data, and to load it from the
+    disk cache."""
     from minigrad.tokenizers import _unicode_table as ut
 
     t0 = time.perf_counter()
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"corpus: {size:,} bytes, {len(text):,} code points")
     costs = _one_time_costs()
     print(
-        f"class table: built from regex in {costs['table_build_s']:.2f} s, "
+        f"class table: built from the pinned Unicode data in {costs['table_build_s']:.2f} s, "
         f"loaded from cache in {costs['table_cache_load_s'] * 1e3:.1f} ms"
     )
 
@@ -200,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
         print(markdown_table(rows, cols))
 
     notes = (
-        f"One thread. Class table: built from regex in {costs['table_build_s']:.2f} s (once per "
-        f"regex version), loaded from the disk cache in {costs['table_cache_load_s'] * 1e3:.1f} ms."
+        f"One thread. Class table: built from the pinned Unicode data in "
+        f"{costs['table_build_s']:.2f} s (once per data file), loaded from the disk cache in "
+        f"{costs['table_cache_load_s'] * 1e3:.1f} ms."
         f" warmup_s is the first call (numba cache load or compile). For context: tiktoken "
         f"encode_ordinary with a real 32,768-token vocabulary runs at about "
         f"{TIKTOKEN_FULL_VOCAB_MB_S} MB/s here (see bench_encode); ratio > 1 means slower than "

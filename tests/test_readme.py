@@ -25,6 +25,9 @@ def test_api_example_runs_and_says_true_things(tmp_path, monkeypatch):
     assert ns["x"].grad.shape == (2, 2)
     assert ns["z"].grad_fn is None
     assert ns["tok"].decode(ns["ids"]) == "hello world"
+    assert ns["text"] == "hello world" and ns["starts"][0] == 0
+    tok = ns["tok"]
+    assert ns["eot"] == tok.eot_token == tok.max_token_value == tok.special_tokens["<|endoftext|>"]
     assert (tmp_path / "tok.mgbpe").exists()
 
 

@@ -1,23 +1,24 @@
-"""A per-code-point class table for the compiled pre-tokenizer, built by asking ``regex`` itself.
+"""A per-code-point class table for the compiled pre-tokenizer, pinned to tiktoken's Unicode.
 
 The split patterns speak of Unicode classes (``\\p{L}``, ``\\p{N}``, ``\\s``, ...).  A compiled
 scanner cannot call the ``regex`` module per character, so it looks each code point up in a
 table: ``class_table()[cp]`` is a ``uint16`` whose bits say which classes ``cp`` belongs to.
 
-Why ask ``regex`` and not :mod:`unicodedata`?  The two ship their own Unicode databases, and
-their versions differ (here ``regex`` knows a newer Unicode than ``unicodedata``).  The fast
-splitter must cut exactly where the ``regex`` reference cuts, so the table is made by running
-``regex.findall(r"\\p{L}", every_code_point)`` and friends: whatever ``regex`` believes a letter
-is, the table believes too.  Likewise ``\\s`` is the ``regex`` module's whitespace (25 code
-points; not Python's ``str.isspace``, which also counts ``\\x1c``-``\\x1f``), and the
-case-insensitive contraction letters are whatever ``(?i:s)`` matches (``s``, ``S`` and
-``ſ`` U+017F LATIN SMALL LETTER LONG S).
+Which Unicode?  tiktoken's (16.0.0), not the installed ``regex`` module's nor
+:mod:`unicodedata`'s, which differ from it and from each other: the members of every class come
+from the data file of :mod:`minigrad.tokenizers.unicode_pinned`, which the reference path
+(``regex`` with the patterns' classes corrected to the same data) reads too, and which the tests
+compare with tiktoken on every code point.  ``\\s`` is White_Space (25 code points; not
+Python's ``str.isspace``, which also counts ``\\x1c``-``\\x1f``), and the case-insensitive
+contraction letters are what ``(?i:s)`` matches (``s``, ``S`` and ``ſ`` U+017F LATIN SMALL
+LETTER LONG S).
 
-Building takes about 0.2 s, so the table is built lazily on first use and cached on disk as a
-``.npy`` file in ``$MINIGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/minigrad``, else
-``~/.cache/minigrad``; the file name carries the ``regex`` version and the layout version, so an
-upgrade of ``regex`` builds a fresh table.  The write is atomic (temporary file, then
-``os.replace``); if the directory is not writable the table simply lives in memory.
+Building takes a few hundredths of a second; the table is built lazily on first use and cached
+on disk as a ``.npy`` file in ``$MINIGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/minigrad``, else
+``~/.cache/minigrad``; the file name carries the Unicode version, a digest of the data file and
+the layout version, so other data builds a fresh table (and older minigrads, whose tables came
+from ``regex`` under another name, never read this one).  The write is atomic (temporary file,
+then ``os.replace``); if the directory is not writable the table simply lives in memory.
 
 Bit layout (``FLAG_*`` below): ``L``, ``N``, ``S`` (whitespace), ``CRLF`` (``\\r`` or ``\\n``),
 ``UPPER`` (o200k's ``[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]``), ``LOWER`` (o200k's
@@ -36,10 +37,11 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import regex
 
-#: Bump when the bit layout changes, so stale cache files are not read.
-LAYOUT_VERSION = 1
+from minigrad.tokenizers import unicode_pinned
+
+#: Bump when the bit layout or the way the table is made changes, so stale cache files are not read.
+LAYOUT_VERSION = 2
 #: One past the largest code point.
 N_CODE_POINTS = 0x110000
 
@@ -55,7 +57,7 @@ LETTER_SHIFT = 8  # bits 8..11: which contraction letter, case-insensitively (0 
 LETTER_MASK = 0xF << LETTER_SHIFT
 
 #: The letters that occur in contractions ('s 't 're 've 'm 'll 'd), in code order 1..8.
-CONTRACTION_LETTERS = "sdmtlver"
+CONTRACTION_LETTERS = unicode_pinned.CONTRACTION_LETTERS
 #: Their codes, for the scanners: code(ch) == CONTRACTION_LETTERS.index(ch.lower()) + 1.
 CODE_S, CODE_D, CODE_M, CODE_T, CODE_L, CODE_V, CODE_E, CODE_R = range(1, 9)
 
@@ -63,38 +65,34 @@ _lock = threading.Lock()
 _table: np.ndarray | None = None
 
 
-def _members(pattern: str, everything: str) -> np.ndarray:
-    """The code points (int64) that ``pattern`` matches, one character at a time."""
-    hits = "".join(regex.findall(pattern, everything))
-    return np.frombuffer(hits.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(
-        np.int64
-    )
-
-
 def build_class_table() -> np.ndarray:
-    """Build the table from scratch by querying ``regex`` (about 0.2 s).
+    """Build the table from the pinned Unicode data (``unicode_pinned.mask``).
 
     >>> t = build_class_table()
     >>> bool(t[ord("a")] & FLAG_L), bool(t[ord(" ")] & FLAG_S), bool(t[0x1C] & FLAG_S)
     (True, True, False)
+    >>> bool(t[0x0558] & FLAG_L)  # a letter in Unicode 17, unassigned in tiktoken's 16.0
+    False
     """
-    # Every code point, lone surrogates included: Python strs may hold them and regex classifies
-    # them (category Cs: neither letter, number nor whitespace).
-    everything = "".join(map(chr, range(N_CODE_POINTS)))
+    m = unicode_pinned.mask
+    letter, number, space = m("L"), m("N"), m("s")
+    crlf = np.zeros(N_CODE_POINTS, dtype=bool)
+    crlf[[ord("\r"), ord("\n")]] = True
+    marks = m("M")
     table = np.zeros(N_CODE_POINTS, dtype=np.uint16)
-    for pattern, flag in (
-        (r"\p{L}", FLAG_L),
-        (r"\p{N}", FLAG_N),
-        (r"\s", FLAG_S),
-        (r"[\r\n]", FLAG_CRLF),
-        (r"[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]", FLAG_UPPER),
-        (r"[\p{Ll}\p{Lm}\p{Lo}\p{M}]", FLAG_LOWER),
-        (r"[^\s\p{L}\p{N}]", FLAG_PUNCT),
-        (r"[^\r\n\p{L}\p{N}]", FLAG_PREFIX),
+    for members, flag in (
+        (letter, FLAG_L),
+        (number, FLAG_N),
+        (space, FLAG_S),
+        (crlf, FLAG_CRLF),
+        (m("Lu") | m("Lt") | m("Lm") | m("Lo") | marks, FLAG_UPPER),
+        (m("Ll") | m("Lm") | m("Lo") | marks, FLAG_LOWER),
+        (~(space | letter | number), FLAG_PUNCT),
+        (~(crlf | letter | number), FLAG_PREFIX),
     ):
-        table[_members(pattern, everything)] |= flag
-    for code, letter in enumerate(CONTRACTION_LETTERS, start=1):
-        table[_members(f"(?i:{letter})", everything)] |= code << LETTER_SHIFT
+        table[members] |= flag
+    for code, letter_name in enumerate(CONTRACTION_LETTERS, start=1):
+        table[m(f"CI_{letter_name}")] |= code << LETTER_SHIFT
     return table
 
 
@@ -109,9 +107,10 @@ def cache_dir() -> Path:
 
 
 def cache_path() -> Path:
-    """The cache file for this ``regex`` version and table layout."""
-    version = regex.__version__.replace(os.sep, "_")
-    return cache_dir() / f"unicode_classes-regex{version}-v{LAYOUT_VERSION}.npy"
+    """The cache file for this Unicode data and table layout."""
+    version = unicode_pinned.UNICODE_VERSION
+    digest = unicode_pinned.data_digest()
+    return cache_dir() / f"unicode_classes-ucd{version}-{digest}-v{LAYOUT_VERSION}.npy"
 
 
 def _load(path: Path) -> np.ndarray | None:

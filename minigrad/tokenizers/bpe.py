@@ -74,6 +74,8 @@ if TYPE_CHECKING:
 
     from minigrad.tokenizers.decoding import StreamingDecoder
 
+#: The special token tiktoken's ``eot_token`` names.
+ENDOFTEXT = "<|endoftext|>"
 #: The chunk cache is cleared when it holds this many entries (a simple, bounded policy).
 CACHE_CAPACITY = 1 << 18
 #: Chunks longer than this many characters are not cached (they rarely repeat).
@@ -129,8 +131,6 @@ class BPETokenizer:
         special_tokens: dict[str, int] | None = None,
         name: str = "minigrad-bpe",
     ) -> None:
-        if not isinstance(name, str):
-            raise TypeError(f"name must be a str, got {type(name).__name__}")
         self.name = name
         self.mergeable_ranks: dict[bytes, int] = validate_ranks(mergeable_ranks)
         self.special_tokens: dict[str, int] = validate_special_tokens(
@@ -144,11 +144,19 @@ class BPETokenizer:
         self._decoder: dict[int, bytes] = {r: t for t, r in self.mergeable_ranks.items()}
         for text, idx in self.special_tokens.items():
             self._decoder[idx] = text.encode("utf-8", "surrogatepass")
-        self._regex = compile_pattern(self.pattern) if self.pattern is not None else None
+        #: special tokens by their UTF-8 bytes, and their ids (encode_single_token, is_special)
+        self._special_by_bytes = {t.encode("utf-8"): i for t, i in self.special_tokens.items()}
+        self._special_ids = frozenset(self.special_tokens.values())
         #: name of the compiled scanner for this pattern, or None to use the regex
         self._fast: str | None = _fast_scanner_name(self.pattern)
         self._cache: dict[str | bytes, list[int]] = {}
         self._merger = None  # the numba merge tables, built on first need
+
+    @property
+    def _regex(self):
+        """The compiled split pattern, or None: compiled on first use (the reference path, or
+        custom patterns), and shared through ``compile_pattern``'s cache."""
+        return compile_pattern(self.pattern) if self.pattern is not None else None
 
     # ---- pickling: only the three tables travel; compiled state is rebuilt -------------------
     def __reduce__(self):
@@ -176,13 +184,48 @@ class BPETokenizer:
     __hash__ = None  # type: ignore[assignment]  # mutable-looking tables: not hashable
 
     @property
+    def name(self) -> str:
+        """A label for the tokenizer, as tiktoken's ``Encoding.name`` ("cl100k_base"): settable,
+        kept by ``save``/``load`` and copied by ``from_tiktoken``; equality ignores it."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError(f"name must be a str, got {type(value).__name__}")
+        self._name = value
+
+    @property
     def n_vocab(self) -> int:
         """One more than the largest id (tiktoken's definition; there may be unused ids)."""
         return 1 + max(len(self.mergeable_ranks) - 1, *self.special_tokens.values(), -1)
 
     @property
+    def max_token_value(self) -> int:
+        """The largest id, ordinary or special (tiktoken's ``max_token_value``: ``n_vocab - 1``)."""
+        return self.n_vocab - 1
+
+    @property
+    def eot_token(self) -> int:
+        """The id of ``"<|endoftext|>"``; ``UnknownTokenError`` (a ``KeyError``, as tiktoken's)
+        when this tokenizer has no such special token."""
+        try:
+            return self.special_tokens[ENDOFTEXT]
+        except KeyError:
+            raise UnknownTokenError(
+                f"this tokenizer has no {ENDOFTEXT!r} special token "
+                f"(its special tokens: {sorted(self.special_tokens)})"
+            ) from None
+
+    @property
     def special_tokens_set(self) -> set[str]:
         return set(self.special_tokens)
+
+    def is_special_token(self, token: int) -> bool:
+        """True iff ``token`` is the id of a special token (tiktoken's ``is_special_token``)."""
+        if type(token) is not int:
+            check_id_types([token])
+        return token in self._special_ids
 
     # ---- training -------------------------------------------------------------------------
     @classmethod
@@ -230,9 +273,10 @@ class BPETokenizer:
     def _split(self, text: str) -> list[str]:
         """Cut text into chunks with the ``regex`` module (custom patterns, and the reference
         for the compiled scanner that built-in patterns use)."""
-        if self._regex is None:
+        compiled = self._regex
+        if compiled is None:
             return [text] if text else []
-        return find_chunks(self._regex, text)
+        return find_chunks(compiled, text)
 
     def _encode_piece(self, piece: bytes) -> list[int]:
         rank = self.mergeable_ranks.get(piece)
@@ -408,14 +452,25 @@ class BPETokenizer:
         return np.array(ids, dtype=np.int64)
 
     def encode_single_token(self, text_or_bytes: str | bytes) -> int:
-        """The id of a text that is exactly one token (ordinary or special), else ``KeyError``."""
+        """The id of a text or byte string that is exactly one token, else ``UnknownTokenError``
+        (a ``KeyError``).  As in tiktoken, a ``str`` is looked up by its UTF-8 bytes, ordinary
+        tokens first, then special tokens (``b"<|endoftext|>"`` finds the special, too).
+
+        >>> tok = BPETokenizer({bytes([i]): i for i in range(256)}, special_tokens={"<s>": 256})
+        >>> tok.encode_single_token("a"), tok.encode_single_token(b"<s>")
+        (97, 256)
+        """
         if isinstance(text_or_bytes, str):
-            if text_or_bytes in self.special_tokens:
-                return self.special_tokens[text_or_bytes]
             key = text_or_bytes.encode("utf-8")
-        else:
+        elif isinstance(text_or_bytes, (bytes, bytearray, memoryview)):
             key = bytes(text_or_bytes)
+        else:  # bytes(5) would silently be b"\x00" * 5
+            raise TypeError(
+                f"encode_single_token takes a str or bytes, got {type(text_or_bytes).__name__}"
+            )
         rank = self.mergeable_ranks.get(key)
+        if rank is None:
+            rank = self._special_by_bytes.get(key)
         if rank is None:
             raise UnknownTokenError(f"{text_or_bytes!r} is not a single token")
         return rank
@@ -457,6 +512,21 @@ class BPETokenizer:
     def decode_tokens_bytes(self, tokens: Iterable[int]) -> list[bytes]:
         """One ``bytes`` per id: useful to show where the token boundaries fall."""
         return [self.decode_single_token_bytes(t) for t in tokens]
+
+    def decode_with_offsets(self, tokens: Iterable[int]) -> tuple[str, list[int]]:
+        """The text and, per token, the index of the character where it starts (tiktoken's
+        ``decode_with_offsets``).  A token that starts inside a multi-byte character gets the
+        index of that character (``offsets.char_offsets``).  As in tiktoken, bytes that are not
+        valid UTF-8 raise ``UnicodeDecodeError`` (use ``decode_bytes`` for those).
+
+        >>> tok = BPETokenizer({bytes([i]): i for i in range(256)} | {b"\\xa9!": 256})
+        >>> tok.decode_with_offsets([104, 0xC3, 256])  # "hé!", with é cut between two tokens
+        ('hé!', [0, 1, 1])
+        """
+        from minigrad.tokenizers.offsets import char_offsets
+
+        token_bytes = self.decode_tokens_bytes(id_list(tokens))
+        return b"".join(token_bytes).decode("utf-8", errors="strict"), char_offsets(token_bytes)
 
     def streaming_decoder(self, errors: str = "replace") -> StreamingDecoder:
         """A :class:`StreamingDecoder` for this tokenizer (text out as ids come in)."""

@@ -4,8 +4,8 @@
 encoder, so a fast BPE encoder cannot afford it.  This module cuts text into exactly the chunks
 that :func:`minigrad.tokenizers.pretokenize.split_reference` gives for the built-in patterns
 (GPT-2, GPT-4 / cl100k, o200k), with one hand-written numba state machine per pattern
-(:mod:`minigrad.tokenizers._scanners`) and a per-code-point class table built from ``regex``
-itself (:mod:`minigrad.tokenizers._unicode_table`, cached on disk).
+(:mod:`minigrad.tokenizers._scanners`) and a per-code-point class table built from the pinned
+Unicode data (:mod:`minigrad.tokenizers._unicode_table`, cached on disk).
 
 Example::
 
@@ -31,8 +31,10 @@ Design, and why:
   ``pretokenize.replace_surrogates``), so the chunks are those of the fixed text.  (The class
   table still classifies D800-DFFF as ``regex`` does, for bytes encoded with
   ``"surrogatepass"``, but no such bytes reach the kernels from here.)
-* **Unicode version**: the class table is made by ``regex``, so both splitters agree on what
-  a letter is even where :mod:`unicodedata` knows an older Unicode.
+* **Unicode version**: tiktoken's (16.0.0).  The class table and the reference path's classes
+  both come from :mod:`minigrad.tokenizers.unicode_pinned`, so the two splitters agree with
+  each other and with tiktoken, whatever Unicode the installed ``regex`` or
+  :mod:`unicodedata` knows.
 * **Bounded scratch**: the scanners can resume at any chunk end (``findall`` keeps no state
   between matches), so a long text is scanned in blocks of at most ``_BLOCK`` offsets.
 * **Strings only on request**: :func:`split_fast` joins the chunks with a control character the

@@ -135,9 +135,19 @@ def canonical_name(name: str) -> str:
 
 @lru_cache(maxsize=32)
 def compile_pattern(pattern: str) -> regex.Pattern:
-    """Compile a split pattern once (cached); a malformed pattern raises ``ValueError``."""
+    """Compile a split pattern once (cached); a malformed pattern raises ``ValueError``.
+
+    A built-in pattern is compiled with its Unicode classes pinned to tiktoken's Unicode
+    version (``unicode_pinned.pinned_source``), so the compiled object's ``.pattern`` is the
+    pinned spelling; any other pattern is compiled as written.
+    """
+    source = pattern
+    if builtin_name(pattern) is not None:
+        from minigrad.tokenizers.unicode_pinned import pinned_source
+
+        source = pinned_source(pattern)
     try:
-        return regex.compile(pattern)
+        return regex.compile(source)
     except regex.error as exc:
         raise ValueError(f"invalid split pattern {pattern!r}: {exc}") from exc
 

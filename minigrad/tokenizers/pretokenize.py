@@ -9,6 +9,9 @@ their names live in :mod:`minigrad.tokenizers.patterns` (re-exported here).
 
 A chunk is always a *whole match* of the pattern, as in tiktoken, even when the pattern has
 capturing groups (``regex.findall`` would return the groups instead: see ``find_chunks``).
+The built-in patterns' Unicode classes (``\\p{L}``...) are pinned to tiktoken's Unicode version
+(16.0.0, :mod:`minigrad.tokenizers.unicode_pinned`) when they are compiled, on this path as in
+the compiled scanner; a custom pattern uses the ``regex`` module's own Unicode tables.
 
 Two splitters with one answer: :func:`split_reference` always runs the ``regex`` module (the
 oracle, and the path for custom patterns); :func:`split` hands the built-in patterns to the

@@ -1,4 +1,5 @@
-"""The class table agrees with ``regex`` per code point; its disk cache; API errors; long runs."""
+"""The class table agrees with the pinned ``regex`` classes per code point; its disk cache; API
+errors; long runs.  (Against tiktoken on every code point: ``test_tiktoken_unicode.py``.)"""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import regex
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minigrad.tokenizers import _unicode_table as ut
+from minigrad.tokenizers import unicode_pinned
 from minigrad.tokenizers.fast_pretokenize import (
     FAST_PATTERNS,
     chunk_bounds,
@@ -20,6 +22,7 @@ from minigrad.tokenizers.fast_pretokenize import (
     supports,
 )
 from minigrad.tokenizers.pretokenize import PATTERNS, split_reference
+from minigrad.tokenizers.unicode_pinned import pinned_source
 
 CLASSES = [
     (r"\p{L}", ut.FLAG_L),
@@ -35,11 +38,15 @@ CLASSES = [
 
 @pytest.mark.nojit
 @given(st.integers(0, ut.N_CODE_POINTS - 1))
-def test_table_agrees_with_regex(cp: int) -> None:
+@example(0x0558)  # a letter to regex 2026.11.19 (Unicode 17), unassigned in tiktoken's 16.0
+@example(0x0295)  # Ll in Unicode 16, Lo in 17: o200k's UPPER class differs
+def test_table_agrees_with_pinned_regex(cp: int) -> None:
+    # the reference path's classes: regex's own, corrected to the pinned Unicode data
     flags = int(ut.class_table()[cp])
     ch = chr(cp)
     for pattern, flag in CLASSES:
-        assert bool(flags & flag) == bool(regex.fullmatch(pattern, ch)), (hex(cp), pattern)
+        pinned = pinned_source(pattern)
+        assert bool(flags & flag) == bool(regex.fullmatch(pinned, ch)), (hex(cp), pattern)
     code = (flags & ut.LETTER_MASK) >> ut.LETTER_SHIFT
     expected = [
         i + 1 for i, c in enumerate(ut.CONTRACTION_LETTERS) if regex.fullmatch(f"(?i:{c})", ch)
@@ -56,12 +63,19 @@ def test_table_known_values() -> None:
     assert (t[ord("ſ")] & ut.LETTER_MASK) >> ut.LETTER_SHIFT == ut.CODE_S
     assert t[0xD800] & ut.FLAG_PUNCT  # a lone surrogate is "anything else"
     assert t[0x0301] & ut.FLAG_UPPER and t[0x0301] & ut.FLAG_LOWER and t[0x0301] & ut.FLAG_PREFIX
+    # pinned to Unicode 16.0.0 (tiktoken's), not to the regex module's newer tables
+    assert t[0x0558] & ut.FLAG_PUNCT and not t[0x0558] & ut.FLAG_L
+    assert t[0x0295] & ut.FLAG_LOWER and not t[0x0295] & ut.FLAG_UPPER
+    assert t[0x323B0] & ut.FLAG_PUNCT  # CJK Extension J: Unicode 17
+    assert t[0x31350] & ut.FLAG_L  # CJK Extension H: Unicode 15
 
 
 def test_cache_roundtrip(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(tmp_path))
     path = ut.cache_path()
-    assert path.parent == tmp_path and regex.__version__ in path.name
+    assert path.parent == tmp_path and path.name == (
+        f"unicode_classes-ucd{unicode_pinned.UNICODE_VERSION}-{unicode_pinned.data_digest()}-v2.npy"
+    )  # not the name older minigrads (tables from regex) read: the cache dir is shared
     assert ut._load(path) is None  # absent
     table = ut.class_table()
     ut._save(path, table)
