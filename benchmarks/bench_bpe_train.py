@@ -164,7 +164,7 @@ class HFWorker:
 
 
 def _docs(text: str) -> list[str]:
-    from minigrad.tokenizers._train_corpus import _SAFE_CUT  # the same cut rule as streaming
+    from minigrad.tokenizers.corpus import _SAFE_CUT  # the same cut rule as streaming
 
     safe = _SAFE_CUT.pattern
     import regex

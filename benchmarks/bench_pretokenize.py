@@ -54,7 +54,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _one_time_costs() -> dict[str, float]:
     """Seconds to build the class table from regex, and to load it from the disk cache."""
-    from minigrad.tokenizers import _unicode_table as ut
+    from minigrad.tokenizers.fast import unicode_table as ut
 
     t0 = time.perf_counter()
     table = ut.build_class_table()
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import regex
 
-    from minigrad.tokenizers.fast_pretokenize import (
+    from minigrad.tokenizers.fast.pretokenize import (
         FAST_PATTERNS,
         chunk_bounds,
         split_fast,

@@ -97,7 +97,7 @@ def _fast_scanner_name(pattern: str | None) -> str | None:
     if name is None:
         return None
     try:
-        from minigrad.tokenizers import fast_pretokenize  # noqa: F401
+        from minigrad.tokenizers.fast import pretokenize as fast_pretokenize  # noqa: F401
     except ImportError:  # numba missing, or the module not there: the regex path still works
         return None
     return name
@@ -244,7 +244,7 @@ class BPETokenizer:
 
     def _compiled_merger(self):
         if self._merger is None:
-            from minigrad.tokenizers._encode_kernels import CompiledMerger
+            from minigrad.tokenizers.fast.encoder import CompiledMerger
 
             self._merger = CompiledMerger(self.mergeable_ranks)
         return self._merger
@@ -272,7 +272,7 @@ class BPETokenizer:
     def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
         """``_encode_chunks`` for long texts: each *distinct* chunk is looked up or merged once
         (see ``_encode_kernels.encode_distinct``)."""
-        from minigrad.tokenizers._encode_kernels import encode_distinct
+        from minigrad.tokenizers.fast.encoder import encode_distinct
 
         return encode_distinct(
             data, bounds, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK
@@ -293,7 +293,7 @@ class BPETokenizer:
 
     def _utf8_chunks(self, text: str) -> tuple[bytes, np.ndarray]:
         """The compiled scanner's ``(utf-8 bytes, chunk bounds)``, surrogates replaced."""
-        from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
+        from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
 
         return utf8_chunk_bounds(text, self._fast)
 
@@ -387,7 +387,7 @@ class BPETokenizer:
         texts = list(texts)
         if self._fast is None or len(texts) < 2:
             return [self.encode_ordinary(t) for t in texts]
-        from minigrad.tokenizers._encode_kernels import encode_texts
+        from minigrad.tokenizers.fast.encoder import encode_texts
 
         parts = [self._utf8_chunks(t) for t in texts]
         return encode_texts(parts, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK)

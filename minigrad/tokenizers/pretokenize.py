@@ -12,7 +12,7 @@ capturing groups (``regex.findall`` would return the groups instead: see ``find_
 
 Two splitters with one answer: :func:`split_reference` always runs the ``regex`` module (the
 oracle, and the path for custom patterns); :func:`split` hands the built-in patterns to the
-compiled scanner of :mod:`minigrad.tokenizers.fast_pretokenize` (three to four times faster for
+compiled scanner of :mod:`minigrad.tokenizers.fast.pretokenize` (three to four times faster for
 a list of strings, about ten times for bare chunk offsets), which property tests hold equal to
 the reference on arbitrary Unicode, and everything else to ``regex``.  numba is only imported
 when a built-in pattern is first split.
@@ -96,7 +96,9 @@ def split(text: str, pattern: str | None) -> list[str]:
     source = resolve_pattern(pattern)
     name = builtin_name(source)
     if name is not None:
-        from minigrad.tokenizers import fast_pretokenize  # lazy: keeps numba out of the import
+        from minigrad.tokenizers.fast import (
+            pretokenize as fast_pretokenize,  # lazy: keeps numba out of the import
+        )
 
         return fast_pretokenize.split_fast(text, name)
     text = replace_surrogates(text)

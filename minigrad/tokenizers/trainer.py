@@ -49,10 +49,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from minigrad.tokenizers import _train_kernels as K
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._interrupt import deferred_sigint
-from minigrad.tokenizers._train_corpus import check_train_args
+from minigrad.tokenizers.corpus import check_train_args
+from minigrad.tokenizers.fast import merge_loop as K
+from minigrad.tokenizers.fast.chunk_counter import count_chunk_bytes
+from minigrad.tokenizers.fast.interrupt import deferred_sigint
 
 __all__ = ["train_bpe"]
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, byte_pair_encode
 from minigrad.tokenizers import bpe as bpe_module
-from minigrad.tokenizers._encode_kernels import CompiledMerger
+from minigrad.tokenizers.fast.encoder import CompiledMerger
 from minigrad.tokenizers.merge import _merge_heap, _merge_small
 from tests.tokenizers.bpe_support import (
     MULTILINGUAL,
@@ -143,7 +143,7 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     cuts=st.lists(st.integers(0, 300), max_size=60),
 )
 def test_distinct_chunks_kernel(data, cuts):
-    from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
+    from minigrad.tokenizers.fast.encoder import distinct_chunks, gather_ids
 
     bounds = np.array(sorted({0, len(data), *(c for c in cuts if c <= len(data))}), np.int64)
     which, reps = distinct_chunks(np.frombuffer(data, np.uint8), bounds)

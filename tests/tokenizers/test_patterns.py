@@ -18,9 +18,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minigrad.cli import build_parser, main
-from minigrad.tokenizers import BPETokenizer, fast_pretokenize
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._train_corpus import count_chunks
+from minigrad.tokenizers import BPETokenizer
+from minigrad.tokenizers.corpus import count_chunks
+from minigrad.tokenizers.fast import pretokenize as fast_pretokenize
+from minigrad.tokenizers.fast.chunk_counter import count_chunk_bytes
 from minigrad.tokenizers.naive_trainer import train_naive
 from minigrad.tokenizers.pretokenize import (
     GPT2_PATTERN,

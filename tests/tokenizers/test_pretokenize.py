@@ -17,8 +17,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import fast_pretokenize
-from minigrad.tokenizers.fast_pretokenize import (
+from minigrad.tokenizers.fast import pretokenize as fast_pretokenize
+from minigrad.tokenizers.fast.pretokenize import (
     FAST_PATTERNS,
     chunk_bounds,
     split_fast,

@@ -10,8 +10,8 @@ import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import _unicode_table as ut
-from minigrad.tokenizers.fast_pretokenize import (
+from minigrad.tokenizers.fast import unicode_table as ut
+from minigrad.tokenizers.fast.pretokenize import (
     FAST_PATTERNS,
     chunk_bounds,
     encode_text,

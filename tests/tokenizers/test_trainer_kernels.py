@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import _train_kernels as K
+from minigrad.tokenizers.fast import merge_loop as K
 from minigrad.tokenizers.naive_trainer import merge, pair_counts, train_naive
 from minigrad.tokenizers.trainer import train_bpe
 
@@ -128,7 +128,7 @@ def test_chunk_table_counts_like_counter(xs):
     """The byte-chunk table against ``Counter``: short keys are exact, long ones confirmed."""
     from collections import Counter
 
-    from minigrad.tokenizers import _chunk_counter as C
+    from minigrad.tokenizers.fast import chunk_counter as C
 
     data = b"".join(xs)
     bounds = np.cumsum([0, *map(len, xs)]).astype(np.int64)

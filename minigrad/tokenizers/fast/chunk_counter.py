@@ -27,13 +27,13 @@ from collections.abc import Callable, Iterable
 import numpy as np
 from numba import njit
 
-from minigrad.tokenizers._train_corpus import (
+from minigrad.tokenizers.corpus import (
     BLOCK_CHARS,
     EMPTY_CORPUS,
     count_chunks,
     iter_segments,
 )
-from minigrad.tokenizers._train_tables import _grow
+from minigrad.tokenizers.fast.tables import _grow
 from minigrad.tokenizers.pretokenize import resolve_pattern
 
 _jit = njit(cache=True, nogil=True)
@@ -163,8 +163,8 @@ def count_chunk_bytes(
     Ctrl-C: see ``_interrupt``)."""
     source = resolve_pattern(pattern)
     try:
-        from minigrad.tokenizers.fast_pretokenize import pattern_name_of, supports
-        from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds as bounds_of
+        from minigrad.tokenizers.fast.pretokenize import pattern_name_of, supports
+        from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds as bounds_of
     except ImportError:  # pragma: no cover - the compiled pre-tokenizer is optional here
         supports = None
     if supports is None or not supports(source):

@@ -4,8 +4,8 @@
 encoder, so a fast BPE encoder cannot afford it.  This module cuts text into exactly the chunks
 that :func:`minigrad.tokenizers.pretokenize.split_reference` gives for the built-in patterns
 (GPT-2, GPT-4 / cl100k, o200k), with one hand-written numba state machine per pattern
-(:mod:`minigrad.tokenizers._scanners`) and a per-code-point class table built from ``regex``
-itself (:mod:`minigrad.tokenizers._unicode_table`, cached on disk).
+(:mod:`minigrad.tokenizers.fast.scanners`) and a per-code-point class table built from ``regex``
+itself (:mod:`minigrad.tokenizers.fast.unicode_table`, cached on disk).
 
 Example::
 
@@ -51,14 +51,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.tokenizers._scanners import (
+from minigrad.tokenizers.fast.scanners import (
     byte_to_char_offsets,
     join_chunks,
     scan_gpt2,
     scan_gpt4,
     scan_o200k,
 )
-from minigrad.tokenizers._unicode_table import class_table
+from minigrad.tokenizers.fast.unicode_table import class_table
 from minigrad.tokenizers.patterns import PATTERN_NAMES, builtin_name, canonical_name
 from minigrad.tokenizers.pretokenize import replace_surrogates
 

@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minigrad.tokenizers._train_tables import (
+from minigrad.tokenizers.fast.tables import (
     _copy,
     _grow,
     _rehash,

@@ -1,7 +1,7 @@
 """Compiled scanners that cut UTF-8 text exactly as the built-in split patterns do.
 
 Each ``scan_*`` kernel walks the UTF-8 bytes of a text once, decodes one code point at a time,
-looks its classes up in the table of :mod:`minigrad.tokenizers._unicode_table`, and writes the
+looks its classes up in the table of :mod:`minigrad.tokenizers.fast.unicode_table`, and writes the
 byte offset where every chunk ends.  The reference each kernel must agree with is the ``regex``
 pattern of the same name in :mod:`minigrad.tokenizers.pretokenize`; the tests check them against
 each other on arbitrary Unicode, and the kernels also run as plain Python under
@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minigrad.tokenizers._unicode_table import (
+from minigrad.tokenizers.fast.unicode_table import (
     CODE_D,
     CODE_E,
     CODE_L,

@@ -1,0 +1,1 @@
+"""The compiled path of the tokenizers (placeholder docstring, rewritten below)."""
