@@ -80,8 +80,6 @@ CACHE_CAPACITY = 1 << 18
 CACHE_MAX_CHUNK = 64
 #: Texts with more chunks than this go through the numba dedupe-and-gather path.
 BULK_MIN_CHUNKS = 512
-#: Merge new chunks of long texts, and long chunks, with the numba kernel (False: pure Python).
-USE_COMPILED_MERGE = True
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -238,7 +236,7 @@ class BPETokenizer:
         rank = self.mergeable_ranks.get(piece)
         if rank is not None:  # the whole chunk is a token: tiktoken's shortcut, part of its rule
             return [rank]
-        if len(piece) > HEAP_THRESHOLD and USE_COMPILED_MERGE:
+        if len(piece) > HEAP_THRESHOLD:
             return self._compiled_merger().encode_pieces([piece])[0]
         return byte_pair_encode(piece, self.mergeable_ranks)
 
@@ -280,8 +278,6 @@ class BPETokenizer:
 
     def _merge_many(self, pieces: list[bytes]) -> list[list[int]]:
         """``_encode_piece`` on many chunks, with one call of the compiled merge for them all."""
-        if not USE_COMPILED_MERGE:
-            return [self._encode_piece(p) for p in pieces]
         get = self.mergeable_ranks.get
         out = [None if (r := get(p)) is None else [r] for p in pieces]  # whole-chunk shortcut
         rest = [i for i, ids in enumerate(out) if ids is None]

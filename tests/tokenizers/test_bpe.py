@@ -127,14 +127,28 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     """The numba dedupe-and-gather path (long texts) gives the per-chunk loop's ids."""
     tok = trained(pattern)
     expected = tiktoken_for(pattern).encode_ordinary(text)
-    with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text takes the bulk path
-        for compiled in (True, False):
-            with mock.patch.object(bpe_module, "USE_COMPILED_MERGE", compiled):
+    try:
+        with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text: the bulk path
+            for merger in (PythonMerger(tok.mergeable_ranks), None):  # None: the compiled one
+                tok._merger = merger
                 tok._cache.clear()
                 assert tok.encode_ordinary(text) == expected
                 assert tok.encode_ordinary(text) == expected  # again, from the cache
                 array = tok.encode_to_numpy(text, disallowed_special=())
                 assert array.dtype == np.int64 and array.tolist() == expected
+    finally:
+        tok._merger = None  # the tokenizer is shared with other tests
+
+
+class PythonMerger:
+    """The reference merge (``merge.byte_pair_encode``) in place of the compiled merger that
+    ``BPETokenizer`` builds for new chunks of long texts and for long chunks."""
+
+    def __init__(self, ranks: dict[bytes, int]) -> None:
+        self.ranks = ranks
+
+    def encode_pieces(self, pieces: list[bytes]) -> list[list[int]]:
+        return [byte_pair_encode(p, self.ranks) for p in pieces]
 
 
 @pytest.mark.nojit
@@ -143,16 +157,17 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     cuts=st.lists(st.integers(0, 300), max_size=60),
 )
 def test_distinct_chunks_kernel(data, cuts):
-    from minigrad.tokenizers.fast.encoder import distinct_chunks, gather_ids
+    from minigrad.tokenizers.fast.encoder import gather_ids
+    from minigrad.tokenizers.fast.tables import add_chunks, entry_bytes, new_byte_table
 
     bounds = np.array(sorted({0, len(data), *(c for c in cuts if c <= len(data))}), np.int64)
-    which, reps = distinct_chunks(np.frombuffer(data, np.uint8), bounds)
+    table, which = add_chunks(new_byte_table(4), np.frombuffer(data, np.uint8), bounds)
     chunks = [data[a:b] for a, b in itertools.pairwise(bounds.tolist())]
     first: dict[bytes, int] = {}
     for j, c in enumerate(chunks):
         first.setdefault(c, len(first))
         assert which[j] == first[c]
-    assert [chunks[r] for r in reps] == list(first)
+    assert entry_bytes(table) == list(first)
     # gather: chunk j's "ids" are its bytes
     flat = np.frombuffer(b"".join(first), np.uint8).astype(np.int64)
     offsets = np.cumsum([0, *(len(c) for c in first)]).astype(np.int64)

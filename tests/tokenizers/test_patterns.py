@@ -21,7 +21,7 @@ from minigrad.cli import build_parser, main
 from minigrad.tokenizers import BPETokenizer
 from minigrad.tokenizers.corpus import count_chunks
 from minigrad.tokenizers.fast import pretokenize as fast_pretokenize
-from minigrad.tokenizers.fast.chunk_counter import count_chunk_bytes
+from minigrad.tokenizers.fast import scanners as fast_scanners
 from minigrad.tokenizers.naive_trainer import train_naive
 from minigrad.tokenizers.pretokenize import (
     GPT2_PATTERN,
@@ -31,7 +31,7 @@ from minigrad.tokenizers.pretokenize import (
     split,
     split_reference,
 )
-from minigrad.tokenizers.trainer import train_bpe
+from minigrad.tokenizers.trainer import count_chunk_bytes, train_bpe
 from tests.tokenizers.bpe_support import MULTILINGUAL, training_text
 
 #: (capturing pattern, the same pattern without capturing groups)
@@ -209,7 +209,7 @@ def test_one_registry(capsys):
 
     # every compiled scanner is a registry pattern and vice versa; every name resolves to one
     assert set(fast_pretokenize.FAST_PATTERNS) == set(P.PATTERN_NAMES)
-    assert set(fast_pretokenize._SCANNERS) == set(P.BUILTIN_SOURCES)
+    assert set(fast_scanners.SCANNERS) == set(P.BUILTIN_SOURCES)
     for name, canonical in P.PATTERN_NAMES.items():
         assert P.PATTERNS[name] == P.BUILTIN_SOURCES[canonical]
         assert fast_pretokenize.supports(P.PATTERNS[name])

@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from minigrad.tokenizers.fast import merge_loop as K
-from minigrad.tokenizers.fast.chunk_counter import count_chunk_bytes
+from minigrad.tokenizers.trainer import count_chunk_bytes
 from tests.cli.support import cli_env
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="resource limits and SIGINT: POSIX")
@@ -130,7 +130,7 @@ def _merge_work(text: str, pattern: str | None = "gpt4") -> int:
     state = K.new_state(arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, 10_000)
     state, status = K.run_merges(state, 2, 1 << 62, 1 << 62)
     assert status == 1  # ran until no pair occurs twice
-    return int(state[-1][K.NWORK])
+    return int(state.sc[K.NWORK])
 
 
 @pytest.mark.parametrize("unit", ["=", "ab", "aab", " ", "\u00e9"])

@@ -1,66 +1,96 @@
-"""Numba kernels of the fast BPE trainer: arrays in, arrays out, no Python objects.
+"""The merge loop of the fast BPE trainer, in numba: arrays in, arrays out, no Python objects.
 
-The trainer (``trainer.py``) hands these kernels the distinct chunks ("words") as one flat
-``int32`` array of token ids with a start, a current length and a count per word, and gets back the
-merges.  The data structures, all plain numpy arrays (their small helpers, the hash tables and
-the heap, live in ``_train_tables``):
+The trainer (``tokenizers/trainer.py``) hands over the distinct chunks ("words") as one flat
+``int32`` array of token ids with a start, a current length and a count per word, and reads the
+new tokens back.  All the state is named (:class:`TrainState`), and made of plain arrays:
 
-* **pairs**: a pair of token ids ``(a, b)`` is one ``int64`` key ``a << 32 | b`` (so ordering keys
-  orders pairs by ``(a, b)``: the tie rule is "smallest key").  An open-addressing hash table
-  (``ht_keys`` → ``ht_vals``) gives each key a stable pair index ``p``; ``pcount[p]`` is its exact
-  count in the corpus;
-* **pair → words index**: a linked list per pair (``phead[p]``, then ``rnext[r]`` / ``rword[r]``)
-  of the words that gained the pair at some point.  Entries go stale (the word may have lost the
-  pair since) and repeat; both are filtered when the list is used, and the list is dropped once
-  the pair is merged;
-* **max-heap with lazy revalidation** (``hcount``, ``hkey``): entries may be stale; a popped entry
-  whose count differs from ``pcount`` is pushed again with the current count, or dropped at 0.
-  Every time a pair's count grows, a fresh entry is pushed, so the heap always holds an entry at
-  least as large as each pair's count, and the first valid entry popped is the true best;
-* **tokens**: the bytes of every token (``tbytes`` from ``tstart``, ``tlen`` long) and a hash table
-  from bytes to id, because two different pairs may spell the same bytes (then the existing id is
-  reused: see ``naive_trainer``).
+* **words** (:class:`Words`): the token ids of every word, merged in place;
+* **pairs** (:class:`Pairs`): a pair of token ids is one ``int64`` key (``tables.pair_key``), so
+  ordering keys orders pairs by ``(a, b)`` and the tie rule is "smallest key".  A hash table
+  (``table_keys`` -> ``table_index``) gives each key a stable index ``p``; ``count[p]`` is the
+  pair's exact count in the corpus.  Each pair also heads a linked list (``head[p]``, then
+  ``rec_next[r]`` / ``rec_word[r]``) of the words that gained it at some point: entries go
+  stale (the word may have lost the pair since) and repeat, both filtered when the list is
+  walked, and the list is dropped once the pair is merged;
+* **a max-heap with lazy revalidation** (``heap_count``, ``heap_key``): entries may be stale; a
+  popped entry whose count differs from the pair's is pushed again with the current count, or
+  dropped at 0.  Every time a pair's count grows, a fresh entry is pushed, so the heap always
+  holds an entry at least as large as each pair's count, and the first valid entry popped is
+  the true best;
+* **tokens** (a ``tables.ByteTable``): the bytes of every token, entry ``t`` being token ``t``:
+  two different pairs may spell the same bytes, and then the existing id is reused (see
+  ``naive_trainer``);
+* **scalars** (``sc``, indexed by the names below): sizes, the merge step, and ``NWORK``, the
+  loop's work so far (token positions visited, plus pair-list entries, records and heap
+  operations weighted by their rough cost).  Tests hold it to linear bounds, and the trainer
+  uses it to cut the loop into calls of bounded length.
 
-One merge of ``(a, b)`` → ``c``: walk the words of the pair; in each word find the occurrences
+One merge of ``(a, b)`` -> ``c``: walk the words of the pair; in each word find the occurrences
 and the *windows* around them (``merge_windows``: out to the runs of equal tokens on both sides,
 so that runs are counted exactly), count the pairs inside the windows (left to right without
 overlap), merge in place, count the windows again, sort both short lists and add the
-difference, times the word's count, to ``pcount``.  Only changed pairs touch the global table,
+difference, times the word's count, to the pair counts.  Only changed pairs touch the table,
 and a long word costs one linear scan per merge plus work in proportion to its windows.
 
 Each kernel has a plain-Python reference: ``word_pairs`` / ``merge_word`` mirror
 ``naive_trainer.pair_counts`` / ``merge``; window recounting is checked against recounting the
 whole word; the heap mirrors ``heapq`` on ``(-count, key)``; and the whole loop is held to
-``naive_trainer.train_naive`` by the property tests.  Under
-``NUMBA_DISABLE_JIT=1`` everything runs as (slow) Python, which the ``nojit`` tests use.
+``naive_trainer.train_naive`` by the property tests.  Under ``NUMBA_DISABLE_JIT=1`` everything
+runs as (slow) Python, which the ``nojit`` tests use.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from minigrad.tokenizers.fast.tables import (
-    _copy,
-    _grow,
-    _rehash,
-    _sort_small,
-    _token_hash,
-    _token_slot,
-    heap_pop,
-    heap_push,
-    ht_find,
+    ByteTable,
+    add_chunks,
+    copy,
+    find,
+    grow,
+    int_table,
+    new_byte_table,
     pair_key,
 )
 
 _jit = njit(cache=True, nogil=True)
 
-# slots of the int64 scalar array ``sc`` that travels with the state; NWORK counts the merge
-# loop's work: token positions visited (scans, walks along runs), plus pair-list entries,
-# records, heap operations weighted by their rough cost.  Tests hold it to linear bounds, and
-# the trainer uses it to cut the loop into calls of bounded length
-NPAIRS, NREC, HSIZE, NTOK, NBYTES, NMERGES, STEP, NTOUCHED, NWORK = range(9)
-N_SCALARS = 9
+#: Names of the slots of ``TrainState.sc``: pairs and records in use, heap size, the current
+#: merge step, pairs touched in this merge, work done, and the number of tokens to stop at.
+NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS = range(7)
+
+
+class Words(NamedTuple):
+    tok: np.ndarray  # int32: every word's token ids, back to back
+    start: np.ndarray  # int64, per word: where its ids start in ``tok``
+    length: np.ndarray  # int32, per word: how many ids it has now
+    count: np.ndarray  # int64, per word: how often it occurs in the corpus
+    stamp: np.ndarray  # int32, per word: the last merge step that visited it
+
+
+class Pairs(NamedTuple):
+    table_keys: np.ndarray  # int64, per slot: a pair key, -1 for a free slot
+    table_index: np.ndarray  # int32, per slot: that pair's index p
+    key: np.ndarray  # int64, per pair
+    count: np.ndarray  # int64, per pair: its count in the corpus
+    head: np.ndarray  # int32, per pair: its newest record, -1 for none
+    stamp: np.ndarray  # int32, per pair: the last merge step that touched it
+    touched: np.ndarray  # int32: the pairs whose count grew in this merge
+    rec_word: np.ndarray  # int32, per record: a word that gained the pair
+    rec_next: np.ndarray  # int32, per record: the pair's next (older) record, -1 at the end
+
+
+class TrainState(NamedTuple):
+    words: Words
+    pairs: Pairs
+    heap_count: np.ndarray  # int64
+    heap_key: np.ndarray  # int64
+    tokens: ByteTable
+    sc: np.ndarray  # int64 scalars, indexed by NPAIRS, NREC, ...
 
 
 @_jit
@@ -168,112 +198,183 @@ def merge_word(tok, s, n, a, b, c):
 
 
 @_jit
-def _add_pair(
-    key, delta, w, ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc
-):
-    """pcount[key] += delta; a gain also records word ``w`` and marks the pair for a heap push.
+def sort_small(x, m):
+    """Sort ``x[:m]`` in place: insertion sort with shrinking gaps (Shell sort).
 
-    The caller has made room for one more pair, record and touched entry.
+    Most words are a few tokens long, where this is plain insertion sort; written out rather
+    than ``np.sort`` because numba's ``np.sort`` costs seconds of compile time.
     """
-    i = ht_find(ht_keys, key)
-    if ht_keys[i] == key:
-        p = ht_vals[i]
+    gap = 1
+    while gap * 3 + 1 < m:
+        gap = gap * 3 + 1
+    while gap >= 1:
+        for i in range(gap, m):
+            v = x[i]
+            j = i - gap
+            while j >= 0 and x[j] > v:
+                x[j + gap] = x[j]
+                j -= gap
+            x[j + gap] = v
+        gap //= 3
+
+
+@_jit
+def heap_push(hcount, hkey, size, c, k):
+    """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        pc = hcount[parent]
+        pk = hkey[parent]
+        if pc > c or (pc == c and pk < k):
+            break
+        hcount[i] = pc
+        hkey[i] = pk
+        i = parent
+    hcount[i] = c
+    hkey[i] = k
+    return size + 1
+
+
+@_jit
+def heap_pop(hcount, hkey, size):
+    """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
+    size -= 1
+    c = hcount[size]
+    k = hkey[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        best = left
+        r = left + 1
+        if r < size and (
+            hcount[r] > hcount[left] or (hcount[r] == hcount[left] and hkey[r] < hkey[left])
+        ):
+            best = r
+        if hcount[best] > c or (hcount[best] == c and hkey[best] < k):
+            hcount[i] = hcount[best]
+            hkey[i] = hkey[best]
+            i = best
+        else:
+            break
+    hcount[i] = c
+    hkey[i] = k
+    return size
+
+
+@_jit
+def _pairs_fit(pairs, sc, n):
+    """Whether ``pairs`` takes ``n`` more pairs and records without growing."""
+    need = sc[NPAIRS] + n
+    return (
+        need <= len(pairs.key)
+        and 2 * need <= len(pairs.table_keys)
+        and sc[NREC] + n <= len(pairs.rec_word)
+    )
+
+
+@_jit
+def _grow_pairs(pairs, sc, n):
+    """A copy of ``pairs`` with room for ``n`` more pairs and records."""
+    need = sc[NPAIRS] + n
+    table_keys, table_index = pairs.table_keys, pairs.table_index
+    if 2 * need > len(table_keys):
+        cap = 4 * len(table_keys)
+        while cap < 2 * need:
+            cap *= 2
+        index = np.arange(sc[NPAIRS], dtype=np.int32)
+        table_keys, table_index = int_table(pairs.key, index, sc[NPAIRS], cap)
+    return Pairs(
+        table_keys,
+        table_index,
+        grow(pairs.key, need),
+        grow(pairs.count, need),
+        grow(pairs.head, need),
+        grow(pairs.stamp, need),
+        grow(pairs.touched, need),
+        grow(pairs.rec_word, sc[NREC] + n),
+        grow(pairs.rec_next, sc[NREC] + n),
+    )
+
+
+@_jit
+def _add_pair(pairs, sc, key, delta, w):
+    """Add ``delta`` to the count of pair ``key``; a gain also records word ``w`` and marks the
+    pair for a heap push.  ``_pairs_fit(pairs, sc, 1)`` must hold."""
+    i = find(pairs.table_keys, key)
+    if pairs.table_keys[i] == key:
+        p = pairs.table_index[i]
     else:
         p = sc[NPAIRS]
         sc[NPAIRS] += 1
-        ht_keys[i] = key
-        ht_vals[i] = p
-        pkey[p] = key
-        pcount[p] = 0
-        phead[p] = -1
-        pstamp[p] = -1
-    pcount[p] += delta
+        pairs.table_keys[i] = key
+        pairs.table_index[i] = p
+        pairs.key[p] = key
+        pairs.count[p] = 0
+        pairs.head[p] = -1
+        pairs.stamp[p] = -1
+    pairs.count[p] += delta
     if delta > 0:
         r = sc[NREC]
         sc[NREC] += 1
-        rword[r] = w
-        rnext[r] = phead[p]
-        phead[p] = r
-        if pstamp[p] != sc[STEP]:
-            pstamp[p] = sc[STEP]
-            touched[sc[NTOUCHED]] = p
+        pairs.rec_word[r] = w
+        pairs.rec_next[r] = pairs.head[p]
+        pairs.head[p] = r
+        if pairs.stamp[p] != sc[STEP]:
+            pairs.stamp[p] = sc[STEP]
+            pairs.touched[sc[NTOUCHED]] = p
             sc[NTOUCHED] += 1
 
 
 @_jit
+def _longest(words):
+    longest = 2
+    for w in range(len(words.length)):
+        longest = max(longest, words.length[w])
+    return longest
+
+
+@_jit
 def new_state(tok, wstart, wlen, wcnt, max_tokens):
-    """Count the pairs of every word and build all the tables; returns the state tuple."""
+    """Count the pairs of every word and build all the tables (:class:`TrainState`)."""
     nw = len(wstart)
-    max_len = 2
-    for w in range(nw):
-        max_len = max(max_len, wlen[w])
-    scratch_old = np.empty(max_len, dtype=np.int64)
-    scratch_new = np.empty(max_len, dtype=np.int64)
+    words = Words(tok, wstart, wlen, wcnt, np.full(nw, -1, dtype=np.int32))
     cap = 1 << 16
-    pkey = np.empty(cap, dtype=np.int64)
-    pcount = np.empty(cap, dtype=np.int64)
-    phead = np.empty(cap, dtype=np.int32)
-    pstamp = np.empty(cap, dtype=np.int32)
-    touched = np.empty(cap, dtype=np.int32)
-    ht_keys = np.full(4 * cap, -1, dtype=np.int64)
-    ht_vals = np.empty(4 * cap, dtype=np.int32)
-    rword = np.empty(len(tok) + 16, dtype=np.int32)
-    rnext = np.empty(len(tok) + 16, dtype=np.int32)
-    sc = np.zeros(N_SCALARS, dtype=np.int64)
-    wstamp = np.full(nw, -1, dtype=np.int32)
+    pairs = Pairs(
+        np.full(4 * cap, -1, dtype=np.int64),
+        np.empty(4 * cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty(len(tok) + 16, dtype=np.int32),
+        np.empty(len(tok) + 16, dtype=np.int32),
+    )
+    sc = np.zeros(MAX_TOKENS + 1, dtype=np.int64)
+    sc[MAX_TOKENS] = max_tokens
+    scratch = np.empty(_longest(words), dtype=np.int64)
     for w in range(nw):
-        m = word_pairs(tok, wstart[w], wlen[w], scratch_old, 0)
-        if sc[NPAIRS] + m > len(pkey):
-            n = sc[NPAIRS] + m
-            pkey, pcount = _grow(pkey, n), _grow(pcount, n)
-            phead, pstamp, touched = _grow(phead, n), _grow(pstamp, n), _grow(touched, n)
-        if 2 * (sc[NPAIRS] + m) > len(ht_keys):
-            ht_keys, ht_vals = _rehash(pkey, sc[NPAIRS], 4 * len(ht_keys))
+        m = word_pairs(tok, wstart[w], wlen[w], scratch, 0)
+        if not _pairs_fit(pairs, sc, m):
+            pairs = _grow_pairs(pairs, sc, m)
         for j in range(m):
             sc[NTOUCHED] = 0  # the initial heap is built from all pairs below
-            _add_pair(
-                scratch_old[j], wcnt[w], w,
-                ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc,
-            )  # fmt: skip
-    npairs = sc[NPAIRS]
-    hcount = np.empty(npairs + 1024, dtype=np.int64)
-    hkey = np.empty(npairs + 1024, dtype=np.int64)
-    size = 0
-    for p in range(npairs):
-        size = heap_push(hcount, hkey, size, pcount[p], pkey[p])
-    sc[HSIZE] = size
-    # tokens: the 256 single bytes
-    tcap = 16
-    while tcap < 2 * max_tokens:
-        tcap *= 2
-    tht = np.full(tcap, -1, dtype=np.int32)
-    tstart = np.zeros(max_tokens, dtype=np.int64)
-    tlen = np.zeros(max_tokens, dtype=np.int64)
-    thash = np.zeros(max_tokens, dtype=np.int64)
-    tbytes = np.empty(4096, dtype=np.uint8)
-    one = np.empty(1, dtype=np.uint8)
-    for t in range(256):
-        one[0] = t
-        h = _token_hash(one, 1)
-        i = _token_slot(tht, thash, tstart, tlen, tbytes, h, one, 1)
-        tht[i] = t
-        tbytes[t] = t
-        tstart[t] = t
-        tlen[t] = 1
-        thash[t] = h
-    sc[NTOK] = 256
-    sc[NBYTES] = 256
-    out = np.empty(3 * 1024, dtype=np.int32)
-    return (
-        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
-        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
-        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
-    )  # fmt: skip
+            _add_pair(pairs, sc, scratch[j], wcnt[w], w)
+    hcount = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
+    hkey = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
+    for p in range(sc[NPAIRS]):
+        sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+    # the 256 single bytes are tokens 0..255
+    tokens, _ = add_chunks(new_byte_table(), np.arange(256).astype(np.uint8), np.arange(257))
+    return TrainState(words, pairs, hcount, hkey, tokens, sc)
 
 
 @_jit
 def run_merges(state, min_count, max_merges, max_work):
-    """Merge until ``len(tstart)`` tokens exist, the best count is below ``min_count``, or
+    """Merge until ``sc[MAX_TOKENS]`` tokens exist, the best count is below ``min_count``, or
     ``max_merges`` merges were done in this call, or the merges of this call have done more
     than ``max_work`` units of work (``NWORK``; checked after each merge).
 
@@ -282,20 +383,21 @@ def run_merges(state, min_count, max_merges, max_work):
     continue).  The caller uses the last two to return to Python every few milliseconds, where
     Ctrl-C can be handled (a compiled loop cannot be interrupted).
     """
-    (
-        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
-        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
-        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
-    ) = state  # fmt: skip
-    max_tokens = len(tstart)
-    buf = np.empty(16, dtype=np.uint8)
-    win_p = np.empty(len(scratch_old) // 2 + 2, dtype=np.int64)
+    words, pairs, tokens, sc = state.words, state.pairs, state.tokens, state.sc
+    hcount, hkey = state.heap_count, state.heap_key
+    tok = words.tok
+    longest = _longest(words)
+    before = np.empty(longest, dtype=np.int64)  # the pair keys of a word's windows
+    after = np.empty(longest, dtype=np.int64)
+    win_p = np.empty(longest // 2 + 2, dtype=np.int64)
     win_q = np.empty_like(win_p)
     win_m = np.empty_like(win_p)
+    buf = np.empty(16, dtype=np.uint8)  # the new token's bytes are buf[span[0]:span[1]]
+    span = np.zeros(2, dtype=np.int64)
     status = 2
     work_stop = sc[NWORK] + max_work
     for _ in range(max_merges):
-        if sc[NTOK] >= max_tokens:
+        if tokens.size[0] >= sc[MAX_TOKENS]:
             status = 0
             break
         if sc[NWORK] > work_stop:
@@ -308,96 +410,65 @@ def run_merges(state, min_count, max_merges, max_work):
             k = hkey[0]
             sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
             sc[NWORK] += 16
-            p = ht_vals[ht_find(ht_keys, k)]
-            if pcount[p] == c:
+            p = pairs.table_index[find(pairs.table_keys, k)]
+            if pairs.count[p] == c:
                 best = p
                 count = c
                 break
-            if pcount[p] > 0:
-                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pcount[p], k)
+            if pairs.count[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], k)
         if best < 0 or count < min_count:
             status = 1
             break
-        key = pkey[best]
+        key = pairs.key[best]
         a = np.int32(key >> 32)
         b = np.int32(key & 0xFFFFFFFF)
-        # 2. the new token's bytes; reuse the id if these bytes are a token already
-        m = tlen[a] + tlen[b]
-        if m > len(buf):
-            buf = np.empty(2 * m, dtype=np.uint8)
-        _copy(buf, 0, tbytes, tstart[a], tlen[a])
-        _copy(buf, tlen[a], tbytes, tstart[b], tlen[b])
-        h = _token_hash(buf, m)
-        slot = _token_slot(tht, thash, tstart, tlen, tbytes, h, buf, m)
-        if tht[slot] >= 0:
-            c_id = tht[slot]
-        else:
-            c_id = sc[NTOK]
-            sc[NTOK] += 1
-            if sc[NBYTES] + m > len(tbytes):
-                tbytes = _grow(tbytes, sc[NBYTES] + m)
-            _copy(tbytes, sc[NBYTES], buf, 0, m)
-            tstart[c_id] = sc[NBYTES]
-            tlen[c_id] = m
-            thash[c_id] = h
-            sc[NBYTES] += m
-            tht[slot] = c_id
-        if 3 * sc[NMERGES] + 3 > len(out):
-            out = _grow(out, 3 * sc[NMERGES] + 3)
-        out[3 * sc[NMERGES]] = a  # merges as (left, right, new) triples
-        out[3 * sc[NMERGES] + 1] = b
-        out[3 * sc[NMERGES] + 2] = c_id
-        sc[NMERGES] += 1
+        # 2. the new token's bytes; if they are a token already, its id is reused
+        span[1] = tokens.length[a] + tokens.length[b]
+        buf = grow(buf, span[1])
+        copy(buf, 0, tokens.arena, tokens.start[a], tokens.length[a])
+        copy(buf, tokens.length[a], tokens.arena, tokens.start[b], tokens.length[b])
+        tokens, which = add_chunks(tokens, buf, span)
+        new = which[0]
         # 3. merge in every word that holds the pair, adding count differences
         sc[STEP] += 1
         sc[NTOUCHED] = 0
-        r = phead[best]
-        phead[best] = -1
+        r = pairs.head[best]
+        pairs.head[best] = -1
         while r != -1:
-            w = np.int64(rword[r])
-            r = rnext[r]
+            w = np.int64(pairs.rec_word[r])
+            r = pairs.rec_next[r]
             sc[NWORK] += 8  # a record: a few random accesses
-            if wstamp[w] == sc[STEP]:
+            if words.stamp[w] == sc[STEP]:
                 continue  # listed twice
-            wstamp[w] = sc[STEP]
-            s = wstart[w]
-            n = wlen[w]
+            words.stamp[w] = sc[STEP]
+            s = words.start[w]
+            n = words.length[w]
             nwin, steps = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
             sc[NWORK] += n + steps
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
-            mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, scratch_old)
-            wlen[w] = merge_word(tok, s, n, a, b, c_id)
-            mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, scratch_new)
+            mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
+            words.length[w] = merge_word(tok, s, n, a, b, new)
+            mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, after)
             sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
-            # room for up to mn new pairs and records
-            need = sc[NPAIRS] + mn
-            if need > len(pkey):
-                pkey, pcount = _grow(pkey, need), _grow(pcount, need)
-                phead, pstamp, touched = (
-                    _grow(phead, need),
-                    _grow(pstamp, need),
-                    _grow(touched, need),
-                )
-            if 2 * need > len(ht_keys):
-                ht_keys, ht_vals = _rehash(pkey, sc[NPAIRS], 4 * len(ht_keys))
-            if sc[NREC] + mn > len(rword):
-                rword, rnext = _grow(rword, sc[NREC] + mn), _grow(rnext, sc[NREC] + mn)
-            _sort_small(scratch_old, mo)
-            _sort_small(scratch_new, mn)
+            if not _pairs_fit(pairs, sc, mn):
+                pairs = _grow_pairs(pairs, sc, mn)
+            sort_small(before, mo)
+            sort_small(after, mn)
             # walk both sorted lists; keys left over on one side changed by -1 / +1 each
-            f = wcnt[w]
+            f = words.count[w]
             i = 0
             j = 0
             cur = np.int64(-1)
             d = 0
             while i < mo or j < mn:
-                if j >= mn or (i < mo and scratch_old[i] < scratch_new[j]):
-                    kk = scratch_old[i]
+                if j >= mn or (i < mo and before[i] < after[j]):
+                    kk = before[i]
                     dd = -1
                     i += 1
-                elif i >= mo or scratch_new[j] < scratch_old[i]:
-                    kk = scratch_new[j]
+                elif i >= mo or after[j] < before[i]:
+                    kk = after[j]
                     dd = 1
                     j += 1
                 else:
@@ -406,33 +477,21 @@ def run_merges(state, min_count, max_merges, max_work):
                     continue
                 if kk != cur:
                     if d != 0 and cur != key:  # the merged pair itself is zeroed below
-                        _add_pair(
-                            cur, d * f, w, ht_keys, ht_vals, pkey, pcount,
-                            phead, pstamp, rword, rnext, touched, sc,
-                        )  # fmt: skip
+                        _add_pair(pairs, sc, cur, d * f, w)
                     cur = kk
                     d = 0
                 d += dd
             if d != 0 and cur != key:
-                _add_pair(
-                    cur, d * f, w,
-                    ht_keys, ht_vals, pkey, pcount, phead, pstamp, rword, rnext, touched, sc,
-                )  # fmt: skip
-        pcount[best] = 0  # every occurrence is merged (saves a table lookup per occurrence)
+                _add_pair(pairs, sc, cur, d * f, w)
+        pairs.count[best] = 0  # every occurrence is merged (saves a table lookup per occurrence)
         # 4. a fresh heap entry for every pair whose count grew
-        need = sc[HSIZE] + sc[NTOUCHED]
-        if need > len(hkey):
-            hcount, hkey = _grow(hcount, need), _grow(hkey, need)
+        hcount = grow(hcount, sc[HSIZE] + sc[NTOUCHED])
+        hkey = grow(hkey, sc[HSIZE] + sc[NTOUCHED])
         sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
         for t in range(sc[NTOUCHED]):
-            p = touched[t]
-            if pcount[p] > 0:
-                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pcount[p], pkey[p])
-    if status == 2 and sc[NTOK] >= max_tokens:
+            p = pairs.touched[t]
+            if pairs.count[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+    if status == 2 and tokens.size[0] >= sc[MAX_TOKENS]:
         status = 0
-    state = (
-        tok, wstart, wlen, wcnt, wstamp, scratch_old, scratch_new,
-        ht_keys, ht_vals, pkey, pcount, phead, pstamp, touched, rword, rnext,
-        hcount, hkey, tbytes, tstart, tlen, thash, tht, out, sc,
-    )  # fmt: skip
-    return state, status
+    return TrainState(words, pairs, hcount, hkey, tokens, sc), status

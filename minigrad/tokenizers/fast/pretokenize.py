@@ -51,13 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.tokenizers.fast.scanners import (
-    byte_to_char_offsets,
-    join_chunks,
-    scan_gpt2,
-    scan_gpt4,
-    scan_o200k,
-)
+from minigrad.tokenizers.fast.scanners import SCANNERS, byte_to_char_offsets, join_chunks, scan
 from minigrad.tokenizers.fast.unicode_table import class_table
 from minigrad.tokenizers.patterns import PATTERN_NAMES, builtin_name, canonical_name
 from minigrad.tokenizers.pretokenize import replace_surrogates
@@ -65,10 +59,6 @@ from minigrad.tokenizers.pretokenize import replace_surrogates
 #: The pattern names the scanners accept: every name of the registry
 #: (``patterns.PATTERN_NAMES``: "gpt4", "cl100k_base", "gpt-4o", ...).
 FAST_PATTERNS: tuple[str, ...] = tuple(PATTERN_NAMES)
-
-#: One scanner per built-in pattern, by canonical name (the keys of
-#: ``patterns.BUILTIN_SOURCES``, as a test checks).
-_SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
 
 
 def supports(pattern_source: str | None) -> bool:
@@ -89,7 +79,7 @@ def pattern_name_of(pattern_source: str) -> str:
     if name is None:
         raise ValueError(
             f"no compiled scanner for pattern {pattern_source!r}; supported: the sources of "
-            f"{tuple(_SCANNERS)}"
+            f"{tuple(SCANNERS)}"
         )
     return name
 
@@ -98,7 +88,7 @@ def _scanner(pattern_name: str):
     if not isinstance(pattern_name, str):
         raise TypeError(f"pattern_name must be a str, got {type(pattern_name).__name__}")
     try:
-        return _SCANNERS[canonical_name(pattern_name)]
+        return SCANNERS[canonical_name(pattern_name)]
     except ValueError as exc:
         raise ValueError(f"no compiled scanner for pattern {pattern_name!r}: {exc}") from None
 
@@ -124,15 +114,15 @@ _BLOCK = 1 << 20
 
 def _scan_bytes(data: bytes, pattern_name: str) -> np.ndarray:
     """Chunk ends of UTF-8 ``data`` (``k + 1`` byte offsets), scanned block by block."""
-    scan = _scanner(pattern_name)
+    scanner = _scanner(pattern_name)
     table = class_table()
     buf = np.frombuffer(data, dtype=np.uint8)
     n = buf.shape[0]
     out = np.empty(min(n + 1, max(_BLOCK, 2)), dtype=np.int64)  # 2: room to progress
-    count, stop = scan(buf, table, out, 0)
+    count, stop = scan(buf, table, out, 0, scanner)
     pieces = [out[:count].copy()]
     while stop < n:  # out was full: resume at the last chunk end, which out[0] repeats
-        count, stop = scan(buf, table, out, stop)
+        count, stop = scan(buf, table, out, stop, scanner)
         pieces.append(out[1:count].copy())
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 
