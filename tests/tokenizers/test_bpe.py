@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from minigrad.tokenizers import BPETokenizer, byte_pair_encode
 from minigrad.tokenizers import bpe as bpe_module
 from minigrad.tokenizers.fast.encoder import CompiledMerger
-from minigrad.tokenizers.merge import _merge_heap, _merge_small
+from minigrad.tokenizers.merge import merge_heap, merge_small
 from tests.tokenizers.bpe_support import (
     MULTILINGUAL,
     SPECIALS,
@@ -215,6 +215,11 @@ def random_vocab(draw):
     return ranks
 
 
+def small(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+    """The ids of ``merge_small``'s parts."""
+    return [ranks[p] for p in merge_small(piece, ranks)]
+
+
 @given(ranks=random_vocab(), text=st.text(alphabet="ab é\n", max_size=300))
 def test_tiktoken_parity_random_vocab(ranks, text):
     pytest.importorskip("tiktoken")
@@ -222,19 +227,19 @@ def test_tiktoken_parity_random_vocab(ranks, text):
     assert tok.encode_ordinary(text) == tiktoken_of(tok).encode_ordinary(text)
     piece = text.encode()
     if len(piece) > 1:
-        assert _merge_heap(piece, ranks) == _merge_small(piece, ranks)
+        assert merge_heap(piece, ranks) == small(piece, ranks)
 
 
 @pytest.mark.nojit
 @given(ranks=random_vocab(), data=st.binary(min_size=2, max_size=400))
 def test_heap_merge_equals_simple_merge(ranks, data):
     data = bytes(b"ab \xc3\xa9"[x % 5] for x in data)
-    expected = _merge_small(data, ranks)
-    assert _merge_heap(data, ranks) == expected
+    expected = small(data, ranks)
+    assert merge_heap(data, ranks) == expected
     merger = CompiledMerger(ranks)  # the numba kernel
     assert merger.encode_pieces([data, data[:7], b"", data[3:]]) == [
         expected,
-        _merge_small(data[:7], ranks),
+        small(data[:7], ranks),
         [],
         byte_pair_encode(data[3:], ranks),
     ]
