@@ -164,7 +164,7 @@ class HFWorker:
 
 
 def _docs(text: str) -> list[str]:
-    from minigrad.tokenizers.corpus import _SAFE_CUT  # the same cut rule as streaming
+    from minigrad.tokenizers.corpus import SAFE_CUT as _SAFE_CUT  # the streaming cut rule
 
     safe = _SAFE_CUT.pattern
     import regex
@@ -194,7 +194,7 @@ def _variants(text: str, n: int) -> str:
 
 
 def _write_child(tmp: Path) -> None:
-    from minigrad.tokenizers.pretokenize import GPT4_PATTERN
+    from minigrad.tokenizers.patterns import GPT4_PATTERN
 
     code = CHILD.replace("from minigrad_gpt4 import GPT4", f"GPT4 = {GPT4_PATTERN!r}")
     (tmp / "child.py").write_text(code, encoding="utf-8")
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     from tokenizers import Tokenizer
 
     from minigrad.tokenizers.naive_trainer import train_naive
-    from minigrad.tokenizers.pretokenize import GPT4_PATTERN
+    from minigrad.tokenizers.patterns import GPT4_PATTERN
     from minigrad.tokenizers.trainer import train_bpe
 
     q = args.quick

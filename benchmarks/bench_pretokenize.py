@@ -60,9 +60,9 @@ def _one_time_costs() -> dict[str, float]:
     table = ut.build_class_table()
     build_s = time.perf_counter() - t0
     path = ut.cache_path()
-    ut._save(path, table)
+    ut.write_cached(path, table)
     t0 = time.perf_counter()
-    loaded = ut._load(path)
+    loaded = ut.read_cached(path)
     load_s = time.perf_counter() - t0 if loaded is not None else float("nan")
     return {"table_build_s": build_s, "table_cache_load_s": load_s}
 
@@ -105,12 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     import regex
 
     from minigrad.tokenizers.fast.pretokenize import (
-        FAST_PATTERNS,
         chunk_bounds,
         split_fast,
         utf8_chunk_bounds,
     )
-    from minigrad.tokenizers.pretokenize import PATTERNS
+    from minigrad.tokenizers.patterns import PATTERN_NAMES as FAST_PATTERNS
+    from minigrad.tokenizers.patterns import PATTERNS
 
     bad = [n for n in names if n not in FAST_PATTERNS]
     if bad:

@@ -22,23 +22,22 @@ Example::
 These are the semantics of OpenAI's tiktoken, so ``tiktoken.Encoding(name, pat_str=tok.pattern,
 mergeable_ranks=tok.mergeable_ranks, special_tokens=tok.special_tokens)`` encodes identically.
 
-Performance notes (why the code looks the way it does):
+Why the code looks the way it does (the compiled path is ``tokenizers/fast/``; the tests hold
+it to this module's plain Python path and both to tiktoken):
 
 * Most chunks of real text repeat ("self", " the", "    "), so a bounded dict ``chunk -> ids``
   turns most of the work into one lookup per chunk.
 * A chunk whose bytes are already a token maps to it directly (tiktoken does the same; it is
   not only faster, it is part of the rule tiktoken implements).
-* Short chunks use the simple O(n*m) loop over a list of pair ranks (``min``/``index`` run in C).
-* Long chunks (``"a" * 1_000_000``) would make that loop quadratic, so they use a heap of
-  candidate pairs over a linked list of parts, O(n log n), compiled with numba
-  (``_encode_kernels.merge_chunks``; ``merge._merge_heap`` is the same algorithm in Python).
-* ``encode_ordinary`` is "split, then merge each chunk".  For the built-in patterns the split
-  is done by the compiled scanner of ``fast_pretokenize`` (byte offsets into the UTF-8 text, no
-  Python string per chunk); custom patterns use the ``regex`` module (``_split``).  Both feed
-  the same per-chunk merge code, and the tests check both against tiktoken.
-* Long texts skip even the per-chunk dict lookup: numba kernels find the distinct chunks, merge
-  the new ones in one call and copy the ids out, so Python touches each *distinct* chunk once
-  (``_encode_kernels.py``).
+* Short chunks are merged by ``merge.byte_pair_encode``; long chunks (``"a" * 1_000_000``)
+  would make its simple loop quadratic, so they go to the compiled O(n log n) heap merge
+  (``fast.encoder.CompiledMerger``; ``merge.merge_heap`` is the same algorithm in Python).
+* For the built-in patterns the split is done by the compiled scanner (``fast.pretokenize``:
+  byte offsets into the UTF-8 text, no Python string per chunk); custom patterns use the
+  ``regex`` module (``_split``).  Both feed the same per-chunk code.
+* Long texts skip even the per-chunk dict lookup: compiled kernels find the distinct chunks,
+  merge the new ones in one call and copy the ids out, so Python touches each *distinct* chunk
+  once (``fast.encoder.encode_distinct``).
 
 What this module leaves out: training (``trainer.py``), the merge algorithms and table checks
 (``merge.py``), the special-token policy (``special.py``), file formats (``io.py``) and the
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from minigrad.tokenizers import io as _io
+from minigrad.tokenizers.corpus import check_train_args
 from minigrad.tokenizers.decoding import check_id_types, id_list
 from minigrad.tokenizers.merge import (
     HEAP_THRESHOLD,
@@ -203,21 +203,14 @@ class BPETokenizer:
         >>> tok.n_vocab, tok.special_tokens["<eot>"], tok.decode(tok.encode("lowest"))
         (260, 259, 'lowest')
         """
-        if isinstance(special_tokens, str):
-            raise TypeError(
-                "special_tokens must be a sequence of str, not one str "
-                f"(did you mean ({special_tokens!r},)?)"
-            )
-        specials = list(special_tokens)
-        if len(set(specials)) != len(specials):
-            raise ValueError(f"special_tokens contains duplicates: {specials}")
-        from minigrad.tokenizers.trainer import train_bpe  # lazy: keeps import time small
+        specials = check_train_args(vocab_size, special_tokens, min_frequency)
+        from minigrad.tokenizers.trainer import train_bpe  # lazy: keeps numba out of the import
 
         ranks = train_bpe(
             corpus,
             vocab_size,
             pattern=pattern,
-            special_tokens=tuple(specials),
+            special_tokens=specials,
             min_frequency=min_frequency,
             show_progress=show_progress,
         )

@@ -7,7 +7,7 @@ Real text repeats itself: most of its chunks (" the", "self", "    ") occur many
    the index of its distinct chunk (``tables.add_chunks``);
 2. each distinct chunk's ids come from the chunk cache, or, for chunks not seen before, from
    one call of ``merge_chunks``: tiktoken's merge rule over a pair table and a heap, the same
-   algorithm as ``merge._merge_heap`` (``CompiledMerger`` holds its tables);
+   algorithm as ``merge.merge_heap`` (``CompiledMerger`` holds its tables);
 3. ``gather_ids(which, offsets, flat)`` writes every chunk's ids into one int64 array.
 
 Python touches each distinct chunk once; everything per chunk or per byte is compiled.  The
@@ -168,7 +168,7 @@ def merge_chunks(
 ) -> tuple[np.ndarray, np.ndarray]:
     """tiktoken's merge rule on chunks ``data[starts[c]:stops[c]]``: ``(ids, offsets)``.
 
-    The same algorithm as ``merge._merge_heap``: parts named by their start offset, a min-heap
+    The same algorithm as ``merge.merge_heap``: parts named by their start offset, a min-heap
     of ``rank << 32 | start`` (so popping the smallest value is "lowest rank, leftmost"), stale
     entries skipped on pop.  Chunk c's ids are ``ids[offsets[c]:offsets[c + 1]]``.
     """

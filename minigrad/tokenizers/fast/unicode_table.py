@@ -13,11 +13,11 @@ points; not Python's ``str.isspace``, which also counts ``\\x1c``-``\\x1f``), an
 case-insensitive contraction letters are whatever ``(?i:s)`` matches (``s``, ``S`` and
 ``ſ`` U+017F LATIN SMALL LETTER LONG S).
 
-Building takes about 0.2 s, so the table is built lazily on first use and cached on disk as a
-``.npy`` file in ``$MINIGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/minigrad``, else
-``~/.cache/minigrad``; the file name carries the ``regex`` version and the layout version, so an
-upgrade of ``regex`` builds a fresh table.  The write is atomic (temporary file, then
-``os.replace``); if the directory is not writable the table simply lives in memory.
+Building takes a while (``benchmarks/bench_pretokenize.py`` reports how long), so the table is
+built lazily on first use and cached on disk as a ``.npy`` file in ``$MINIGRAD_CACHE_DIR``, else
+``$XDG_CACHE_HOME/minigrad``, else ``~/.cache/minigrad``; the file name carries the ``regex``
+version and the layout version, so an upgrade of ``regex`` builds a fresh table.  The write is
+atomic (``minigrad.atomic``); if the directory is not writable the table simply lives in memory.
 
 Bit layout (``FLAG_*`` below): ``L``, ``N``, ``S`` (whitespace), ``CRLF`` (``\\r`` or ``\\n``),
 ``UPPER`` (o200k's ``[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]``), ``LOWER`` (o200k's
@@ -30,13 +30,15 @@ What it leaves out: any class the built-in patterns do not use.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 import regex
+
+from minigrad.atomic import atomic_write_bytes
 
 #: Bump when the bit layout changes, so stale cache files are not read.
 LAYOUT_VERSION = 1
@@ -72,7 +74,7 @@ def _members(pattern: str, everything: str) -> np.ndarray:
 
 
 def build_class_table() -> np.ndarray:
-    """Build the table from scratch by querying ``regex`` (about 0.2 s).
+    """Build the table from scratch by querying ``regex``.
 
     >>> t = build_class_table()
     >>> bool(t[ord("a")] & FLAG_L), bool(t[ord(" ")] & FLAG_S), bool(t[0x1C] & FLAG_S)
@@ -114,7 +116,7 @@ def cache_path() -> Path:
     return cache_dir() / f"unicode_classes-regex{version}-v{LAYOUT_VERSION}.npy"
 
 
-def _load(path: Path) -> np.ndarray | None:
+def read_cached(path: Path) -> np.ndarray | None:
     """The cached table, or None if absent or not a well-formed table."""
     try:
         table = np.load(path, allow_pickle=False)
@@ -125,18 +127,13 @@ def _load(path: Path) -> np.ndarray | None:
     return table
 
 
-def _save(path: Path, table: np.ndarray) -> None:
+def write_cached(path: Path, table: np.ndarray) -> None:
     """Write atomically; silently keep the table in memory only if that fails."""
+    data = io.BytesIO()
+    np.save(data, table, allow_pickle=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, table, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write_bytes(path, data.getvalue())
     except OSError:
         pass
 
@@ -152,10 +149,10 @@ def class_table() -> np.ndarray:
     with _lock:
         if _table is None:
             path = cache_path()
-            table = _load(path)
+            table = read_cached(path)
             if table is None:
                 table = build_class_table()
-                _save(path, table)
+                write_cached(path, table)
             table.setflags(write=False)
             _table = table
     return _table
