@@ -23,7 +23,7 @@ Sections:
 5. **JIT cost**: numba compile time of the trainer's kernels in a fresh cache directory.
 
 Both trainers get the corpus as the same list of ~4 KB documents, cut only at the safe points of
-file streaming (``_train_corpus``: a space between two letters, or a line feed between a
+file streaming (``corpus.SAFE_CUT``: a space between two letters, or a line feed between a
 non-space and a letter), where no built-in pattern joins two chunks: so both see exactly the
 chunks of the whole text split at once.  (HF needs a list to use its threads at all.)
 """

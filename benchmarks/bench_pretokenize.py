@@ -22,6 +22,14 @@ table from ``regex`` (and loading it from the disk cache), and the first call of
 
     python -m benchmarks pretokenize            # 10 MB, 5 repeats
     python -m benchmarks pretokenize --quick    # 1 MB, 3 repeats
+
+Figures the tokenizer code's docstrings refer to (measured 2026-12-04 on the 2-core development
+VM, Python 3.11.7, CPU time, best of 3, 10 MB corpus): the GPT-4 pattern cuts it into 2,330,979
+chunks, only 55,285 of them distinct, which is why the encoder and the trainer work on distinct
+chunks (``tokenizers/fast/encoder.py``, ``tokenizers/trainer.py``); ``regex.findall`` ran at
+6.5 MB/s, the compiled scanner's byte offsets about 18x and ``split_fast``'s list of strings
+about 4x faster (``tokenizers/pretokenize.py``, ``tokenizers/fast/pretokenize.py``); building
+the class table from ``regex`` took about a second (``tokenizers/fast/unicode_table.py``).
 """
 
 from __future__ import annotations

@@ -89,18 +89,6 @@ class UnknownTokenError(KeyError, ValueError):
         return str(self.args[0]) if self.args else ""
 
 
-def _fast_scanner_name(pattern: str | None) -> str | None:
-    """The compiled scanner's name for a built-in pattern source, or None (use ``regex``)."""
-    name = builtin_name(pattern)
-    if name is None:
-        return None
-    try:
-        from minigrad.tokenizers.fast import pretokenize as fast_pretokenize  # noqa: F401
-    except ImportError:  # numba missing, or the module not there: the regex path still works
-        return None
-    return name
-
-
 class BPETokenizer:
     """A byte-level BPE tokenizer with tiktoken's encoding rule and special-token policy.
 
@@ -144,7 +132,7 @@ class BPETokenizer:
             self._decoder[idx] = text.encode("utf-8", "surrogatepass")
         self._regex = compile_pattern(self.pattern) if self.pattern is not None else None
         #: name of the compiled scanner for this pattern, or None to use the regex
-        self._fast: str | None = _fast_scanner_name(self.pattern)
+        self._fast: str | None = builtin_name(self.pattern)
         self._cache: dict[str | bytes, list[int]] = {}
         self._merger = None  # the numba merge tables, built on first need
 
@@ -262,7 +250,7 @@ class BPETokenizer:
 
     def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
         """``_encode_chunks`` for long texts: each *distinct* chunk is looked up or merged once
-        (see ``_encode_kernels.encode_distinct``)."""
+        (see ``fast.encoder.encode_distinct``)."""
         from minigrad.tokenizers.fast.encoder import encode_distinct
 
         return encode_distinct(
@@ -370,7 +358,7 @@ class BPETokenizer:
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """``encode_ordinary`` of each text.  With the compiled scanner, the texts' chunks go
         through one pass of the distinct-chunk kernels together (each text's chunks stay whole),
-        which is much faster than one pass per short text."""
+        which spares short texts the cost of a pass each (``benchmarks/bench_encode.py``)."""
         if isinstance(texts, str):
             raise TypeError("encode_ordinary_batch takes a list of str; for one str use encode()")
         texts = list(texts)

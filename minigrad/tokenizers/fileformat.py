@@ -103,3 +103,13 @@ def parse(
     elif final_newline:
         raise error(f"{source}: truncated: line {len(lines)} has no final newline")
     return header, body
+
+
+def check_count(body: list[str], n: int, items: str, source: str, error=ValueError) -> None:
+    """The body must hold the ``n`` lines that the header announces (a file cut short after a
+    whole line, or with lines added, is damaged, not smaller or larger)."""
+    if len(body) != n:
+        raise error(
+            f"{source}: truncated or padded: the header announces {n} {items}, "
+            f"the file holds {len(body)}"
+        )

@@ -91,11 +91,7 @@ def loads(text: str, *, cls: type[BPETokenizer], source: str = "<string>") -> BP
     n = header["n_ranks"]
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"{source}: n_ranks must be a non-negative int, got {n!r}")
-    if len(body) != n:
-        raise ValueError(
-            f"{source}: truncated or padded: the header announces {n} ranks, "
-            f"the file holds {len(body)} lines"
-        )
+    fileformat.check_count(body, n, "ranks", source)
     ranks: dict[bytes, int] = {}
     for i, line in enumerate(body):
         token, rank = _parse_rank_line(line, f"{source}, line {i + 3}")

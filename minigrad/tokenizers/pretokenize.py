@@ -74,13 +74,8 @@ def split(text: str, pattern: str | None) -> list[str]:
     """
     source = resolve_pattern(pattern)
     name = builtin_name(source)
-    if name is not None:
-        from minigrad.tokenizers.fast import (
-            pretokenize as fast_pretokenize,  # lazy: keeps numba out of the import
-        )
+    if name is None:
+        return split_reference(text, source)
+    from minigrad.tokenizers.fast.pretokenize import split_fast  # lazy: numba loads on first use
 
-        return fast_pretokenize.split_fast(text, name)
-    text = replace_surrogates(text)
-    if source is None:
-        return [text] if text else []
-    return find_chunks(compile_pattern(source), text)
+    return split_fast(text, name)

@@ -12,33 +12,27 @@ answer faster:
 
 1. **Count distinct chunks once** (``count_chunk_bytes``).  Real text repeats its chunks many
    times over; each distinct chunk becomes a word, an array of byte ids, with its count.  For
-   the built-in patterns the chunk bounds come from the compiled scanner (``fast.pretokenize``)
-   and the distinct byte slices are counted in a compiled table (``fast.tables.add_chunks``),
-   so no Python string is made per chunk; custom patterns and ``None`` use ``regex`` and a
+   the built-in patterns the compiled scanner and a compiled table of byte strings do this
+   without one Python string per chunk; custom patterns and ``None`` use ``regex`` and a
    ``Counter`` (``corpus.count_chunks``).
 2. **Keep pair counts and an index pair → words**, so a merge touches only the words that hold
    the pair, and adds to the counts only what changed there (times the word's count).
 3. **Pick the best pair from a max-heap with lazy revalidation**: entries are not updated when a
    count falls; a popped entry that disagrees with the current count is pushed back with it.
 
-Steps 2-3 are the compiled merge loop (``fast.merge_loop``, which describes its tables): one
-merge costs time in proportion to the total length of the words that hold the pair, not to the
-corpus, long runs of one token (``"=" * 1_000_000``) included.  Compared with Hugging Face's
-``BpeTrainer``, which has the same overall shape: counts are exact for runs (``"aaaaa"`` holds
-two (a, a), not four) and 64-bit; a word's count changes are found by recounting small windows
-around each occurrence before and after the merge, which stays exact with runs; and the merge
-loop is compiled as a whole, with no per-merge interpreter work.  It returns to Python after a
-bounded amount of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled
-(``fast.interrupt``): a compiled loop cannot be interrupted, and one call could otherwise run
-for minutes.  ``benchmarks/bench_bpe_train.py`` times it against ``BpeTrainer``.
+Steps 2-3 are the compiled merge loop (``fast.merge_loop``, which describes its tables): a merge
+costs time in proportion to the length of the words that hold the pair, not to the corpus, long
+runs of one token (``"=" * 1_000_000``) included.  Compared with Hugging Face's ``BpeTrainer``,
+which has the same overall shape: counts are exact for runs (``"aaaaa"`` holds two (a, a), not
+four) and 64-bit, and the loop is compiled as a whole.  It returns to Python after a bounded
+amount of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``fast.interrupt``).
+``benchmarks/bench_bpe_train.py`` times it against ``BpeTrainer``.
 
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
 index inside words: a word that holds the merged pair is scanned once per merge, so with
-``pattern=None`` (each document one long word) a merge costs a pass over the document, where
-the recounting itself stays local.  Memory grows with the number and length of the distinct
-chunks, not with the corpus size, since files are streamed (see ``corpus`` for the streaming
-rule), and not with ``vocab_size`` either: the token tables are sized by what the corpus can
-produce (``reachable_tokens``).
+``pattern=None`` (each document one long word) a merge costs a pass over the document.  Memory
+follows the distinct chunks, not the corpus (files are streamed: see ``corpus``), nor
+``vocab_size`` (``reachable_tokens``).
 """
 
 from __future__ import annotations
@@ -178,15 +172,14 @@ def count_chunk_bytes(
 
 
 def reachable_tokens(requested: int, lengths: np.ndarray) -> int:
-    """How many tokens (256 bytes + merges) the tables need room for: the request, or what
-    the corpus can produce, whichever is smaller.
+    """How many tokens (256 bytes + merges) training can end with: the request, or what the
+    corpus can produce, whichever is smaller (the merge loop stops there, and a progress bar
+    counts up to it).
 
     Every merge joins at least one pair inside a distinct chunk, shortening it by one token,
     and a chunk of ``n`` bytes can be shortened ``n - 1`` times, so no corpus yields more than
-    ``256 + sum(n - 1)`` tokens.  Sizing the tables by this bound, not by ``vocab_size``, is
-    what keeps ``vocab_size=10**9`` from allocating gigabytes for a corpus of three words:
-    memory follows the corpus, and a request larger than the corpus can fill simply stops
-    when no pair is left.
+    ``256 + sum(n - 1)`` tokens.  Nothing is sized by ``vocab_size``: the token table grows
+    with the tokens made, so ``vocab_size=10**9`` costs no more than the corpus needs.
     """
     bound = 256 + int(np.maximum(lengths - 1, 0).sum())
     tokens = min(requested, bound)

@@ -181,11 +181,7 @@ def loads(text: str, source: str = "<string>") -> list[str]:
     if not (isinstance(header, dict) and set(header) == {"n_words"} and type(n) is int and n >= 0):
         line = text.split("\n", 2)[1]
         raise WordFileError(f'{source}: line 2 should be {{"n_words": <count>}}, got {line[:80]!r}')
-    if len(words) != n:
-        raise WordFileError(
-            f"{source}: truncated or padded: the header announces {n} words, "
-            f"the file holds {len(words)}"
-        )
+    fileformat.check_count(words, n, "words", source, WordFileError)
     seen: dict[str, int] = {}
     for i, word in enumerate(words):
         try:

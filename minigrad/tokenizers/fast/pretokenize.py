@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.tokenizers.fast.scanners import SCANNERS, byte_to_char_offsets, join_chunks, scan
+from minigrad.tokenizers.fast.scanners import SCANNERS, byte_to_char_offsets, join_chunks
 from minigrad.tokenizers.fast.unicode_table import class_table
 from minigrad.tokenizers.patterns import canonical_name
 from minigrad.tokenizers.pretokenize import replace_surrogates
@@ -78,15 +78,15 @@ SCAN_BLOCK = 1 << 20
 
 def _scan_bytes(data: bytes, pattern_name: str) -> np.ndarray:
     """Chunk ends of UTF-8 ``data`` (``k + 1`` byte offsets), scanned block by block."""
-    scanner = _scanner(pattern_name)
+    scan = _scanner(pattern_name)
     table = class_table()
     buf = np.frombuffer(data, dtype=np.uint8)
     n = buf.shape[0]
     out = np.empty(min(n + 1, max(SCAN_BLOCK, 2)), dtype=np.int64)  # 2: room to progress
-    count, stop = scan(buf, table, out, 0, scanner)
+    count, stop = scan(buf, table, out, 0)
     pieces = [out[:count].copy()]
     while stop < n:  # out was full: resume at the last chunk end, which out[0] repeats
-        count, stop = scan(buf, table, out, stop, scanner)
+        count, stop = scan(buf, table, out, stop)
         pieces.append(out[1:count].copy())
     return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
 

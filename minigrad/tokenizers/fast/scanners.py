@@ -1,37 +1,37 @@
 """Compiled scanners that cut UTF-8 text exactly as the built-in split patterns do.
 
-The kernel ``scan`` walks the UTF-8 bytes of a text once, decodes one code point at a time,
+Each ``scan_*`` kernel walks the UTF-8 bytes of a text once, decodes one code point at a time,
 looks its classes up in the table of :mod:`minigrad.tokenizers.fast.unicode_table`, and writes
-the byte offset where every chunk ends; one function per pattern (``_gpt2_end``, ``_gpt4_end``,
-``_o200k_end``) says where the chunk starting at a given byte ends.  The reference each must
-agree with is the ``regex`` pattern of the same name in :mod:`minigrad.tokenizers.patterns`;
-the tests check them against each other on arbitrary Unicode, and the kernels also run as plain
-Python under ``NUMBA_DISABLE_JIT=1``.
+the byte offset where every chunk ends.  The reference each kernel must agree with is the
+``regex`` pattern of the same name in :mod:`minigrad.tokenizers.patterns`; the tests check them
+against each other on arbitrary Unicode, and the kernels also run as plain Python under
+``NUMBA_DISABLE_JIT=1``.
 
 How a regex becomes a loop.  ``regex.findall`` starts at offset 0, tries the alternatives in
 order, takes the first one that matches (ordered alternation: the first that matches, not the
-longest), and restarts where that match ended.  So the kernel is ``while i < n: i = end(i)``,
-where ``end`` tries the alternatives in the pattern's order.  Every character is a letter, a
-number, whitespace or "anything else" (punctuation), so some alternative always consumes at
-least one character.  Quantifiers:
+longest), and restarts where that match ended.  So each kernel is ``while i < n: end = ...``
+where ``end`` is computed by trying the alternatives in the pattern's order.  Quantifiers:
 
 * possessive (``++``, ``?+``) and greedy-then-nothing-can-fail mean "take the maximal run";
 * greedy followed by something that can fail (``\\s*[\\r\\n]``, ``\\s+(?!\\S)``, o200k's
   ``[...]*[...]+``) means "take the maximal run, then give back one character at a time until
   the rest matches": each such case is worked out in a comment where it is coded.
 
+The three kernels share their loop and their whitespace and punctuation steps, written out in
+each on purpose: moving a kernel's per-chunk step into a function of its own, even one numba
+inlines, made the GPT-2 and o200k scans measurably slower (``benchmarks/bench_pretokenize.py``).
+
 Invariants the kernels rely on: ``buf`` is valid UTF-8 (``str.encode("utf-8")``, or
 ``"surrogatepass"`` for lone surrogates, which then decode to code points D800-DFFF); ASCII
 bytes (space 32, apostrophe 39, slash 47, ``\\r`` 13, ``\\n`` 10) never occur inside a
 multi-byte character, so they can be tested on the raw byte.
 
-Calling convention: ``scan(buf, table, out, start, scanner) -> (count, stop)``, where
-``scanner`` is the pattern's number in :data:`SCANNERS`, scans from byte ``start`` (a chunk
-boundary) and writes ``out[0] = start`` and then the end of each
+Calling convention: ``scan_*(buf, table, out, start) -> (count, stop)`` scans from byte
+``start`` (which must be a chunk boundary) and writes ``out[0] = start`` and then the end of each
 chunk, until the text or ``out`` is exhausted; it returns how many offsets it wrote and where it
 stopped.  Because ``findall`` remembers nothing from one match to the next but its position,
 calling again from ``stop`` continues exactly where a single long call would have gone: this
-lets the caller scan a large text with a bounded output buffer (and, one day, split the work).
+lets the caller scan a large text with a bounded output buffer.  :data:`SCANNERS` names them.
 
 What it leaves out: custom patterns (those stay on ``regex``) and parallelism (a chunk boundary
 depends on what precedes it, so the text cannot be cut blindly for threads; ``nogil=True``
@@ -160,92 +160,118 @@ def _contraction_ci(buf, table, a, n):
     return -1
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _gpt2_end(buf, table, i, n):
+@njit(cache=True, nogil=True)
+def scan_gpt2(buf, table, out, start):
     r"""GPT-2: ``'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s``.
 
     Example: "I'm  here" -> ["I", "'m", " ", " here"]
     """
-    f, w = _flags_len(buf, table, i)
-    j = i + w
-    # '(?:[sdmt]|ll|ve|re): case-sensitive, so plain ASCII bytes
-    if buf[i] == APOSTROPHE and j < n:
-        c1 = buf[j]
-        if c1 == 115 or c1 == 100 or c1 == 109 or c1 == 116:  # s d m t
-            return j + 1
-        if j + 1 < n:
-            c2 = buf[j + 1]
-            if (c1 == 108 and c2 == 108) or (c2 == 101 and (c1 == 118 or c1 == 114)):
-                return j + 2  # ll, ve, re
-    # ' ?X++' for X in L, N, punctuation: the space alternatives are only possible after a
-    # space (which is none of the three classes itself), the plain ones otherwise.
-    if buf[i] == SPACE and j < n:
-        end = _class_run(buf, table, j, n, _flags_len(buf, table, j)[0])
-        if end >= 0:
-            return end
-    end = _class_run(buf, table, i, n, f)
-    if end >= 0:
-        return end
-    e, last_start, _ = _whitespace(buf, table, i, n)  # \s++$ | \s+(?!\S) | \s
-    if e == n:
-        return n
-    return last_start if last_start > i else j
+    n = buf.shape[0]
+    cap = out.shape[0]
+    out[0] = start
+    k = 1
+    i = start
+    while i < n and k < cap:
+        f, w = _flags_len(buf, table, i)
+        j = i + w
+        b = buf[i]
+        end = -1
+        # '(?:[sdmt]|ll|ve|re): case-sensitive, so plain ASCII bytes
+        if b == APOSTROPHE and j < n:
+            c1 = buf[j]
+            if c1 == 115 or c1 == 100 or c1 == 109 or c1 == 116:  # s d m t
+                end = j + 1
+            elif j + 1 < n:
+                c2 = buf[j + 1]
+                if (c1 == 108 and c2 == 108) or (c2 == 101 and (c1 == 118 or c1 == 114)):
+                    end = j + 2  # ll, ve, re
+        # ' ?X++' for X in L, N, punctuation: the space alternatives are only possible after a
+        # space (which is none of the three classes itself), the plain ones otherwise.
+        if end < 0 and b == SPACE and j < n:
+            g, _ = _flags_len(buf, table, j)
+            if g & FLAG_L:
+                end = _run(buf, table, j, n, FLAG_L)
+            elif g & FLAG_N:
+                end = _run(buf, table, j, n, FLAG_N)
+            elif g & FLAG_PUNCT:
+                end = _run(buf, table, j, n, FLAG_PUNCT)
+        if end < 0:
+            if f & FLAG_L:
+                end = _run(buf, table, i, n, FLAG_L)
+            elif f & FLAG_N:
+                end = _run(buf, table, i, n, FLAG_N)
+            elif f & FLAG_PUNCT:
+                end = _run(buf, table, i, n, FLAG_PUNCT)
+            else:  # whitespace: \s++$ | \s+(?!\S) | \s
+                e, last_start, _ = _whitespace(buf, table, i, n)
+                if e == n:
+                    end = n
+                elif last_start > i:
+                    end = last_start
+                else:
+                    end = j
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
+        out[k] = end
+        k += 1
+        i = end
+    return k, i
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _class_run(buf, table, i, n, f):
-    """GPT-2's ``X++`` at ``i`` for the first of L, N, punctuation that ``f`` has, or -1."""
-    for mask in (FLAG_L, FLAG_N, FLAG_PUNCT):
-        if f & mask:
-            return _run(buf, table, i, n, mask)
-    return -1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _gpt4_end(buf, table, i, n):
+@njit(cache=True, nogil=True)
+def scan_gpt4(buf, table, out, start):
     r"""GPT-4 / cl100k: ``'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+``
     ``| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s``.
     """
-    f, w = _flags_len(buf, table, i)
-    j = i + w
-    g = _flags_at(buf, table, j, n)
-    if buf[i] == APOSTROPHE:
-        end = _contraction_ci(buf, table, j, n)
-        if end >= 0:
-            return end
-    if f & FLAG_L:
-        return _run(buf, table, i, n, FLAG_L)
-    if (f & FLAG_PREFIX) and (g & FLAG_L):
-        # [^\r\n\p{L}\p{N}]?+\p{L}++ with its one-character prefix.  If the prefix is there
-        # but no letter follows, the possessive ?+ may not give it back: the alternative fails
-        # (and without the prefix it could not match anyway).
-        return _run(buf, table, j, n, FLAG_L)
-    if f & FLAG_N:
-        return _numbers_upto3(buf, table, i, n)
-    s = _punct_start(buf, i, j, f, g)
-    if s >= 0:  # ' ?[^\s\p{L}\p{N}]++[\r\n]*+'
-        return _run(buf, table, _run(buf, table, s, n, FLAG_PUNCT), n, FLAG_CRLF)
-    e, last_start, crlf_end = _whitespace(buf, table, i, n)  # \s++$|\s*[\r\n]|\s+(?!\S)|\s
-    if e == n:
-        return n
-    if crlf_end >= 0:
-        return crlf_end
-    return last_start if last_start > i else j
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _flags_at(buf, table, j, n):
-    """The classes of the character at byte ``j``, or none past the end."""
-    return _flags_len(buf, table, j)[0] if j < n else np.int64(0)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _punct_start(buf, i, j, f, g):
-    r"""Where `` ?[^\s\p{L}\p{N}]`` starts its punctuation run (after an optional space at
-    ``i``, the next character at ``j``), or -1."""
-    if buf[i] == SPACE and (g & FLAG_PUNCT):
-        return j
-    return i if f & FLAG_PUNCT else -1
+    n = buf.shape[0]
+    cap = out.shape[0]
+    out[0] = start
+    k = 1
+    i = start
+    while i < n and k < cap:
+        f, w = _flags_len(buf, table, i)
+        j = i + w
+        b = buf[i]
+        end = -1
+        if b == APOSTROPHE:
+            end = _contraction_ci(buf, table, j, n)
+        if end < 0:
+            g = np.int64(0)
+            if j < n:
+                g, _ = _flags_len(buf, table, j)
+            if f & FLAG_L:
+                end = _run(buf, table, i, n, FLAG_L)
+            elif (f & FLAG_PREFIX) and (g & FLAG_L):
+                # [^\r\n\p{L}\p{N}]?+\p{L}++ with its one-character prefix.  If the prefix is
+                # there but no letter follows, the possessive ?+ may not give it back: the
+                # alternative fails (and without the prefix it could not match anyway).
+                end = _run(buf, table, j, n, FLAG_L)
+            elif f & FLAG_N:
+                end = _numbers_upto3(buf, table, i, n)
+            else:
+                s = -1
+                if b == SPACE and (g & FLAG_PUNCT):
+                    s = j
+                elif f & FLAG_PUNCT:
+                    s = i
+                if s >= 0:  # ' ?[^\s\p{L}\p{N}]++[\r\n]*+'
+                    end = _run(buf, table, _run(buf, table, s, n, FLAG_PUNCT), n, FLAG_CRLF)
+                else:  # \s++$ | \s*[\r\n] | \s+(?!\S) | \s
+                    e, last_start, crlf_end = _whitespace(buf, table, i, n)
+                    if e == n:
+                        end = n
+                    elif crlf_end >= 0:
+                        end = crlf_end
+                    elif last_start > i:
+                        end = last_start
+                    else:
+                        end = j
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
+        out[k] = end
+        k += 1
+        i = end
+    return k, i
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -302,56 +328,60 @@ def _o200k_contraction(buf, table, e, n):
     return e
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _o200k_end(buf, table, i, n):
+@njit(cache=True, nogil=True)
+def scan_o200k(buf, table, out, start):
     r"""o200k: two case-aware word rules (see :func:`_o200k_word`), then ``\p{N}{1,3}``,
     `` ?[^\s\p{L}\p{N}]+[\r\n/]*``, ``\s*[\r\n]+``, ``\s+(?!\S)``, ``\s+``.
     """
-    f, w = _flags_len(buf, table, i)
-    j = i + w
-    g = _flags_at(buf, table, j, n)
-    # Both word rules need an UPPER or LOWER character at i, or right after a prefix at i;
-    # testing that first spares punctuation and spaces the backtracking walk.
-    word = FLAG_UPPER | FLAG_LOWER
-    if (f & word) or ((f & FLAG_PREFIX) and (g & word)):
-        end = _o200k_word(buf, table, i, n, f, j)
-        if end >= 0:
-            return end
-    if f & FLAG_N:
-        return _numbers_upto3(buf, table, i, n)
-    s = _punct_start(buf, i, j, f, g)
-    if s >= 0:  # ' ?[^\s\p{L}\p{N}]+[\r\n/]*' (nothing follows: maximal runs)
-        end = _run(buf, table, s, n, FLAG_PUNCT)
-        while end < n and (buf[end] == CR or buf[end] == LF or buf[end] == SLASH):
-            end += 1
-        return end
-    e, last_start, crlf_end = _whitespace(buf, table, i, n)  # \s*[\r\n]+|\s+(?!\S)|\s+
-    if crlf_end >= 0:
-        return crlf_end
-    return e if e == n or last_start == i else last_start
-
-
-#: The scanners' numbers, by the canonical pattern names of ``patterns.BUILTIN_SOURCES``.
-SCANNERS = {"gpt2": 0, "gpt4": 1, "o200k": 2}
-
-
-@njit(cache=True, nogil=True)
-def scan(buf, table, out, start, scanner):
-    """Cut ``buf`` from byte ``start`` with scanner number ``scanner`` (module docstring)."""
     n = buf.shape[0]
+    cap = out.shape[0]
     out[0] = start
     k = 1
     i = start
-    while i < n and k < out.shape[0]:
-        if scanner == 0:
-            i = _gpt2_end(buf, table, i, n)
-        elif scanner == 1:
-            i = _gpt4_end(buf, table, i, n)
-        else:
-            i = _o200k_end(buf, table, i, n)
-        out[k] = i
+    while i < n and k < cap:
+        f, w = _flags_len(buf, table, i)
+        j = i + w
+        b = buf[i]
+        end = -1
+        g = np.int64(0)
+        if j < n:
+            g, _ = _flags_len(buf, table, j)
+        # Both word rules need an UPPER or LOWER character at i, or right after a prefix at i;
+        # testing that first spares punctuation and spaces the backtracking walk.
+        word = FLAG_UPPER | FLAG_LOWER
+        if (f & word) or ((f & FLAG_PREFIX) and (g & word)):
+            end = _o200k_word(buf, table, i, n, f, j)
+        if end < 0:
+            if f & FLAG_N:
+                end = _numbers_upto3(buf, table, i, n)
+            else:
+                s = -1
+                if b == SPACE and (g & FLAG_PUNCT):
+                    s = j
+                elif f & FLAG_PUNCT:
+                    s = i
+                if s >= 0:  # ' ?[^\s\p{L}\p{N}]+[\r\n/]*' (nothing follows: maximal runs)
+                    end = _run(buf, table, s, n, FLAG_PUNCT)
+                    while end < n and (buf[end] == CR or buf[end] == LF or buf[end] == SLASH):
+                        end += 1
+                else:  # \s*[\r\n]+ | \s+(?!\S) | \s+
+                    e, last_start, crlf_end = _whitespace(buf, table, i, n)
+                    if crlf_end >= 0:
+                        end = crlf_end
+                    elif e == n or last_start == i:
+                        end = e
+                    else:
+                        end = last_start
+        if end <= i:  # unreachable; guarantees progress, so out can never overflow
+            end = j
+        out[k] = end
         k += 1
+        i = end
     return k, i
+
+
+#: The scanner of each built-in pattern, by its canonical name (``patterns.BUILTIN_SOURCES``).
+SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
 
 
 @njit(cache=True, nogil=True)

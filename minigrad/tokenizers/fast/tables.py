@@ -7,11 +7,11 @@ of at most one half, so that a probe soon meets a free slot:
   key ``a << 32 | b`` (:func:`pair_key`), ordered like the tuple ``(a, b)``.  The trainer maps
   pair keys to pair indices, the encoder maps them to the id of the merged token;
 * **byte strings** (:class:`ByteTable`, :func:`add_chunks`).  Each distinct string is copied
-  once into an arena, in order of first appearance, and counted.  It counts the
-  chunks of a training corpus, finds the distinct chunks of a text to encode, and gives a new
-  token's bytes their id while training.  A string of up to 7 bytes is its own key
-  (:func:`bytes_key`), so most lookups never compare bytes; a longer one is hashed and confirmed
-  byte by byte, so a collision costs time, never correctness::
+  once into an arena, in order of first appearance, and counted.  It counts the chunks of a
+  training corpus, finds the distinct chunks of a text to encode, and gives a new token's bytes
+  their id while training.  A string of up to 7 bytes is its own key (:func:`bytes_key`), so
+  most lookups never compare bytes; a longer one is hashed and confirmed byte by byte, so a
+  collision costs time, never correctness::
 
     >>> table, which = add_chunks(new_byte_table(), np.frombuffer(b"abab", np.uint8),
     ...                           np.array([0, 2, 4]))
@@ -19,9 +19,9 @@ of at most one half, so that a probe soon meets a free slot:
     ([b'ab'], [0, 0], [2, 0])
 
 A byte table that is full is replaced by a larger copy (``grown``) between runs of the hot loop,
-so that loop never passes the table around.  Loops stand where slice assignment
-would (``copy``): in numba, slicing costs seconds of compile time.  No product exceeds 2**62,
-so everything gives the same results as plain Python under ``NUMBA_DISABLE_JIT=1``.
+so that loop never passes the table around.  Loops stand where slice assignment would
+(``copy``): in numba, slicing costs seconds of compile time.  No product exceeds 2**62, so
+everything gives the same results as plain Python under ``NUMBA_DISABLE_JIT=1``.
 """
 
 from __future__ import annotations
@@ -157,7 +157,8 @@ def bytes_key(buf, s, e):
 
 @_jit
 def grown(table, m):
-    """A copy of ``table`` with room for one more entry of ``m`` bytes (slots rehashed)."""
+    """``table`` with room for one more entry of ``m`` bytes: its full arrays replaced by larger
+    copies, the slots rehashed if they grew."""
     n = table.size[0]
     key = grow(table.key, n + 1)
     slot_entry, slot_key = table.slot_entry, table.slot_key
