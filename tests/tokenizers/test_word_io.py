@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import minigrad.atomic
 from minigrad.tokenizers import BPETokenizer, UnknownWordError, WordTokenizer
-from minigrad.tokenizers import word_io as wio
+from minigrad.tokenizers import word as wio
 
 tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
