@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from minigrad import Tensor
-from minigrad.testing import gradcheck
+from minigrad.testing import gradcheck, gradgradcheck
 
 
 def arrays_of(inputs: tuple[Any, ...]) -> list[Any]:
@@ -39,6 +39,7 @@ def check_op(
     """Forward equals ``reference`` (numpy) and backward equals finite differences."""
     check_forward(fn, reference, *inputs, rtol=rtol)
     assert gradcheck(fn, *inputs)
+    assert gradgradcheck(fn, *inputs)
 
 
 @st.composite
