@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "metrics": 8,
     "io": 8,
     "viz": 8,
+    "expression": 8,
     "tokenizers": 8,
     # the property-testing kit: written against the public surface, as a user's tests are
     "testing": 9,
