@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     # files on disk and the printed walk-through
     "checkpoint": 9,
     "explain": 9,
+    "newton": 9,
     # the command line
     "commands": 10,
     "cli": 11,

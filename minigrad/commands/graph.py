@@ -92,11 +92,13 @@ def command(args: argparse.Namespace) -> int:
     else:
         root, names, title = example_graph()
     if out is None:
-        backward_for_picture(root)
+        with np.errstate(all="ignore"):  # inf and nan are values to show, not warnings
+            backward_for_picture(root)
         echo(to_dot(root, names=names, title=title).rstrip("\n"))
         return 0
     try:
-        draw(root, out, names=names, title=title, backward=True)
+        with np.errstate(all="ignore"):
+            draw(root, out, names=names, title=title, backward=True)
     except (OSError, RuntimeError, ValueError) as exc:
         raise CLIError(f"cannot draw {str(out)!r}: {exc}") from None
     echo(f"wrote {out}")
