@@ -246,7 +246,9 @@ class Tensor(TensorMath):
         ``create_graph=True`` records the backward pass itself: every ``.grad`` it writes is
         then a Tensor with a graph of its own, which can be differentiated again (second
         derivatives; see also :func:`minigrad.grad`).  ``retain_graph`` defaults to
-        ``create_graph``, as in PyTorch.
+        ``create_graph``, as in PyTorch.  As there, a leaf then holds a gradient whose graph
+        holds the leaf: a reference cycle, freed by Python's garbage collector.
+        :func:`minigrad.grad`, which returns gradients instead of storing them, makes none.
         """
         if not self.requires_grad:
             raise RuntimeError(

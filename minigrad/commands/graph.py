@@ -61,7 +61,7 @@ def expression_graph(expr: str, values: str | None) -> tuple[minigrad.Tensor, di
 def _check_output(out: Path) -> None:
     """One-line errors, before any work, for an -o that cannot be written."""
     if out.suffix.lower() not in FORMATS:
-        raise CLIError(f"-o must end in .png, .svg or .dot, got {str(out)!r}")
+        raise CLIError(f"-o must end in .svg, .png or .dot, got {str(out)!r}")
     folder = out.parent
     if not folder.exists():
         raise CLIError(f"-o {str(out)!r}: the folder {str(folder)!r} does not exist")

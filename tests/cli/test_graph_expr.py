@@ -90,7 +90,7 @@ def test_graph_expr_prints_dot_without_output_file(capsys):
         (["--expr", "a*b", "--values", "a=1e999"], "not finite"),
         (["--expr", "a*b", "--values", "2"], "name=value"),
         (["--values", "a=1"], "--values needs --expr"),
-        (["--expr", "a", "-o", "g.pdf"], "-o must end in .png, .svg or .dot"),
+        (["--expr", "a", "-o", "g.pdf"], "-o must end in .svg, .png or .dot"),
         (["--expr", "a", "-o", "no/such/folder/g.png"], "does not exist"),
     ],
 )
