@@ -29,6 +29,7 @@ import numpy as np
 
 from minigrad import kernels
 from minigrad.autograd import Function
+from minigrad.ops.elementwise import Where
 
 #: the reductions both losses know (checked by ``nn.functional``)
 REDUCTIONS = ("mean", "sum", "none")
@@ -94,6 +95,46 @@ class CrossEntropy(Function):
         c = self.in_shape[1]
         lead = (self.in_shape[0], *self.in_shape[2:])
         return np.moveaxis(gz.reshape(*lead, c), -1, 1)
+
+    def backward_graph(self, grad):
+        # d loss / d z = (softmax(z) - q) * (each row's weight), in Tensor ops: softmax(z) is
+        # recomputed as an op from the logits, so the second derivative (softmax's Jacobian,
+        # diag(p) - p p^T per row) comes out of it; q and the ignored rows are constants.
+        logits, c = self.inputs[0], self.z.shape[1]
+        nd = len(self.in_shape)
+        if nd <= 2:
+            z = logits.reshape(-1, c)
+        else:  # (N, C, d1, ...) -> (N, d1, ..., C) -> rows of C
+            z = logits.permute(0, *range(2, nd), 1).reshape(-1, c)
+        q = _smoothed_one_hot(self.t, self.valid, c, self.eps, self.z.dtype)
+        gz = _row_weighted(z.softmax(-1) - q, grad, self.reduction, self.count, self.valid)
+        if nd <= 2:
+            return gz.reshape(self.in_shape)
+        lead = (self.in_shape[0], *self.in_shape[2:])
+        return gz.reshape(*lead, c).permute(0, nd - 1, *range(1, nd - 1))
+
+
+def _smoothed_one_hot(t, valid, c: int, eps: float, dtype) -> np.ndarray:
+    """q: ``(1 - eps) one_hot(t) + eps / C`` per row, as an (N, C) array (backward_graph only)."""
+    q = np.full((t.shape[0], c), eps / c, dtype=dtype)
+    rows = np.nonzero(valid)[0]
+    q[rows, t[rows]] += 1 - eps
+    return q
+
+
+def _row_weighted(per_row, grad, reduction: str, count: int, valid: np.ndarray):
+    """``per_row`` (N, C) times each row's share of the upstream gradient, 0 for ignored rows.
+
+    The share is ``grad[i]`` (reduction "none"), ``grad`` ("sum") or ``grad / count`` ("mean"):
+    the weight of row i's loss in the loss that was returned.
+    """
+    if reduction == "none":
+        w = grad.reshape(-1, 1)
+    else:
+        w = grad.reshape(1, 1)
+        if reduction == "mean":
+            w = w / max(count, 1)
+    return Where.apply(valid[:, None], per_row * w, 0)
 
 
 #: with ``chunk_size=None`` a chunk holds about this many logits (16 MiB in float32)
@@ -225,4 +266,20 @@ class LinearCrossEntropy(Function):
             self.chunk,
             self.need,
         )
+        return gh, gw, gb
+
+    def backward_graph(self, grad):
+        # The unfused path in Tensor ops (logits = h W^T + b, then softmax - one_hot, row
+        # weights, two matmuls): the (N, V) logits exist here, unlike in forward and backward.
+        # That is the price of a second derivative through this op.
+        h, w = self.operand(0, self.h), self.operand(1, self.weight)
+        z = h @ w.mT
+        if self.bias is not None:
+            z = z + self.operand(2, self.bias)
+        v = self.weight.shape[0]
+        one_hot = _smoothed_one_hot(self.target, self.valid, v, 0.0, self.h.dtype)
+        g = _row_weighted(z.softmax(-1) - one_hot, grad, self.reduction, self.count, self.valid)
+        gh = g @ w if self.inputs[0] is not None else None
+        gw = g.mT @ h if self.inputs[1] is not None else None
+        gb = g.sum(dim=0) if self.inputs[2] is not None else None
         return gh, gw, gb

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.elementwise import ApplyMask
 
 
 def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
@@ -25,6 +26,16 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
     if len(set(out)) != len(out):
         raise ValueError(f"dimension repeated in dim={dim}")
     return tuple(sorted(out)) if ndim else ()
+
+
+def _keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` kept as size 1: ``((2, 3), (1,)) -> (2, 1)``."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand_back_graph(grad, shape: tuple[int, ...], axes: tuple[int, ...]):
+    """``_expand_back`` in Tensor ops (a reshape: the reduced axes come back as size 1)."""
+    return grad.reshape(_keepdim_shape(shape, axes))
 
 
 def _expand_back(grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool):
@@ -46,6 +57,9 @@ class Sum(Function):
         g = _expand_back(grad, self.shape, self.axes, self.keepdim)
         return np.broadcast_to(g, self.shape)
 
+    def backward_graph(self, grad):
+        return _expand_back_graph(grad, self.shape, self.axes).broadcast_to(self.shape)
+
 
 class Mean(Function):
     def forward(self, a, dim=None, keepdim=False):
@@ -59,6 +73,10 @@ class Mean(Function):
         # d(mean a)/da_i = 1/N
         g = _expand_back(grad, self.shape, self.axes, self.keepdim)
         return np.broadcast_to(g / self.count, self.shape)
+
+    def backward_graph(self, grad):
+        g = _expand_back_graph(grad, self.shape, self.axes)
+        return (g / self.count).broadcast_to(self.shape)
 
 
 class Var(Function):
@@ -79,6 +97,14 @@ class Var(Function):
         g = _expand_back(grad, self.centered.shape, self.axes, self.keepdim)
         # (N - c = 0 gives an infinite factor, so NaN or inf gradients as in PyTorch, no crash)
         return g * self.centered * (2.0 / self.denom if self.denom else np.inf)
+
+    def backward_graph(self, grad):
+        # the same formula with a - mean(a) recomputed in Tensor ops: its derivative (1 - 1/N
+        # on the diagonal) is what the second derivative of the variance is made of
+        a = self.inputs[0]
+        centered = a - a.mean(dim=self.axes, keepdim=True)
+        g = _expand_back_graph(grad, a.shape, self.axes)
+        return g * centered * (2.0 / self.denom if self.denom else np.inf)
 
 
 class _Extreme(Function):
@@ -101,6 +127,12 @@ class _Extreme(Function):
         count = hit.sum(axis=self.axes, keepdims=True)
         g = _expand_back(grad, self.a.shape, self.axes, self.keepdim)
         return g * hit / count
+
+    def backward_graph(self, grad):
+        # which elements were the extreme is piecewise constant: a constant share each
+        share = (self.a == self.out) / (self.a == self.out).sum(axis=self.axes, keepdims=True)
+        g = _expand_back_graph(grad, self.a.shape, self.axes)
+        return ApplyMask.apply(g, mask=share.astype(grad.dtype))
 
 
 class AMax(_Extreme):

@@ -28,6 +28,9 @@ class Reshape(Function):
         # same elements, other shape: reshape the gradient back
         return grad.reshape(self.shape)
 
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
+
 
 class Permute(Function):
     is_view = True
@@ -41,6 +44,10 @@ class Permute(Function):
     def backward(self, grad):
         # undo the permutation with its inverse
         return grad.transpose(np.argsort([d % grad.ndim for d in self.dims]))
+
+    def backward_graph(self, grad):
+        inverse = tuple(int(i) for i in np.argsort([d % max(grad.ndim, 1) for d in self.dims]))
+        return Permute.apply(grad, dims=inverse)
 
 
 class Squeeze(Function):
@@ -57,6 +64,9 @@ class Squeeze(Function):
     def backward(self, grad):
         return grad.reshape(self.shape)
 
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
+
 
 class Unsqueeze(Function):
     is_view = True
@@ -70,6 +80,9 @@ class Unsqueeze(Function):
     def backward(self, grad):
         return grad.reshape(self.shape)
 
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
+
 
 class BroadcastTo(Function):
     def forward(self, a, shape=()):
@@ -81,6 +94,9 @@ class BroadcastTo(Function):
     def backward(self, grad):
         # every copy's gradient is summed back: the engine's unbroadcast does exactly that
         return grad
+
+    def backward_graph(self, grad):
+        return grad  # the engine's unbroadcast, in Tensor ops (a recorded sum)
 
 
 def _is_advanced(key) -> bool:
@@ -119,6 +135,33 @@ class GetItem(Function):
             out[self.key] = grad
         return out
 
+    def backward_graph(self, grad):
+        return PlaceAt.apply(grad, key=self.key, shape=self.shape)
+
+
+class PlaceAt(Function):
+    """``PlaceAt.apply(x, key=k, shape=s)``: zeros of shape ``s`` with ``x`` added at ``[k]``.
+
+    GetItem's backward as an op of its own, so that it can be differentiated: it is linear in
+    ``x``, and its own backward reads the upstream gradient back at ``[k]``, which is GetItem.
+    """
+
+    def forward(self, x, key=None, shape=()):
+        self.key = key
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_advanced(key):
+            np.add.at(out, key, x)  # an element picked twice gets both gradients
+        else:
+            out[key] = x
+        return out
+
+    def backward(self, grad):
+        # d out[k] / d x = 1 at the places x went to: read the gradient back from there
+        return np.array(grad[self.key], copy=True)
+
+    def backward_graph(self, grad):
+        return GetItem.apply(grad, key=self.key)
+
 
 class TakeAlongDim(Function):
     """Pick one element per slice along ``dim`` (used by ``max(dim)`` / ``min(dim)``)."""
@@ -132,6 +175,26 @@ class TakeAlongDim(Function):
         out = np.zeros(self.shape, dtype=grad.dtype)
         np.put_along_axis(out, self.indices, grad, axis=self.dim)
         return out
+
+    def backward_graph(self, grad):
+        return PutAlongDim.apply(grad, indices=self.indices, dim=self.dim, shape=self.shape)
+
+
+class PutAlongDim(Function):
+    """Zeros of ``shape`` with ``x`` put at ``indices`` along ``dim``: TakeAlongDim's backward
+    as an op (the indices pick one element per slice, so nothing is written twice)."""
+
+    def forward(self, x, indices=None, dim=0, shape=()):
+        self.indices, self.dim = indices, dim
+        out = np.zeros(shape, dtype=x.dtype)
+        np.put_along_axis(out, indices, x, axis=dim)
+        return out
+
+    def backward(self, grad):
+        return np.take_along_axis(grad, self.indices, axis=self.dim)
+
+    def backward_graph(self, grad):
+        return TakeAlongDim.apply(grad, indices=self.indices, dim=self.dim)
 
 
 def _join(join, arrays, dim, what: str, dims_of: str, mismatch: str) -> np.ndarray:
@@ -165,6 +228,16 @@ class Cat(Function):
         # cut the gradient into the pieces that were concatenated
         return tuple(np.split(grad, self.bounds, axis=self.dim))
 
+    def backward_graph(self, grad):
+        # each input's piece of the gradient, cut out by slicing (GetItem, differentiable)
+        starts = [0, *self.bounds]
+        ends = [*self.bounds, grad.shape[self.dim]]
+        lead = (slice(None),) * self.dim
+        return tuple(
+            GetItem.apply(grad, key=(*lead, slice(int(s), int(e)))) if t is not None else None
+            for t, s, e in zip(self.inputs, starts, ends)
+        )
+
 
 class Stack(Function):
     def forward(self, *arrays, dim=0):
@@ -176,3 +249,10 @@ class Stack(Function):
     def backward(self, grad):
         # slice number i along dim came from input i
         return tuple(np.take(grad, i, axis=self.dim) for i in range(grad.shape[self.dim]))
+
+    def backward_graph(self, grad):
+        lead = (slice(None),) * self.dim
+        return tuple(
+            GetItem.apply(grad, key=(*lead, i)) if t is not None else None
+            for i, t in enumerate(self.inputs)
+        )
