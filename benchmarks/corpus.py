@@ -9,10 +9,18 @@ with Python; the exact contents depend on the Python version, which every result
     True
 
 What it leaves out: ``site-packages`` (third-party code differs between machines).
+
+``distinct_documents(n)`` is the corpus for training at scale without repetition: every source
+and documentation file of the standard library and then of ``site-packages`` (``.py``, ``.pyi``,
+``.rst``, ``.txt``, ``.md``), each file content once (duplicates by SHA-1 dropped), up to ``n``
+bytes.  Repeating documents flatters counting (a repeat adds no distinct chunk), so this is the
+honest corpus for training speed; its contents depend on the installed packages, which the
+benchmark records (file count and digest).
 """
 
 from __future__ import annotations
 
+import hashlib
 import sysconfig
 from functools import lru_cache
 from pathlib import Path
@@ -71,3 +79,45 @@ def stdlib_corpus(n_bytes: int) -> str:
         parts.append(data)
         total += len(data)
     return b"".join(parts)[:n_bytes].decode("utf-8", errors="ignore")
+
+
+#: the file kinds of ``distinct_documents``: source and documentation text
+DISTINCT_SUFFIXES = (".py", ".pyi", ".rst", ".txt", ".md")
+
+
+def distinct_documents(n_bytes: int) -> tuple[list[str], str]:
+    """Distinct files of the stdlib, then ``site-packages``, as text, up to ``n_bytes`` of UTF-8.
+
+    Returns ``(documents, digest)``: one string per file (whole files only: the one that would
+    cross ``n_bytes`` is the last), and a SHA-1 of the documents in order, so that two results
+    can be checked to be on the same corpus.  Files whose bytes equal an earlier file's are
+    skipped; undecodable bytes are replaced.
+    """
+    if not isinstance(n_bytes, int) or n_bytes < 0:
+        raise ValueError(f"n_bytes must be a non-negative int, got {n_bytes!r}")
+    paths = sysconfig.get_paths()
+    roots = [Path(paths["stdlib"]), Path(paths["purelib"])]
+    seen: set[bytes] = set()
+    docs: list[str] = []
+    total = 0
+    digest = hashlib.sha1()
+    for root in dict.fromkeys(roots):  # purelib may equal stdlib's parent; keep the order
+        for path in sorted(root.rglob("*")):
+            if total >= n_bytes:
+                break
+            if path.suffix not in DISTINCT_SUFFIXES or not path.is_file():
+                continue
+            if root == roots[0] and "site-packages" in path.parts:
+                continue  # reached through the second root, in its own order
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            h = hashlib.sha1(data).digest()
+            if h in seen or not data:
+                continue
+            seen.add(h)
+            digest.update(h)
+            docs.append(data.decode("utf-8", errors="replace"))
+            total += len(data)
+    return docs, digest.hexdigest()
