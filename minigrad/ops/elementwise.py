@@ -8,6 +8,7 @@ derivative" (the chain rule), element by element.  Broadcasting is undone by the
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -59,6 +60,12 @@ class Sub(Function):
 
 
 class Mul(Function):
+    # d/da needs b, d/db needs a
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "a": (1,),
+        "b": (0,),
+    }
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
@@ -74,6 +81,9 @@ class Mul(Function):
 
 
 class Div(Function):
+    # d/da = 1/b needs b only; d/db = -a/b^2 needs both
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {"a": (1,)}
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
@@ -98,6 +108,12 @@ class Neg(Function):
 
 
 class Pow(Function):
+    # d/da needs a and b, d/db needs a^b and a
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "b": (0,),
+        "out": (1,),
+    }
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
