@@ -149,23 +149,23 @@ class Function:
         result._version = [0]
         result._view = None
         result._requires_grad = False
-        if cls.is_view and isinstance(args[0], Tensor) and _root(out) is _root(arrays[0]):
-            # (reshape may have had to copy: then the result is not a view)
-            result._version = args[0]._version
-            result._view = ViewInfo.of(args[0], cls, kwargs)
+        if cls.is_view and out.base is not None and isinstance(args[0], Tensor):
+            if _root(out) is _root(arrays[0]):  # (reshape may have had to copy: not a view)
+                result._version = args[0]._version
+                result._view = ViewInfo.of(args[0], cls, kwargs)
         if grad_mode._state.enabled and out.dtype.kind == "f":
+            # (a view's flag was synced with its base above)
+            inputs = [a if isinstance(a, Tensor) and a._requires_grad else None for a in args]
             needs_grad = False
-            for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:  # (views: synced above)
+            for a in inputs:
+                if a is not None:
                     needs_grad = True
                     break
             if needs_grad:
-                node.inputs = tuple(
-                    a if isinstance(a, Tensor) and a._requires_grad else None for a in args
-                )
+                node.inputs = tuple(inputs)
                 # the edges of the graph, fixed now: an in-place op may give an input another
                 # grad_fn later, but this node's gradient must reach the one that made its input
-                node.parents = tuple(None if a is None else a._grad_fn for a in node.inputs)
+                node.parents = tuple([None if a is None else a._grad_fn for a in inputs])
                 # backward refuses to run if a tensor whose memory forward kept was changed in
                 # place since (the kept values would be stale)
                 node.versions = _saved_versions(node, args, result, raw)
@@ -211,39 +211,48 @@ def _saved_versions(node: Function, args: tuple[Any, ...], result: Tensor, raw: 
     math on 0-d arrays gives, counts as the output.)  An op declared with ``__slots__`` (no
     ``__dict__`` to look into) ties itself to every input and its output.
     """
-    tensors = [a for a in args if isinstance(a, _Tensor)]
-    tensors.append(result)
     kept = getattr(node, "__dict__", None)
     if kept is None:
-        return [(t._version, t._version[0]) for t in tensors]
-    roots = []
-    kept_output = False
+        tensors = [a for a in args if isinstance(a, _Tensor)]
+        return [(t._version, t._version[0]) for t in (*tensors, result)]
     only = type(node).kept_only_for
-    for name, value in kept.items():
-        if name in only and all(node.inputs[i] is None for i in only[name]):
-            continue  # kept for gradients nobody asked for
-        if isinstance(value, (tuple, list)):
-            items: Any = value
-        else:
-            items = (value,)
-        for v in items:
-            if v is raw:
-                kept_output = True
-            if isinstance(v, _Tensor):
-                v = v.data
-            if isinstance(v, np.ndarray):
-                roots.append(_root(v))
-    if kept_output and type(raw) is not np.ndarray:
-        roots.append(_root(result.data))
-    if not roots:
-        return []
+    owners = None  # (tensor, the array that owns its memory), made on first need
     versions = []
-    for t in tensors:
-        r = _root(t.data)
-        for k in roots:
-            if k is r:
-                versions.append((t._version, t._version[0]))
-                break
+    for name, value in kept.items():
+        if only and name in only:
+            for i in only[name]:
+                if node.inputs[i] is not None:
+                    break
+            else:
+                continue  # kept only for gradients nobody asked for
+        kind = type(value)
+        if kind is int or kind is bool or kind is slice or value is None:
+            continue
+        items = value if kind is tuple or kind is list else (value,)
+        for v in items:
+            if type(v) is not np.ndarray:
+                if v is raw:  # a numpy scalar: the output
+                    v = result.data
+                elif not isinstance(v, (_Tensor, np.ndarray)):
+                    continue  # a number, a shape, a slice...
+                elif isinstance(v, _Tensor):
+                    v = v.data
+            if v is result.data:  # the common cases first: the very output or input array
+                versions.append((result._version, result._version[0]))
+                continue
+            hit = False
+            for t in args:
+                if isinstance(t, _Tensor) and t.data is v:
+                    versions.append((t._version, t._version[0]))
+                    hit = True
+            if hit:
+                continue
+            if owners is None:  # a view, or an array of its own: compare owners of memory
+                owners = [(t, _root(t.data)) for t in (*args, result) if isinstance(t, _Tensor)]
+            root = _root(v)
+            for t, r in owners:
+                if r is root:
+                    versions.append((t._version, t._version[0]))
     return versions
 
 
