@@ -67,7 +67,9 @@ def _as_array(data: ArrayLike, dtype: np.dtype | None, copy: bool) -> np.ndarray
             f"minigrad tensors hold numbers or booleans; got an array of dtype "
             f"{data.dtype if data.dtype.kind not in 'biuf' else dtype}"
         )
-    return np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
+    if copy:  # a copy in row-major order, as torch.tensor makes (so that view() works on it)
+        return np.array(data, dtype=dtype, copy=True, order="C")
+    return np.asarray(data, dtype=dtype)
 
 
 class Tensor(TensorMath, TensorInplace):

@@ -41,11 +41,13 @@ from minigrad.ops.matmul import MatMul
 from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var
 from minigrad.ops.shape import (
     BroadcastTo,
+    Contiguous,
     Permute,
     Reshape,
     Squeeze,
     TakeAlongDim,
     Unsqueeze,
+    View,
 )
 from minigrad.ops.softmax import LogSoftmax, Softmax
 
@@ -245,9 +247,17 @@ class TensorMath:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in another shape (``-1``: inferred): a view of this tensor's memory
+        when its layout allows, else a copy (``view`` refuses instead)."""
         return Reshape.apply(self, shape=shape_args(shape))
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """The same memory seen with another shape, as ``torch.Tensor.view``: always a view.
+
+        Raises ``RuntimeError`` when the elements are not laid out for it (after a transpose,
+        say: ``x.T.view(-1)``); use ``reshape``, or ``contiguous().view(...)``.
+        """
+        return View.apply(self, shape=shape_args(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
@@ -291,8 +301,15 @@ class TensorMath:
     def expand_as(self, other: Tensor) -> Tensor:
         return BroadcastTo.apply(self, shape=other.shape)
 
+    def is_contiguous(self) -> bool:
+        """True when the elements sit in memory in row-major order (what ``view`` needs)."""
+        return bool(self.data.flags.c_contiguous)
+
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor if its memory is in row-major order, else a copy that is (as PyTorch)."""
+        if self.data.flags.c_contiguous:
+            return self
+        return Contiguous.apply(self)
 
 
 def shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:

@@ -2,6 +2,12 @@
 
 So backward just moves the gradient back: reshape it back, permute it back, or (for indexing)
 scatter it back to where the elements came from, adding where one element was used twice.
+
+Which return views (the same memory: an in-place change of one is seen in the other), as in
+PyTorch: ``View`` always (or it raises), ``Reshape`` and ``Squeeze`` when the memory layout
+allows it (else a copy), ``Permute`` (``transpose``, ``.T``), ``Unsqueeze``, and ``GetItem`` with
+integers, slices, ``None`` and ``...`` (basic indexing; integer arrays and masks copy).
+``BroadcastTo`` (``expand``) is a read-only view.  ``Contiguous`` copies.
 """
 
 from __future__ import annotations
@@ -27,6 +33,39 @@ class Reshape(Function):
     def backward(self, grad):
         # same elements, other shape: reshape the gradient back
         return grad.reshape(self.shape)
+
+
+class View(Reshape):
+    """``x.view(shape)``: the same memory with another shape, or ``RuntimeError``.
+
+    A view exists only when the elements, read in order, sit in memory at steps that the new
+    shape can describe (``x.T.view(-1)`` cannot: a transpose reads memory out of order).
+    ``reshape`` then copies; ``view`` refuses, as in PyTorch, so that code relying on shared
+    memory never silently gets a copy.
+    """
+
+    def forward(self, a, shape=()):
+        out = super().forward(a, shape)
+        if out.size and not np.may_share_memory(out, a):  # numpy had to copy
+            steps = tuple(s // a.itemsize for s in a.strides)
+            asked = ", ".join(map(str, shape))
+            raise RuntimeError(
+                f"view({asked}): this tensor's elements (shape {a.shape}, memory steps {steps} "
+                f"elements) cannot be seen as shape {out.shape} without copying them; use "
+                ".reshape(...), which copies when it has to, or .contiguous().view(...)"
+            )
+        return out
+
+
+class Contiguous(Function):
+    """``x.contiguous()`` of a tensor whose memory is not in row-major order: a copy that is."""
+
+    def forward(self, a):
+        return np.array(a, order="C")
+
+    def backward(self, grad):
+        # the same elements, copied: the gradient passes through
+        return grad
 
 
 class Permute(Function):
@@ -102,11 +141,16 @@ class GetItem(Function):
                 key = key.copy()
         self.shape, self.dtype, self.key = a.shape, a.dtype, key
         try:
-            return a[key]
+            out = a[key]
         except IndexError as exc:
             raise IndexError(
                 f"index {key!r} is invalid for a tensor of shape {a.shape}: {exc}"
             ) from None
+        if not self.advanced and type(out) is not np.ndarray:
+            # integers down to one element: numpy gives a scalar (a copy); with a trailing
+            # `...` it gives a 0-d view, as PyTorch's x[0] is
+            out = a[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
+        return out
 
     def backward(self, grad):
         # each output element came from one input element: put its gradient back there.
