@@ -38,7 +38,7 @@ from minigrad.ops.elementwise import (
     Tanh,
 )
 from minigrad.ops.matmul import MatMul
-from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var
+from minigrad.ops.reduce import AMax, AMin, Mean, Std, Sum, Var
 from minigrad.ops.shape import (
     BroadcastTo,
     Contiguous,
@@ -215,9 +215,18 @@ class TensorMath:
         return Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def std(
-        self, dim: Dim = None, *, correction: int | None = None, keepdim: bool = False
+        self,
+        dim: Dim = None,
+        *,
+        correction: int | None = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
     ) -> Tensor:
-        return self.var(dim, correction=correction, keepdim=keepdim).sqrt()
+        """Standard deviation, ``sqrt(var)`` with ``var``'s arguments; its gradient is 0 where
+        the spread is 0 (a constant row), as in PyTorch."""
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return Std.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def amax(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         """Largest value over ``dim``; ties share the gradient equally."""

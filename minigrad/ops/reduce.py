@@ -81,6 +81,28 @@ class Var(Function):
         return g * self.centered * (2.0 / self.denom if self.denom else np.inf)
 
 
+class Std(Function):
+    """Standard deviation, ``sqrt(var)``, with ``Var``'s arguments.
+
+    Backward by the chain rule: d std/da_i = (d var/da_i) / (2 std).  Where the spread is zero
+    (a constant row) std = 0 and the factor 1 / (2 std) is infinite, but every d var/da_i is 0
+    there too: the gradient is taken as 0, as PyTorch does, not inf * 0 = NaN.  (With no
+    degrees of freedom left, N - correction <= 0, std is NaN or inf and so is its gradient, as
+    in PyTorch.)
+    """
+
+    def forward(self, a, dim=None, correction=1, keepdim=False):
+        self.var = Var()
+        with np.errstate(invalid="ignore"):
+            self.out = np.sqrt(self.var.forward(a, dim=dim, correction=correction, keepdim=keepdim))
+        return self.out
+
+    def backward(self, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(self.out == 0, 0, grad / (2 * self.out))  # d std / d var, 0 at std = 0
+            return self.var.backward(g)
+
+
 class _Extreme(Function):
     """amax / amin: ties share the gradient equally (as ``torch.amax``)."""
 
