@@ -24,7 +24,7 @@ from minigrad import grad_mode
 from minigrad.creation import generator
 from minigrad.ops.attention import CausalAttention
 from minigrad.ops.elementwise import ApplyMask
-from minigrad.ops.embedding import EmbeddingLookup
+from minigrad.ops.embedding import EmbeddingLookup, EmbeddingLookupScaled
 from minigrad.ops.linear import Affine
 from minigrad.ops.loss import CHUNK_ELEMENTS, REDUCTIONS, CrossEntropy, LinearCrossEntropy
 from minigrad.ops.normalization import NormalizeRows
@@ -36,6 +36,7 @@ __all__ = [
     "cross_entropy",
     "dropout",
     "embedding",
+    "embedding_renorm_",
     "gelu",
     "layer_norm",
     "linear",
@@ -53,9 +54,17 @@ def as_ids(ids: Any, what: str = "ids") -> np.ndarray:
 
 # --------------------------------------------------------------------------- embedding
 def embedding(
-    ids: Any, weight: Tensor, padding_idx: int | None = None, sparse: bool = False
+    ids: Any,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
 ) -> Tensor:
     """Look up row ``ids[...]`` of ``weight`` (V x d): output shape ``ids.shape + (d,)``.
+
+    Arguments in PyTorch's order.
 
     The same numbers as ``one_hot(ids, V) @ weight``, without multiplying by zeros.
 
@@ -69,6 +78,10 @@ def embedding(
     the upstream rows at its positions, every other row exactly 0.  ``sparse=True`` returns
     that as a :class:`~minigrad.sparse.RowSparseGrad` (only the touched rows) instead of a
     dense (V, d) array.  ``padding_idx`` is looked up normally but never gets gradient.
+    ``scale_grad_by_freq=True`` divides each row's gradient by how often its id occurs in
+    ``ids``.  ``max_norm``: before the lookup, each looked-up row whose ``norm_type``-norm
+    exceeds it is scaled down to that norm **in place in** ``weight`` (under ``no_grad``, as
+    PyTorch's ``embedding_renorm_``; see :func:`embedding_renorm_`).
 
     Raises ``TypeError`` for non-integer ids, ``IndexError`` for an id outside ``0..V-1``.
     """
@@ -81,7 +94,44 @@ def embedding(
     check_ids_in_range(arr, num, "embedding id", bound=f"num_embeddings={num}")
     if padding_idx is not None:
         padding_idx = check_padding_idx(padding_idx, num)
-    return EmbeddingLookup.apply(weight, ids=arr, padding_idx=padding_idx, sparse=sparse)
+    if max_norm is not None:
+        embedding_renorm_(weight, arr, max_norm, norm_type)
+    op = EmbeddingLookupScaled if scale_grad_by_freq else EmbeddingLookup
+    return op.apply(weight, ids=arr, padding_idx=padding_idx, sparse=sparse)
+
+
+def embedding_renorm_(weight: Tensor, ids: Any, max_norm: float, norm_type: float = 2.0) -> Tensor:
+    """Scale each row of ``weight`` named in ``ids`` whose p-norm exceeds ``max_norm`` down to
+    ``max_norm``, in place; returns ``weight``.  PyTorch's ``embedding_renorm_``.
+
+    A row r with ``norm = ||weight[r]||_p > max_norm`` becomes ``weight[r] * max_norm / (norm +
+    1e-7)`` (the 1e-7 as in PyTorch); other rows, and rows not in ``ids``, are left as they are.
+    The change is not recorded (``no_grad``), but it is an in-place change: the weight's version
+    goes up, so a graph that kept the weight before can no longer be differentiated.
+
+    >>> W = Tensor([[3.0, 4.0], [0.3, 0.4]])
+    >>> embedding_renorm_(W, [0, 1, 0], max_norm=1.0).data.round(4)
+    array([[0.6, 0.8],
+           [0.3, 0.4]], dtype=float32)
+    """
+    max_norm = float(max_norm)
+    if not max_norm >= 0.0:
+        raise ValueError(f"max_norm must be a number >= 0, got {max_norm}")
+    p = float(norm_type)
+    if np.isnan(p):
+        raise ValueError(f"norm_type must be a number, got {norm_type}")
+    rows = np.unique(as_ids(ids, "embedding ids"))  # each row once, however often it occurs
+    data = weight.data
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(data[rows], ord=p, axis=1).astype(np.float64)
+    big = rows[norms > max_norm]
+    if big.size:
+        scale = max_norm / (norms[norms > max_norm] + 1e-7)
+        data[big] *= scale.astype(data.dtype)[:, None]
+    weight._version[0] += (
+        1  # in place, as every Tensor.xxx_ (PyTorch counts it even if no row changed)
+    )
+    return weight
 
 
 def check_padding_idx(padding_idx: int, num_embeddings: int) -> int:

@@ -15,6 +15,8 @@ occurred get exactly zero.  Two ways to hand that to the optimizer:
   wrapped in ``RowSparseGrad``; its cost depends on the number of ids, not on V.
 
 ``padding_idx`` (as in PyTorch): that row is looked up normally but never receives gradient.
+``EmbeddingLookupScaled`` is the lookup of ``scale_grad_by_freq=True``: each row's gradient is
+divided by how often its id occurs in the batch.
 """
 
 from __future__ import annotations
@@ -71,3 +73,30 @@ class EmbeddingLookup(Function):
                 indices = np.delete(indices, k)
                 values = np.delete(values, k, axis=0)
         return RowSparseGrad(indices, values, self.shape)
+
+
+class EmbeddingLookupScaled(EmbeddingLookup):
+    """The lookup of ``scale_grad_by_freq=True`` (PyTorch's option): the same forward; in
+    backward, the gradient of row r is divided by the number of times r occurs in the ids.
+
+    Every occurrence of id r adds its upstream row to row r's gradient, so a frequent word's
+    row gets a large gradient; dividing by the count makes it the average upstream row instead
+    of the sum.  Dense and sparse gradients alike; the padding row stays without gradient.
+    """
+
+    def backward(self, grad):
+        g = super().backward(grad)
+        ids = self.ids.reshape(-1)
+        if isinstance(g, RowSparseGrad):
+            # each kept row's count: ids land on their row of the sorted unique indices (the
+            # padding row, dropped from them, is not counted)
+            k = g.nnz_rows
+            at = np.minimum(np.searchsorted(g.indices, ids), max(k - 1, 0))
+            kept = g.indices[at] == ids if k else np.zeros(ids.shape, bool)
+            counts = np.bincount(at[kept], minlength=k)
+            values = g.values / counts[:, None].astype(g.values.dtype)
+            return RowSparseGrad(g.indices, values, g.shape)
+        counts = np.bincount(ids, minlength=self.shape[0])
+        rows = np.flatnonzero(counts > 1)  # (a row seen once keeps its gradient)
+        g[rows] /= counts[rows, None].astype(g.dtype)
+        return g
