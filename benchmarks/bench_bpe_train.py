@@ -23,7 +23,7 @@ Sections:
 5. **JIT cost**: numba compile time of the trainer's kernels in a fresh cache directory.
 
 Both trainers get the corpus as the same list of ~4 KB documents, cut only at the safe points of
-file streaming (``_train_corpus``: a space between two letters, or a line feed between a
+file streaming (``corpus.SAFE_CUT``: a space between two letters, or a line feed between a
 non-space and a letter), where no built-in pattern joins two chunks: so both see exactly the
 chunks of the whole text split at once.  (HF needs a list to use its threads at all.)
 """
@@ -171,7 +171,7 @@ class HFWorker:
 
 
 def _docs(text: str) -> list[str]:
-    from minigrad.tokenizers._train_corpus import _SAFE_CUT  # the same cut rule as streaming
+    from minigrad.tokenizers.corpus import SAFE_CUT as _SAFE_CUT  # the streaming cut rule
 
     safe = _SAFE_CUT.pattern
     import regex
@@ -201,7 +201,7 @@ def _variants(text: str, n: int) -> str:
 
 
 def _write_child(tmp: Path) -> None:
-    from minigrad.tokenizers.pretokenize import GPT4_PATTERN
+    from minigrad.tokenizers.patterns import GPT4_PATTERN
 
     code = CHILD.replace("from minigrad_gpt4 import GPT4", f"GPT4 = {GPT4_PATTERN!r}")
     (tmp / "child.py").write_text(code, encoding="utf-8")
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     from tokenizers import Tokenizer
 
     from minigrad.tokenizers.naive_trainer import train_naive
-    from minigrad.tokenizers.pretokenize import GPT4_PATTERN
+    from minigrad.tokenizers.patterns import GPT4_PATTERN
     from minigrad.tokenizers.trainer import train_bpe
 
     q = args.quick

@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     import tokenizers
 
     from minigrad.tokenizers import BPETokenizer
-    from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
+    from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
     from minigrad.tokenizers.trainer import train_bpe
 
     text = stdlib_corpus(n_bytes)

@@ -10,6 +10,7 @@ import numpy as _np
 
 from minigrad import autograd as autograd
 from minigrad import nn, optim
+from minigrad.autograd import Function, grad
 from minigrad.creation import (
     arange,
     cat,
@@ -40,6 +41,7 @@ bool_ = _np.bool_
 __version__ = "0.1.0"
 
 __all__ = [
+    "Function",
     "Tensor",
     "ValuesIndices",
     "arange",
@@ -52,6 +54,7 @@ __all__ = [
     "from_numpy",
     "full",
     "generator",
+    "grad",
     "int32",
     "int64",
     "is_grad_enabled",

@@ -4,7 +4,8 @@
     minigrad train                      train the next-token MLP on the built-in corpus
     minigrad generate DIR --prompt TEXT continue a prompt with a trained model
     minigrad neighbors DIR WORD         nearest words by cosine similarity in a checkpoint
-    minigrad graph                      the computation graph backward() walks (DOT / SVG)
+    minigrad graph [--expr EXPR]        the computation graph backward() walks, as a picture
+    minigrad newton                     what a second derivative is for (Newton's method)
     minigrad tokenizer train|encode|decode
     minigrad demo                       explain, then a short train: the quick start
     minigrad bench                      side-by-side benchmarks vs PyTorch, tiktoken, HF
@@ -29,13 +30,24 @@ from minigrad.commands import (
     generate,
     graph,
     neighbors,
+    newton_cmd,
     tokenizer_cmd,
     train,
 )
 from minigrad.commands.common import CLIError
 
 #: The subcommand modules, in the order ``minigrad --help`` lists them.
-COMMANDS = (explain_cmd, train, generate, neighbors, graph, tokenizer_cmd, demo, bench)
+COMMANDS = (
+    explain_cmd,
+    newton_cmd,
+    train,
+    generate,
+    neighbors,
+    graph,
+    tokenizer_cmd,
+    demo,
+    bench,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

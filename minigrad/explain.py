@@ -65,6 +65,12 @@ class ExplainResult:
     lr: float
     embedding_after: np.ndarray
     bpe_ids: list[int] = field(default_factory=list)
+    grad_logits: np.ndarray | None = None  # dL/dlogits, (N, V): (softmax - one_hot) / N
+    probs: np.ndarray | None = None  # softmax(logits), (N, V)
+    weight_before: np.ndarray | None = None  # the output weights W (V, d)
+    grad_weight: np.ndarray | None = None  # dL/dW
+    weight_after: np.ndarray | None = None
+    check: dict[str, np.ndarray] | None = None  # finite differences of the loss (``check=True``)
 
 
 def fmt(x: float, digits: int = 4) -> str:
@@ -107,6 +113,65 @@ class _Printer:
             self(mark(i, line) if mark else line)
 
 
+#: the step of the finite differences that ``check=True`` prints (float64: error about h^2)
+FD_STEP = 1e-6
+
+
+def _loss_of(E: np.ndarray, W: np.ndarray, inputs: np.ndarray, targets: np.ndarray) -> float:
+    """The step's loss for given E and W, in float64, without recording a graph."""
+    with minigrad.no_grad():
+        x = F.embedding(inputs, minigrad.tensor(E, dtype="float64"))
+        return F.cross_entropy(x @ minigrad.tensor(W, dtype="float64").T, targets).item()
+
+
+def finite_differences(
+    E: np.ndarray, W: np.ndarray, inputs: np.ndarray, targets: np.ndarray, h: float = FD_STEP
+) -> dict[str, np.ndarray]:
+    """The gradients of the step's loss by central differences, one weight at a time, in
+    float64: ``(L(w + h) - L(w - h)) / 2h`` for every entry of the logits, W and E.
+
+    What backward computes with the chain rule, measured instead: nudge one number, see how
+    much the loss moves.  Two forward passes per number, so only for tiny models like this one.
+    """
+    E, W = E.astype(np.float64), W.astype(np.float64)
+    logits = E[inputs] @ W.T
+
+    def ce(z: np.ndarray) -> float:
+        return F.cross_entropy(minigrad.tensor(z, dtype="float64"), targets).item()
+
+    out = {}
+    for key, base, loss in (
+        ("logits", logits, ce),
+        ("W", W, lambda a: _loss_of(E, a, inputs, targets)),
+        ("E", E, lambda a: _loss_of(a, W, inputs, targets)),
+    ):
+        grad = np.zeros_like(base)
+        for idx in np.ndindex(base.shape):
+            plus, minus = base.copy(), base.copy()
+            plus[idx] += h
+            minus[idx] -= h
+            grad[idx] = (loss(plus) - loss(minus)) / (2 * h)
+        out[key] = grad
+    return out
+
+
+def _with_check(v: np.ndarray, fd: np.ndarray | None) -> str:
+    """``[0.0709, ...]``, or with finite differences ``[0.0709 (fd 0.0709), ...]``."""
+    if fd is None:
+        return fmt_vec(v, 4, 7, fixed=True)
+    return "[" + ", ".join(f"{a: .4f} (fd {b: .4f})" for a, b in zip(v, fd)) + "]"
+
+
+def _check_matrix(p: _Printer, m: np.ndarray, fd: np.ndarray | None, labels, mark=None) -> None:
+    if fd is None:
+        p.matrix(m, labels, mark=mark, fixed=True)
+        return
+    pad = max(len(lab) for lab in labels)
+    for i, (lab, row) in enumerate(zip(labels, m)):
+        line = f"   {lab.ljust(pad)}  {_with_check(row, fd[i])}"
+        p(mark(i, line) if mark else line)
+
+
 def _bpe_view(p: _Printer, text: str, tok: BPETokenizer) -> list[int]:
     ids = tok.encode_ordinary(text)
     p.heading("The same text with a BPE tokenizer (subword tokens)")
@@ -132,6 +197,7 @@ def explain(
     seed: int = 0,
     out: IO[str] | None = None,
     style: Style | None = None,
+    check: bool = False,
 ) -> ExplainResult:
     """Print the walk-through of ``text`` to ``out`` and return its numbers.
 
@@ -235,29 +301,65 @@ def explain(
         f"   (a uniform guess would give log V = {fmt(np.log(V), 4)})"
     )
 
+    logits.retain_grad()  # an intermediate keeps .grad only when asked: shown below
     opt.zero_grad()
     loss.backward()
     g = emb.weight.grad
     grad = g.to_dense() if hasattr(g, "to_dense") else np.asarray(g)
     rows = [int(i) for i in (g.indices if hasattr(g, "indices") else np.nonzero(grad.any(1))[0])]
-    p.heading("Backpropagation: dLoss/dE, the gradient of the embedding matrix")
+    grad_logits, grad_w = np.asarray(logits.grad), np.asarray(head.weight.grad)
+    W0 = head.weight.data.copy()
+    n = len(inputs)
+    fd = finite_differences(E0, W0, inputs, targets) if check else None
+    p.heading("Backpropagation: the gradient from the loss back to W and E")
+    p.note("The chain rule, one op at a time from the loss back; every number is backward()'s.")
+    if check:
+        p.note("(fd ...) beside a number: the finite difference (L(w + h) - L(w - h)) / 2h for")
+        p.note(f"that one weight, h = {FD_STEP:g}, computed in float64 without backward().")
+    p(f"   dL/dlogits = (softmax(logits) - one_hot(target)) / N,   N = {n} (the loss is a mean)")
+    onehot_t = np.eye(V)[targets]
+    for k, (a, b) in enumerate(pairwise(words)):
+        p(f"   {a!r} -> {b!r}:")
+        p(f"      p = softmax(logits)   {fmt_vec(probs[k], 4, 7, fixed=True)}")
+        p(f"      y = one_hot({b!r})".ljust(28) + fmt_vec(onehot_t[k], 4, 7))
+        checked = _with_check(grad_logits[k], None if fd is None else fd["logits"][k])
+        p(f"      (p - y) / {n}".ljust(28) + s.yellow(checked))
+    p.note("Each row pushes the right word's logit up (p - 1 < 0) and every other one down.")
+    p("   dL/dW = dL/dlogits^T @ x   (x = E[input]: every row of W gets a gradient)")
+    _check_matrix(p, grad_w, None if fd is None else fd["W"], labels)
+    p("   dL/dE[i] = sum over the inputs k with id i of ((p_k - y_k) / N) @ W")
 
     def mark(i: int, line: str) -> str:
         return s.red(line) if i in rows else s.dim(line)
 
-    p.matrix(grad, labels, mark=mark, fixed=True)
+    _check_matrix(p, grad, None if fd is None else fd["E"], labels, mark=mark)
     for i, w in enumerate(vocab_tok.id_to_token):
         if i in rows:
-            n = int((inputs == i).sum())
-            times = "" if n == 1 else f" {n} times (its row is the sum over those {n} uses)"
+            count = int((inputs == i).sum())
+            times = "" if count == 1 else f" {count} times (its row is the sum over those uses)"
             p(f"   row {i} ({w!r}): non-zero, id {i} was an input{times}")
         else:
             p(f"   row {i} ({w!r}): {s.bold('exactly 0')}, id {i} never appears as an input")
     p.note(f"Embedding(sparse=True) stores only those rows: grad.indices = {rows}")
+    if fd is not None:
+        worst = max(
+            float(np.abs(grad_logits - fd["logits"]).max()),
+            float(np.abs(grad_w - fd["W"]).max()),
+            float(np.abs(grad - fd["E"]).max()),
+        )
+        p(f"   backward() and finite differences agree: max |difference| = {worst:.1e}")
 
-    p.heading(f"The update: E[i] <- E[i] - lr * dLoss/dE[i],  lr = {fmt(lr)}")
+    p.heading(f"The update: w <- w - lr * dL/dw for W and for E,  lr = {fmt(lr)}")
     opt.step()
     E1 = emb.weight.data.copy()
+    W1 = head.weight.data.copy()
+    p("   W (every row moves: each row is a word's output direction)")
+    for c, w in enumerate(vocab_tok.id_to_token):
+        p(f"   W[{c}] ({w!r})")
+        p(f"      before {fmt_vec(W0[c])}")
+        p(f"      - {fmt(lr)} * {fmt_vec(grad_w[c], fixed=True)}")
+        p(f"      after  {s.green(fmt_vec(W1[c]))}")
+    p("   E (only the rows of ids that were inputs move)")
     for i, w in enumerate(vocab_tok.id_to_token):
         moved = i in rows
         p(f"   E[{i}] ({w!r})")
@@ -269,6 +371,12 @@ def explain(
             p(f"      after  {fmt_vec(E1[i])}  {s.dim('(unchanged: no gradient)')}")
     with minigrad.no_grad():
         loss_after = F.cross_entropy(head(emb(inputs)), targets).item()
+        only_e = _loss_of(E1, W0, inputs, targets)
+        only_w = _loss_of(E0, W1, inputs, targets)
+    p(
+        f"   the loss drop comes from both: updating only E gives {fmt(only_e, 5)}, only W "
+        f"{fmt(only_w, 5)}, both {fmt(loss_after, 5)}"
+    )
     p(f"   same inputs after the step: loss {fmt(loss.item(), 5)} -> {s.bold(fmt(loss_after, 5))}")
     p()
     p(
@@ -294,4 +402,10 @@ def explain(
         lr=lr,
         embedding_after=E1,
         bpe_ids=bpe_ids,
+        grad_logits=grad_logits,
+        probs=probs,
+        weight_before=W0,
+        grad_weight=grad_w,
+        weight_after=W1,
+        check=fd,
     )

@@ -81,7 +81,16 @@ class Tensor(TensorMath, TensorInplace):
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_grad_fn", "_requires_grad", "_version", "_view", "data", "grad")
+    __slots__ = (
+        "__weakref__",
+        "_grad_fn",
+        "_name",
+        "_requires_grad",
+        "_version",
+        "_view",
+        "data",
+        "grad",
+    )
 
     # Make numpy hand ``ndarray + tensor`` to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
@@ -154,6 +163,21 @@ class Tensor(TensorMath, TensorInplace):
     def _base(self) -> Tensor | None:
         """For a view, the tensor that owns its memory (as in PyTorch); else None."""
         return None if self._view is None else self._view.base
+
+    @property
+    def name(self) -> str | None:
+        """Your label for this tensor (``t.name = "a"``), shown by ``minigrad.viz`` pictures.
+
+        It survives ``backward()``: the array-free stand-in that replaces a released
+        intermediate keeps it.
+        """
+        return getattr(self, "_name", None)  # unset until named: ops never pay for the slot
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        if value is not None and not isinstance(value, str):
+            raise TypeError(f"a tensor's name must be a str or None, got {type(value).__name__}")
+        self._name = value
 
     def size(self, dim: int | None = None) -> Any:
         return self.data.shape if dim is None else self.data.shape[dim]
@@ -248,12 +272,24 @@ class Tensor(TensorMath, TensorInplace):
         out._version, out._view = self._version, None
         return out
 
-    def backward(self, gradient: ArrayLike | None = None, retain_graph: bool = False) -> None:
+    def backward(
+        self,
+        gradient: ArrayLike | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+    ) -> None:
         """Compute d self / d leaf for every leaf that requires grad; add it into ``leaf.grad``.
 
         ``gradient`` is d loss / d self.  It may be omitted only for a one-element tensor (a
         scalar loss), where it is 1.  Without ``retain_graph=True`` the graph's saved arrays are
         freed, so a second backward through the same graph raises.
+
+        ``create_graph=True`` records the backward pass itself: every ``.grad`` it writes is
+        then a Tensor with a graph of its own, which can be differentiated again (second
+        derivatives; see also :func:`minigrad.grad`).  ``retain_graph`` defaults to
+        ``create_graph``, as in PyTorch.  As there, a leaf then holds a gradient whose graph
+        holds the leaf: a reference cycle, freed by Python's garbage collector.
+        :func:`minigrad.grad`, which returns gradients instead of storing them, makes none.
         """
         if self._view is not None:
             self._sync_view()
@@ -262,6 +298,8 @@ class Tensor(TensorMath, TensorInplace):
                 "backward() on a tensor that does not require grad (no input had "
                 "requires_grad=True, or it was computed under no_grad())"
             )
+        if retain_graph is None:
+            retain_graph = create_graph
         if gradient is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -270,13 +308,19 @@ class Tensor(TensorMath, TensorInplace):
                     "(or reduce it first, e.g. loss.sum())"
                 )
             grad = np.ones_like(self.data)
+        elif create_graph and isinstance(gradient, Tensor):  # kept: it may require grad itself
+            grad = gradient
         else:
             grad = _as_array(gradient, self.dtype, copy=False)
-            if grad.shape != self.shape:
-                raise ValueError(
-                    f"gradient has shape {grad.shape} but the tensor has shape {self.shape}"
-                )
-        run_backward(self, grad, retain_graph=retain_graph)
+        if grad.shape != self.shape:
+            raise ValueError(
+                f"gradient has shape {grad.shape} but the tensor has shape {self.shape}"
+            )
+        if create_graph and not isinstance(grad, Tensor):
+            grad = Tensor._wrap(grad)
+        elif create_graph and grad.dtype != self.dtype:
+            grad = grad.to(self.dtype)
+        run_backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # ----------------------------------------------------------------- in-place changes
     # add_, mul_, ..., fill_, copy_ and the rules for recording them: tensor_inplace.py

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from minigrad import Tensor
-from minigrad.testing import gradcheck
+from minigrad.testing import gradcheck, gradgradcheck
 
 
 def arrays_of(inputs: tuple[Any, ...]) -> list[Any]:
@@ -33,12 +33,21 @@ def check_forward(
     np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=1e-300)
 
 
+#: inputs with at most this many elements in all get their second derivatives checked too
+SECOND_ORDER_ELEMENTS = 12
+
+
 def check_op(
     fn: Callable[..., Tensor], reference: Callable[..., Any], *inputs: Any, rtol: float = 1e-12
 ) -> None:
-    """Forward equals ``reference`` (numpy) and backward equals finite differences."""
+    """Forward equals ``reference`` (numpy), and backward and double backward equal finite
+    differences (``gradcheck``; ``gradgradcheck`` for inputs of a few elements)."""
     check_forward(fn, reference, *inputs, rtol=rtol)
     assert gradcheck(fn, *inputs)
+    # second derivatives too: each checked element costs two first backwards, so only for
+    # small inputs (most examples; shrinking ends there anyway)
+    if sum(t.data.size for t in inputs if isinstance(t, Tensor)) <= SECOND_ORDER_ELEMENTS:
+        assert gradgradcheck(fn, *inputs)
 
 
 @st.composite

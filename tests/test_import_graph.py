@@ -53,12 +53,14 @@ LAYERS: dict[str, int] = {
     "metrics": 8,
     "io": 8,
     "viz": 8,
+    "expression": 8,
     "tokenizers": 8,
     # the property-testing kit: written against the public surface, as a user's tests are
     "testing": 9,
     # files on disk and the printed walk-through
     "checkpoint": 9,
     "explain": 9,
+    "newton": 9,
     # the command line
     "commands": 10,
     "cli": 11,

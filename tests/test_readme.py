@@ -49,3 +49,33 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"```bash\n(.*?)\n```", README, re.S)
     test_cmd = next(c for c in commands if c.rstrip().endswith("pytest"))
     assert test_cmd in (ROOT / ".ci" / "run").read_text()
+
+
+def test_second_derivatives_example_says_true_things():
+    import numpy as np
+
+    ns: dict = {}
+    exec(compile(_python_block_after("### Second derivatives"), "README", "exec"), ns)
+    assert ns["dy"].item() == 12.0 and ns["d2y"].item() == 12.0  # 3x^2 and 6x at x = 2
+    t = np.tanh(ns["w"].data)
+    # loss = sum tanh(w)^2 has a diagonal Hessian: 2 (1 - t^2)^2 - 4 t^2 (1 - t^2)
+    h00 = 2 * (1 - t[0] ** 2) ** 2 - 4 * t[0] ** 2 * (1 - t[0] ** 2)
+    np.testing.assert_allclose(ns["hv"].data, [h00, 0.0], rtol=1e-12)
+
+
+def test_the_graph_picture_is_committed_and_made_by_the_command_shown(tmp_path, monkeypatch):
+    from minigrad.cli import main
+
+    section = README.split("### Any expression as a picture", 1)[1].split("\n## ", 1)[0]
+    assert "![" in section and "](docs/graph.png)" in section
+    command = re.search(r"```bash\nminigrad (graph .*?) -o graph.png\n```", section).group(1)
+    png = (ROOT / "docs" / "graph.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # as committed: drawn by matplotlib, no Graphviz
+    import shlex
+
+    assert main([*shlex.split(command), "-o", str(tmp_path / "g.png")]) == 0
+    made = (tmp_path / "g.png").read_bytes()
+    assert made[16:24] == png[16:24]  # the same width and height: the same picture's layout

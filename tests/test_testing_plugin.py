@@ -304,12 +304,12 @@ def test_warm_up_compiles_every_group():
 
 
 def test_readme_documents_the_plugin():
-    section = README.split("## Testing your own ops", 1)[1].split("\n## ", 1)[0]
+    section = README.split("## Write your own op", 1)[1].split("\n## ", 1)[0]
     for words in ("-p no:minigrad", "deadline=None", "warm_up()", "--hypothesis-profile"):
         assert words in section
 
 
 def test_readme_example_is_the_tested_file():
     example = (ROOT / "tests" / "test_readme_own_op.py").read_text()
-    section = README.split("## Testing your own ops", 1)[1]
+    section = README.split("## Write your own op", 1)[1]
     assert "```python\n" + example + "```" in section

@@ -15,7 +15,9 @@ def command(args: argparse.Namespace) -> int:
     """walk the seed's pipeline on real numbers: tokens, ids, one-hot, embeddings, one step
 
     Text -> tokens -> ids -> one-hot -> embedding lookup (= one-hot @ E) -> one next-token
-    training step: loss, gradient rows (only ids that occurred), update.
+    training step: loss, the gradients with their formulas (dL/dlogits = softmax - one_hot,
+    dL/dW, dL/dE: only ids that occurred), the update of W and E. --check prints a finite
+    difference beside every gradient number.
     """
     tokenizer = load_bpe(args.tokenizer) if args.tokenizer else None
     style = Style(use_colour(sys.stdout, args.color))
@@ -29,6 +31,7 @@ def command(args: argparse.Namespace) -> int:
             seed=args.seed,
             out=sys.stdout,
             style=style,
+            check=args.check,
         )
     except ExplainError as exc:
         raise CLIError(str(exc)) from None
@@ -47,4 +50,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--dim", type=int, default=4, help="embedding dimension d (default %(default)s)")
     p.add_argument("--lr", type=float, default=0.5, help="SGD learning rate (default %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random weights (default 0)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="print a finite-difference estimate beside every gradient number",
+    )
     add_colour_flag(p)

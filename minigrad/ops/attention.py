@@ -29,6 +29,8 @@ import math
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.elementwise import ApplyMask
+from minigrad.ops.shape import Stack
 from minigrad.validate import positive_int
 
 _MASKS: dict[tuple[int, str], np.ndarray] = {}
@@ -112,6 +114,28 @@ class CausalAttention(Function):
         np.matmul(dp.swapaxes(-1, -2), q, out=out[1])  # dL/dk = dS^T q / sqrt(hd)
         # (3, B, H, T, hd) -> (B, T, 3, H, hd) -> (B, T, 3d): the layout qkv came in
         return out.transpose(1, 3, 0, 2, 4).reshape(b, t, 3 * h * hd)
+
+    def backward_graph(self, grad):
+        # The formulas above in Tensor ops, with q, k, v and P recomputed from qkv as ops (the
+        # saved arrays are constants): every one of them depends on qkv, and the second
+        # derivative runs through all of those dependences.
+        qkv = self.inputs[0]
+        b, t, c3 = qkv.shape
+        h = self.n_heads
+        hd = c3 // 3 // h
+        qkv5 = qkv.reshape(b, t, 3, h, hd).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv5[0], qkv5[1], qkv5[2]
+        p = ((q @ k.mT) * self.scale + _causal_bias(t, self.p.dtype)).softmax(-1)
+        pm = p if self.mask is None else ApplyMask.apply(p, mask=self.mask)
+        g = grad.reshape(b, t, h, hd).permute(0, 2, 1, 3)
+        dv = pm.mT @ g  # dL/dv = (P M)^T G
+        dp = g @ v.mT  # dL/d(P M) = G v^T
+        if self.mask is not None:
+            dp = ApplyMask.apply(dp, mask=self.mask)
+        ds = p * (dp - (dp * p).sum(dim=-1, keepdim=True)) * self.scale
+        dq, dk = ds @ k, ds.mT @ q
+        out = Stack.apply(dq, dk, dv, dim=0)  # (3, B, H, T, hd), the layout of qkv5
+        return out.permute(1, 3, 0, 2, 4).reshape(b, t, c3)
 
 
 # --------------------------------------------------------------------------- incremental decoding

@@ -36,6 +36,8 @@ def _broadcast_error(op: str, a: object, b: object) -> ValueError:
 
 
 class Add(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, b):
         try:
             return default_float(a + b, a, b)
@@ -46,8 +48,13 @@ class Add(Function):
         # d(a+b)/da = 1, d(a+b)/db = 1
         return grad, grad
 
+    def backward_graph(self, grad):
+        return grad, grad
+
 
 class Sub(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, b):
         try:
             return default_float(a - b, a, b)
@@ -56,6 +63,9 @@ class Sub(Function):
 
     def backward(self, grad):
         # d(a-b)/da = 1, d(a-b)/db = -1
+        return grad, (-grad if self.inputs[1] is not None else None)
+
+    def backward_graph(self, grad):
         return grad, (-grad if self.inputs[1] is not None else None)
 
 
@@ -79,6 +89,14 @@ class Mul(Function):
         gb = grad * self.a if self.inputs[1] is not None else None
         return ga, gb
 
+    def backward_graph(self, grad):
+        # the same rule in Tensor ops: d(a*b)/da = b, where b is the input tensor itself when it
+        # requires grad, so that d/db of this gradient (the mixed second derivative, 1) exists
+        a, b = self.operand(0, self.a), self.operand(1, self.b)
+        ga = grad * b if self.inputs[0] is not None else None
+        gb = grad * a if self.inputs[1] is not None else None
+        return ga, gb
+
 
 class Div(Function):
     # d/da = 1/b needs b only; d/db = -a/b^2 needs both
@@ -97,13 +115,24 @@ class Div(Function):
         gb = -grad * self.a / (self.b * self.b) if self.inputs[1] is not None else None
         return ga, gb
 
+    def backward_graph(self, grad):
+        a, b = self.operand(0, self.a), self.operand(1, self.b)
+        ga = grad / b if self.inputs[0] is not None else None
+        gb = -grad * a / (b * b) if self.inputs[1] is not None else None
+        return ga, gb
+
 
 class Neg(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         return -a
 
     def backward(self, grad):
         # d(-a)/da = -1
+        return -grad
+
+    def backward_graph(self, grad):
         return -grad
 
 
@@ -140,6 +169,21 @@ class Pow(Function):
                 gb = grad * self.out * np.log(a)
         return ga, gb
 
+    def backward_graph(self, grad):
+        a, b = self.operand(0, self.a), self.operand(1, self.b)
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.inputs[0] is not None:
+                if self.inputs[1] is None and np.ndim(self.b) == 0:  # a constant exponent
+                    ga = grad * (b * a ** (b - 1)) if self.b != 0 else grad * 0
+                else:  # b * a^(b-1), 0 where b = 0 (as in backward)
+                    ga = grad * Where.apply(np.asarray(self.b) == 0, 0, b * a ** (b - 1))
+            if self.inputs[1] is not None:
+                # d(a^b)/db = a^b ln(a): a^b recomputed, a graph node of its own
+                log_a = a.log() if self.inputs[0] is not None else np.log(self.a)
+                gb = grad * (a**b) * log_a
+        return ga, gb
+
 
 class Exp(Function):
     def forward(self, a):
@@ -149,6 +193,10 @@ class Exp(Function):
     def backward(self, grad):
         # d(e^a)/da = e^a: the output itself, kept from forward
         return grad * self.out
+
+    def backward_graph(self, grad):
+        # e^a recomputed as an op (the saved array is a constant): d/da of it is e^a again
+        return grad * self.inputs[0].exp()
 
 
 class Log(Function):
@@ -160,6 +208,9 @@ class Log(Function):
         # d(ln a)/da = 1/a
         return grad / self.a
 
+    def backward_graph(self, grad):
+        return grad / self.inputs[0]
+
 
 class Sqrt(Function):
     def forward(self, a):
@@ -170,8 +221,13 @@ class Sqrt(Function):
         # d(sqrt a)/da = 1 / (2 sqrt a)
         return grad / (2 * self.out)
 
+    def backward_graph(self, grad):
+        return grad / (2 * self.inputs[0].sqrt())
+
 
 class Abs(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         self.a = a
         return np.abs(a)
@@ -179,6 +235,10 @@ class Abs(Function):
     def backward(self, grad):
         # d|a|/da = sign(a) (0 at a = 0, as PyTorch chooses)
         return grad * np.sign(self.a)
+
+    def backward_graph(self, grad):
+        # sign(a) is piecewise constant: its own derivative is 0
+        return ApplyMask.apply(grad, mask=np.sign(self.a))
 
 
 class Tanh(Function):
@@ -189,6 +249,10 @@ class Tanh(Function):
     def backward(self, grad):
         # d tanh(a)/da = 1 - tanh(a)^2
         return grad * (1 - self.out * self.out)
+
+    def backward_graph(self, grad):
+        t = self.inputs[0].tanh()
+        return grad * (1 - t * t)
 
 
 class Sigmoid(Function):
@@ -201,8 +265,14 @@ class Sigmoid(Function):
         # d sigmoid(a)/da = sigmoid(a) * (1 - sigmoid(a))
         return grad * self.out * (1 - self.out)
 
+    def backward_graph(self, grad):
+        s = self.inputs[0].sigmoid()
+        return grad * s * (1 - s)
+
 
 class Relu(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         self.mask = a > 0
         return np.maximum(a, 0)
@@ -210,6 +280,10 @@ class Relu(Function):
     def backward(self, grad):
         # d relu(a)/da = 1 where a > 0, else 0
         return grad * self.mask
+
+    def backward_graph(self, grad):
+        # the mask is piecewise constant: relu'' = 0 (away from the kink)
+        return ApplyMask.apply(grad, mask=self.mask)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -230,6 +304,12 @@ class GeluTanh(Function):
         inner_grad = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * a * a)
         return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * inner_grad)
 
+    def backward_graph(self, grad):
+        a = self.inputs[0]
+        t = (_SQRT_2_OVER_PI * (a + _GELU_C * a * a * a)).tanh()
+        inner_grad = _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * a * a)
+        return grad * (0.5 * (1 + t) + 0.5 * a * (1 - t * t) * inner_grad)
+
 
 class GeluErf(Function):
     """GELU, exact: a * Phi(a), where Phi is the standard normal CDF."""
@@ -246,6 +326,44 @@ class GeluErf(Function):
         pdf = np.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
         return grad * (self.cdf + a * pdf)
 
+    def backward_graph(self, grad):
+        # Phi(a) needs erf, which is no op: the gradient is an op of its own (GeluErfGrad)
+        return GeluErfGrad.apply(self.inputs[0], grad)
+
+
+def _normal_pdf(a):
+    """phi(a) = exp(-a^2 / 2) / sqrt(2 pi), of an array, or of a Tensor in Tensor ops."""
+    e = np.exp(-0.5 * a * a) if isinstance(a, np.ndarray) else (-0.5 * a * a).exp()
+    return e * (1 / math.sqrt(2 * math.pi))
+
+
+class GeluErfGrad(Function):
+    """``GeluErfGrad.apply(a, g) = g * (Phi(a) + a phi(a))``: exact GELU's backward as an op.
+
+    Its own derivatives: d/dg = Phi(a) + a phi(a) (the output is linear in g), and
+    d/da = g * phi(a) (2 - a^2), because phi'(a) = -a phi(a).
+    """
+
+    def forward(self, a, g):
+        self.a, self.g = a, g
+        cdf = 0.5 * (1 + kernels.erf(np.asarray(a * (1 / math.sqrt(2.0)))))
+        self.slope = cdf + a * _normal_pdf(a)
+        return g * self.slope
+
+    def backward(self, grad):
+        ga = grad * self.g * _normal_pdf(self.a) * (2 - self.a * self.a)
+        gg = grad * self.slope if self.inputs[1] is not None else None
+        return (ga if self.inputs[0] is not None else None), gg
+
+    def backward_graph(self, grad):
+        a, g = self.operand(0, self.a), self.operand(1, self.g)
+        ga = gg = None
+        if self.inputs[0] is not None:
+            ga = grad * g * _normal_pdf(a) * (2 - a * a)
+        if self.inputs[1] is not None:
+            gg = GeluErfGrad.apply(a, grad)  # linear in g: the same slope times grad
+        return ga, gg
+
 
 class ApplyMask(Function):
     """``y = x * mask`` with a constant ``mask``: the op behind dropout (``nn.functional.dropout``).
@@ -254,6 +372,8 @@ class ApplyMask(Function):
     keyword, not a differentiable input.
     """
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, x, mask=None):
         self.mask = mask
         return x * mask
@@ -261,6 +381,9 @@ class ApplyMask(Function):
     def backward(self, grad):
         # d(x * mask)/dx = mask: the same mask as the forward, not a new draw
         return grad * self.mask
+
+    def backward_graph(self, grad):
+        return ApplyMask.apply(grad, mask=self.mask)
 
 
 class _Pick(Function):
@@ -286,6 +409,13 @@ class _Pick(Function):
         gb = grad * (1 - share_a) if self.inputs[1] is not None else None
         return ga, gb
 
+    def backward_graph(self, grad):
+        # the shares are piecewise constant: no second derivative (away from ties)
+        share_a = (self.beats(self.a, self.b) + 0.5 * (self.a == self.b)).astype(grad.dtype)
+        ga = ApplyMask.apply(grad, mask=share_a) if self.inputs[0] is not None else None
+        gb = ApplyMask.apply(grad, mask=1 - share_a) if self.inputs[1] is not None else None
+        return ga, gb
+
 
 class Maximum(_Pick):
     pick = staticmethod(np.maximum)
@@ -298,6 +428,8 @@ class Minimum(_Pick):
 
 
 class Clamp(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, min=None, max=None):
         self.a, self.lo, self.hi = a, min, max
         return np.clip(a, min, max)
@@ -311,6 +443,14 @@ class Clamp(Function):
         if self.hi is not None:
             inside &= a <= self.hi
         return grad * inside
+
+    def backward_graph(self, grad):
+        inside = np.ones(self.a.shape, dtype=bool)
+        if self.lo is not None:
+            inside &= self.a >= self.lo
+        if self.hi is not None:
+            inside &= self.a <= self.hi
+        return ApplyMask.apply(grad, mask=inside)
 
 
 class Where(Function):
@@ -328,8 +468,15 @@ class Where(Function):
         gb = np.where(self.cond, zero, grad) if self.inputs[2] is not None else None
         return None, ga, gb
 
+    def backward_graph(self, grad):
+        ga = Where.apply(self.cond, grad, 0) if self.inputs[1] is not None else None
+        gb = Where.apply(self.cond, 0, grad) if self.inputs[2] is not None else None
+        return None, ga, gb
+
 
 class Cast(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dtype=None):
         self.dtype = a.dtype
         return a.astype(dtype)
@@ -337,3 +484,6 @@ class Cast(Function):
     def backward(self, grad):
         # a change of precision: the gradient is cast back
         return grad.astype(self.dtype)
+
+    def backward_graph(self, grad):
+        return grad.to(self.dtype)

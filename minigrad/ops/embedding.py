@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import kernels
-from minigrad.autograd import Function
+from minigrad.autograd import Function, constant
 from minigrad.sparse import RowSparseGrad
 
 
@@ -35,6 +35,8 @@ class EmbeddingLookup(Function):
     The caller validates ids first (``nn.functional.embedding``, with
     :func:`minigrad.validate.check_ids_in_range`); no kernel ever sees a bad id.
     """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, weight, ids=None, padding_idx=None, sparse=False):
         self.ids = ids
@@ -63,6 +65,13 @@ class EmbeddingLookup(Function):
         if pad is not None:
             out[pad] = 0  # the padding row gets no gradient, however often it occurred
         return out
+
+    def backward_graph(self, grad):
+        # the same scatter-add as an op of its own (dense: a recorded graph has no row-sparse
+        # tensors), so that the gradient can be differentiated again
+        return ScatterRows.apply(
+            grad, ids=self.ids, num_rows=self.shape[0], padding_idx=self.padding_idx
+        )
 
     def _sparse_grad(self, ids, grad, pad):
         indices, values = kernels.row_sparse_sum(ids, grad, num_rows=self.shape[0])
@@ -100,3 +109,44 @@ class EmbeddingLookupScaled(EmbeddingLookup):
         rows = np.flatnonzero(counts > 1)  # (a row seen once keeps its gradient)
         g[rows] /= counts[rows, None].astype(g.dtype)
         return g
+
+    def backward_graph(self, grad):
+        # the scatter-add as an op, then each row times the constant 1 / count (linear in grad)
+        counts = np.bincount(self.ids.reshape(-1), minlength=self.shape[0])
+        scale = (1.0 / np.maximum(counts, 1)).astype(self.dtype)[:, None]
+        return super().backward_graph(grad) * constant(scale)
+
+
+class ScatterRows(Function):
+    """``ScatterRows.apply(rows, ids=..., num_rows=V, padding_idx=None)``: the (V, d) table with
+    row ``r`` the sum of ``rows[i]`` over every ``i`` with ``ids[i] == r``.
+
+    EmbeddingLookup's backward as an op, for double backward.  It is linear in ``rows``, and
+    its own backward is a lookup again: ``dL/drows[i] = G[ids[i]]`` (0 where ``ids[i]`` is the
+    padding row, which never received anything).  A (V, d) scatter with ``np.add.at``: this
+    path is for second derivatives, not for speed.
+    """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
+    def forward(self, rows, ids=None, num_rows=0, padding_idx=None):
+        self.ids, self.padding_idx = ids, padding_idx
+        d = rows.shape[-1]
+        out = np.zeros((num_rows, d), dtype=rows.dtype)
+        np.add.at(out, ids.reshape(-1), rows.reshape(-1, d))
+        if padding_idx is not None:
+            out[padding_idx] = 0
+        return out
+
+    def backward(self, grad):
+        out = grad[self.ids]  # (*ids.shape, d): a lookup
+        if self.padding_idx is not None:
+            out[self.ids == self.padding_idx] = 0
+        return out
+
+    def backward_graph(self, grad):
+        rows = EmbeddingLookup.apply(grad, ids=self.ids)
+        if self.padding_idx is None:
+            return rows
+        keep = (self.ids != self.padding_idx)[..., None].astype(grad.dtype)
+        return rows * keep

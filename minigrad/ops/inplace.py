@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.autograd import Function
-from minigrad.ops.shape import Reshape
+from minigrad.autograd import Function, constant
+from minigrad.ops.elementwise import ApplyMask
+from minigrad.ops.embedding import ScatterRows
+from minigrad.ops.shape import GetItem, Reshape
 
 
 def replay_view(chain, a: np.ndarray) -> np.ndarray:
@@ -49,6 +51,8 @@ def view_index(chain, base_shape: tuple[int, ...]) -> np.ndarray:
 class Fill(Function):
     """``Fill.apply(a, value=v)``: a tensor of a's shape full of ``v`` (``fill_``, ``zero_``)."""
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, value=0.0):
         return np.full(a.shape, value, dtype=a.dtype)
 
@@ -56,9 +60,14 @@ class Fill(Function):
         # the output does not depend on a: gradient 0 (zeros, as PyTorch, not None)
         return np.zeros_like(grad)
 
+    def backward_graph(self, grad):
+        return constant(np.zeros(grad.shape, grad.dtype))  # 0 whatever grad is: a constant
+
 
 class CopyFrom(Function):
     """``CopyFrom.apply(a, src)``: ``src`` broadcast to a's shape (``a.copy_(src)``)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, a, src):
         src = np.asarray(src)
@@ -73,6 +82,9 @@ class CopyFrom(Function):
         # every element now comes from src (the engine sums broadcast copies back); a gets 0
         return np.zeros_like(grad), grad
 
+    def backward_graph(self, grad):
+        return constant(np.zeros(grad.shape, grad.dtype)), grad
+
 
 class SetItem(Function):
     """``SetItem.apply(a, value, key=k)``: a copy of ``a`` with ``out[k] = value``.
@@ -82,6 +94,8 @@ class SetItem(Function):
     broadcasting by the engine).  With a repeated index only one write survives, but, as in
     PyTorch, every copy of ``value`` gets the gradient of its place.
     """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, a, value, key=None):
         self.key = key
@@ -97,6 +111,12 @@ class SetItem(Function):
         ga[self.key] = 0
         return ga, grad[self.key]
 
+    def backward_graph(self, grad):
+        # both halves are linear in grad: grad times a 0/1 mask, and grad read at the key
+        keep = np.ones(grad.shape, grad.dtype)
+        keep[self.key] = 0
+        return ApplyMask.apply(grad, mask=keep), GetItem.apply(grad, key=self.key)
+
 
 class CopySlices(Function):
     """The base's new history after an in-place op on one of its views.
@@ -110,6 +130,8 @@ class CopySlices(Function):
     the base's old values keep the gradient of every other element.
     """
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, base, new_values, chain=(), out=None):
         self.chain, self.shape = chain, base.shape
         return out
@@ -122,6 +144,13 @@ class CopySlices(Function):
         flat[idx] = 0
         return g_base, g_new
 
+    def backward_graph(self, grad):
+        # as backward, in ops: grad masked off the view's elements, and grad read at them
+        idx = view_index(self.chain, self.shape)
+        keep = np.ones(self.shape, grad.dtype)
+        keep.reshape(-1)[idx] = 0
+        return ApplyMask.apply(grad, mask=keep), GetItem.apply(grad.reshape(-1), key=idx)
+
 
 class ViewOfBase(Function):
     """A view's history taken again from its base's current history (PyTorch's view replay).
@@ -130,6 +159,8 @@ class ViewOfBase(Function):
     ``grad_fn``, each of its views becomes this node: the same elements (``chain``), now of
     the new base.  Backward puts the view's gradient where its elements sit in the base.
     """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     is_view = True
 
@@ -141,3 +172,11 @@ class ViewOfBase(Function):
         out = np.zeros(self.shape, dtype=grad.dtype)
         out.reshape(-1)[view_index(self.chain, self.shape)] = grad  # a view: no element twice
         return out
+
+    def backward_graph(self, grad):
+        # the same placement as an op: each element of grad is a row of one number, scattered
+        # to its flat position in the base (ScatterRows, the embedding's backward)
+        idx = view_index(self.chain, self.shape).reshape(-1)
+        size = int(np.prod(self.shape, dtype=np.int64))
+        rows = ScatterRows.apply(grad.reshape(-1, 1), ids=idx, num_rows=size)
+        return rows.reshape(self.shape)

@@ -52,3 +52,21 @@ class Affine(Function):
         if self.inputs[2] is not None:
             gb = g2.sum(axis=0)  # dL/db = column sums of G (b was added to every row)
         return gx, gw, gb
+
+    def backward_graph(self, grad):
+        # the same three formulas in Tensor ops, with x and W themselves where they require
+        # grad: dL/dx = G @ W depends on W and dL/dW = G^T @ x on x (the mixed second derivatives)
+        n_out, n_in = self.weight.shape
+        x2 = self.operand(0, self.x2).reshape(-1, n_in)
+        w = self.operand(1, self.weight)
+        g2 = grad.reshape(-1, n_out)
+        gx = gw = gb = None
+        if self.inputs[0] is not None:
+            gx = (g2 @ w).reshape(self.x_shape)
+        if self.inputs[1] is not None:
+            gw = g2.mT @ x2
+        if len(self.inputs) == 2:
+            return gx, gw
+        if self.inputs[2] is not None:
+            gb = g2.sum(dim=0)
+        return gx, gw, gb

@@ -30,7 +30,8 @@ from typing import ClassVar
 import numpy as np
 
 from minigrad import kernels
-from minigrad.autograd import Function
+from minigrad.autograd import Function, constant
+from minigrad.ops.elementwise import Where
 
 #: the reductions both losses know (checked by ``nn.functional``)
 REDUCTIONS = ("mean", "sum", "none")
@@ -96,6 +97,46 @@ class CrossEntropy(Function):
         c = self.in_shape[1]
         lead = (self.in_shape[0], *self.in_shape[2:])
         return np.moveaxis(gz.reshape(*lead, c), -1, 1)
+
+    def backward_graph(self, grad):
+        # d loss / d z = (softmax(z) - q) * (each row's weight), in Tensor ops: softmax(z) is
+        # recomputed as an op from the logits, so the second derivative (softmax's Jacobian,
+        # diag(p) - p p^T per row) comes out of it; q and the ignored rows are constants.
+        logits, c = self.inputs[0], self.z.shape[1]
+        nd = len(self.in_shape)
+        if nd <= 2:
+            z = logits.reshape(-1, c)
+        else:  # (N, C, d1, ...) -> (N, d1, ..., C) -> rows of C
+            z = logits.permute(0, *range(2, nd), 1).reshape(-1, c)
+        q = _smoothed_one_hot(self.t, self.valid, c, self.eps, self.z.dtype)
+        gz = _row_weighted(z.softmax(-1) - q, grad, self.reduction, self.count, self.valid)
+        if nd <= 2:
+            return gz.reshape(self.in_shape)
+        lead = (self.in_shape[0], *self.in_shape[2:])
+        return gz.reshape(*lead, c).permute(0, nd - 1, *range(1, nd - 1))
+
+
+def _smoothed_one_hot(t, valid, c: int, eps: float, dtype) -> np.ndarray:
+    """q: ``(1 - eps) one_hot(t) + eps / C`` per row, as an (N, C) array (backward_graph only)."""
+    q = np.full((t.shape[0], c), eps / c, dtype=dtype)
+    rows = np.nonzero(valid)[0]
+    q[rows, t[rows]] += 1 - eps
+    return q
+
+
+def _row_weighted(per_row, grad, reduction: str, count: int, valid: np.ndarray):
+    """``per_row`` (N, C) times each row's share of the upstream gradient, 0 for ignored rows.
+
+    The share is ``grad[i]`` (reduction "none"), ``grad`` ("sum") or ``grad / count`` ("mean"):
+    the weight of row i's loss in the loss that was returned.
+    """
+    if reduction == "none":
+        w = grad.reshape(-1, 1)
+    else:
+        w = grad.reshape(1, 1)
+        if reduction == "mean":
+            w = w / max(count, 1)
+    return Where.apply(valid[:, None], per_row * w, 0)
 
 
 #: with ``chunk_size=None`` a chunk holds about this many logits (16 MiB in float32)
@@ -229,6 +270,22 @@ class LinearCrossEntropy(Function):
         )
         return gh, gw, gb
 
+    def backward_graph(self, grad):
+        # The unfused path in Tensor ops (logits = h W^T + b, then softmax - one_hot, row
+        # weights, two matmuls): the (N, V) logits exist here, unlike in forward and backward.
+        # That is the price of a second derivative through this op.
+        h, w = self.operand(0, self.h), self.operand(1, self.weight)
+        z = h @ w.mT
+        if self.bias is not None:
+            z = z + self.operand(2, self.bias)
+        v = self.weight.shape[0]
+        one_hot = _smoothed_one_hot(self.target, self.valid, v, 0.0, self.h.dtype)
+        g = _row_weighted(z.softmax(-1) - one_hot, grad, self.reduction, self.count, self.valid)
+        gh = g @ w if self.inputs[0] is not None else None
+        gw = g.mT @ h if self.inputs[1] is not None else None
+        gb = g.sum(dim=0) if self.inputs[2] is not None else None
+        return gh, gw, gb
+
 
 # --------------------------------------------------------------------------- weights, soft targets
 def class_rows(a: np.ndarray) -> np.ndarray:
@@ -245,6 +302,34 @@ def from_class_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return g.reshape(shape)
     lead = (shape[0], *shape[2:])
     return np.moveaxis(g.reshape(*lead, shape[1]), -1, 1)
+
+
+def class_rows_tensor(x, shape: tuple[int, ...]):
+    """:func:`class_rows` in Tensor ops (recorded), for ``backward_graph``."""
+    nd, c = len(shape), (shape[0] if len(shape) == 1 else shape[1])
+    if nd <= 2:
+        return x.reshape(-1, c)
+    return x.permute(0, *range(2, nd), 1).reshape(-1, c)
+
+
+def from_class_rows_tensor(g, shape: tuple[int, ...]):
+    """:func:`from_class_rows` in Tensor ops (recorded), for ``backward_graph``."""
+    nd = len(shape)
+    if nd <= 2:
+        return g.reshape(shape)
+    lead = (shape[0], *shape[2:])
+    return g.reshape(*lead, shape[1]).permute(0, nd - 1, *range(1, nd - 1))
+
+
+def _row_shares(grad, reduction: str, denom):
+    """d(final loss)/d(each row's loss) as an (N, 1) or (1, 1) Tensor: ``grad[i]`` ("none"),
+    ``grad`` ("sum") or ``grad / denom`` ("mean"), for ``backward_graph``."""
+    if reduction == "none":
+        return grad.reshape(-1, 1)
+    share = grad.reshape(1, 1)
+    if reduction == "mean":
+        share = share * (1.0 / denom if denom else 1.0)  # (denom 0: every row ignored)
+    return share
 
 
 def log_softmax_rows(z: np.ndarray) -> np.ndarray:
@@ -311,6 +396,7 @@ class WeightedCrossEntropy(Function):
         self.valid = valid = t != ignore_index
         self.safe_t = np.where(valid, t, 0)
         self.weight = weight
+        self.logits = logits  # backward_graph recomputes softmax from them: version-checked
         self.w_t = np.where(valid, weight[self.safe_t], 0).astype(dtype)  # w_t, 0 if ignored
         self.denom = self.w_t.sum(dtype=dtype)
         if label_smoothing == 0.0:
@@ -349,6 +435,25 @@ class WeightedCrossEntropy(Function):
             gz = np.where(self.valid[:, None], gz, 0).astype(dtype, copy=False)
         return from_class_rows(gz, self.in_shape)
 
+    def backward_graph(self, grad):
+        # the gradient above as p * a - Q per row, softmax recomputed as an op from the logits
+        # (so the second derivative comes out of it); a = (1 - eps) w_t + (eps / C) W and
+        # Q = (1 - eps) w_t one_hot(t) + (eps / C) w are constants, the ignored rows 0
+        eps, w = self.eps, self.weight
+        c = w.shape[0]
+        p = class_rows_tensor(self.inputs[0], self.in_shape).softmax(-1)
+        dtype = self.w_t.dtype
+        a = ((1 - eps) * self.w_t + (eps / c) * w.sum()).astype(dtype)[:, None]
+        q = (
+            _smoothed_one_hot(self.safe_t, self.valid, c, 0.0, dtype)
+            * ((1 - eps) * self.w_t[:, None])
+            + (eps / c) * w
+        )
+        per_row = (p * constant(a) - constant(q.astype(dtype))) * _row_shares(
+            grad, self.reduction, float(self.denom)
+        )
+        return from_class_rows_tensor(Where.apply(self.valid[:, None], per_row, 0), self.in_shape)
+
 
 class SoftTargetCrossEntropy(Function):
     """Cross-entropy against class probabilities (a float target of the logits' shape).
@@ -367,7 +472,7 @@ class SoftTargetCrossEntropy(Function):
     """
 
     #: the target is read only for the logits' gradient
-    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {"q": (0,)}
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {"q": (0,), "target": (0,)}
 
     def forward(self, logits, target, weight=None, reduction="mean", label_smoothing=0.0):
         self.in_shape, self.reduction, self.eps, self.weight = (
@@ -377,6 +482,9 @@ class SoftTargetCrossEntropy(Function):
             weight,
         )
         self.q = class_rows(target)
+        # backward_graph recomputes log_softmax from the logits and reads the target tensor:
+        # both kept as they came, so that an in-place change of either is caught
+        self.logits, self.target = logits, target
         self.logp = log_softmax_rows(class_rows(logits))
         with np.errstate(invalid="ignore"):
             rows = -(self._mixed() * self.logp).sum(axis=1)
@@ -401,4 +509,30 @@ class SoftTargetCrossEntropy(Function):
             if self.inputs[1] is not None:
                 w = 1.0 if self.weight is None else self.weight
                 gq = from_class_rows(-(1 - self.eps) * w * self.logp * gr, self.in_shape)
+        return gz, gq
+
+    def backward_graph(self, grad):
+        # both gradients above in Tensor ops: log_softmax recomputed as an op from the logits,
+        # and the target itself when it requires grad (d^2 loss / dz dq is not zero)
+        eps, c = self.eps, self.q.shape[1]
+        gr = _row_shares(grad, self.reduction, self.q.shape[0])
+        w = None if self.weight is None else constant(self.weight)
+        if self.inputs[0] is not None:
+            logp = class_rows_tensor(self.inputs[0], self.in_shape).log_softmax(-1)
+        else:
+            logp = constant(self.logp)
+        if self.inputs[1] is not None:
+            q = class_rows_tensor(self.inputs[1], self.in_shape)
+        else:
+            q = constant(self.q)
+        mixed = q if eps == 0.0 else q * (1 - eps) + eps / c
+        if w is not None:
+            mixed = mixed * w
+        gz = gq = None
+        if self.inputs[0] is not None:
+            gz = (logp.exp() * mixed.sum(dim=1, keepdim=True) - mixed) * gr
+            gz = from_class_rows_tensor(gz, self.in_shape)
+        if self.inputs[1] is not None:
+            dq = logp * (-(1 - eps)) if w is None else logp * w * (-(1 - eps))
+            gq = from_class_rows_tensor(dq * gr, self.in_shape)
         return gz, gq

@@ -60,3 +60,24 @@ class MatMul(Function):
             if b.ndim == 1:
                 gb = gb.reshape(gb.shape[:-1])
         return ga, gb
+
+    def backward_graph(self, grad):
+        # the same two products in Tensor ops, with A and B themselves when they require grad:
+        # dL/dA = G @ B^T depends on B, so the mixed second derivatives come from here
+        a, b = self.operand(0, self.a), self.operand(1, self.b)
+        a_vec, b_vec = a.ndim == 1, b.ndim == 1
+        g2 = grad
+        if b_vec:
+            g2 = g2.unsqueeze(-1)
+        if a_vec:
+            g2 = g2.unsqueeze(-2)
+        ga = gb = None
+        if self.inputs[0] is not None:
+            ga = g2 @ (b.unsqueeze(-1) if b_vec else b).mT  # dL/dA = dL/dC @ B^T
+            if a_vec:
+                ga = ga.squeeze(-2)
+        if self.inputs[1] is not None:
+            gb = (a.unsqueeze(-2) if a_vec else a).mT @ g2  # dL/dB = A^T @ dL/dC
+            if b_vec:
+                gb = gb.squeeze(-1)
+        return ga, gb

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minigrad.autograd import Function
+from minigrad.autograd import Function, constant
 
 
 class NormalizeRows(Function):
@@ -45,6 +45,7 @@ class NormalizeRows(Function):
         xhat = xc
         xhat *= rstd  # in place: xc is not needed any more
         self.xhat, self.rstd, self.weight, self.shape = xhat, rstd, weight, x.shape
+        self.eps = eps  # for backward_graph, which recomputes xhat as a function of x
         out = xhat * weight if weight is not None else xhat.copy()
         if bias is not None:
             out += bias
@@ -67,4 +68,31 @@ class NormalizeRows(Function):
             gw = np.einsum("ij,ij->j", g, xhat)  # dL/dweight = sum over rows of g * xhat
         if len(self.inputs) > 2 and self.inputs[2] is not None:
             gb = g.sum(axis=0)  # dL/dbias = sum over rows of g
+        return (gx, gw, gb)[: len(self.inputs)]
+
+    def backward_graph(self, grad):
+        # The formulas of ``backward`` in Tensor ops.  xhat and r are recomputed from x as ops
+        # (the saved arrays are constants), because both depend on x: the second derivative
+        # is made of exactly those dependences.
+        n = self.xhat.shape[1]
+        g = grad.reshape(-1, n)
+        x = self.inputs[0]
+        if x is not None:
+            x2 = x.reshape(-1, n)
+            xc = x2 - x2.mean(dim=1, keepdim=True)
+            rstd = ((xc * xc).mean(dim=1, keepdim=True) + self.eps) ** -0.5
+            xhat = xc * rstd
+        else:  # x is a constant: so are xhat and r
+            xhat, rstd = constant(self.xhat), constant(self.rstd)
+        weight = self.operand(1, self.weight) if len(self.inputs) > 1 else None
+        gx = gw = gb = None
+        if x is not None:
+            gh = g * weight if weight is not None else g
+            gx = rstd * (gh - gh.mean(dim=1, keepdim=True)
+                         - xhat * (gh * xhat).mean(dim=1, keepdim=True))  # fmt: skip
+            gx = gx.reshape(self.shape)
+        if len(self.inputs) > 1 and self.inputs[1] is not None:
+            gw = (g * xhat).sum(dim=0)
+        if len(self.inputs) > 2 and self.inputs[2] is not None:
+            gb = g.sum(dim=0)
         return (gx, gw, gb)[: len(self.inputs)]

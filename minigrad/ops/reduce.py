@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.ops.elementwise import ApplyMask
 
 
 def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
@@ -27,6 +28,16 @@ def normalize_dims(dim, ndim: int) -> tuple[int, ...]:
     return tuple(sorted(out)) if ndim else ()
 
 
+def _keepdim_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """``shape`` with the reduced ``axes`` kept as size 1: ``((2, 3), (1,)) -> (2, 1)``."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand_back_graph(grad, shape: tuple[int, ...], axes: tuple[int, ...]):
+    """``_expand_back`` in Tensor ops (a reshape: the reduced axes come back as size 1)."""
+    return grad.reshape(_keepdim_shape(shape, axes))
+
+
 def _expand_back(grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...], keepdim: bool):
     """Re-insert the reduced axes into ``grad`` so that it broadcasts against the input."""
     if not keepdim and axes:
@@ -35,6 +46,8 @@ def _expand_back(grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]
 
 
 class Sum(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dim=None, keepdim=False):
         self.shape = a.shape
         self.axes = normalize_dims(dim, a.ndim)
@@ -46,8 +59,13 @@ class Sum(Function):
         g = _expand_back(grad, self.shape, self.axes, self.keepdim)
         return np.broadcast_to(g, self.shape)
 
+    def backward_graph(self, grad):
+        return _expand_back_graph(grad, self.shape, self.axes).broadcast_to(self.shape)
+
 
 class Mean(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dim=None, keepdim=False):
         self.shape = a.shape
         self.axes = normalize_dims(dim, a.ndim)
@@ -59,6 +77,10 @@ class Mean(Function):
         # d(mean a)/da_i = 1/N
         g = _expand_back(grad, self.shape, self.axes, self.keepdim)
         return np.broadcast_to(g / self.count, self.shape)
+
+    def backward_graph(self, grad):
+        g = _expand_back_graph(grad, self.shape, self.axes)
+        return (g / self.count).broadcast_to(self.shape)
 
 
 class Var(Function):
@@ -79,6 +101,14 @@ class Var(Function):
         g = _expand_back(grad, self.centered.shape, self.axes, self.keepdim)
         # (N - c = 0 gives an infinite factor, so NaN or inf gradients as in PyTorch, no crash)
         return g * self.centered * (2.0 / self.denom if self.denom else np.inf)
+
+    def backward_graph(self, grad):
+        # the same formula with a - mean(a) recomputed in Tensor ops: its derivative (1 - 1/N
+        # on the diagonal) is what the second derivative of the variance is made of
+        a = self.inputs[0]
+        centered = a - a.mean(dim=self.axes, keepdim=True)
+        g = _expand_back_graph(grad, a.shape, self.axes)
+        return g * centered * (2.0 / self.denom if self.denom else np.inf)
 
 
 class Std(Function):
@@ -102,9 +132,26 @@ class Std(Function):
             g = np.where(self.out == 0, 0, grad / (2 * self.out))  # d std / d var, 0 at std = 0
             return self.var.backward(g)
 
+    def backward_graph(self, grad):
+        # (d var/da) / (2 std) in Tensor ops, with a - mean and std recomputed as ops of a, so
+        # that their own derivatives make up the second derivative; 0 where std = 0, as above
+        # (there std is computed as sqrt(0 + 1), so that no 1 / 0 enters the graph)
+        a, axes, denom = self.inputs[0], self.var.axes, self.var.denom
+        zero = (self.out == 0).reshape(_keepdim_shape(a.shape, axes))
+        inv = 1.0 / denom if denom else np.inf
+        centered = a - a.mean(dim=axes, keepdim=True)
+        var = (centered * centered).sum(dim=axes, keepdim=True) * inv
+        std = (var + zero.astype(a.dtype)).sqrt()
+        g = ApplyMask.apply(
+            _expand_back_graph(grad, a.shape, axes) / (std * 2.0), mask=(~zero).astype(a.dtype)
+        )
+        return g * centered * (2.0 * inv)
+
 
 class _Extreme(Function):
     """amax / amin: ties share the gradient equally (as ``torch.amax``)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     pick = staticmethod(np.max)
 
@@ -123,6 +170,12 @@ class _Extreme(Function):
         count = hit.sum(axis=self.axes, keepdims=True)
         g = _expand_back(grad, self.a.shape, self.axes, self.keepdim)
         return g * hit / count
+
+    def backward_graph(self, grad):
+        # which elements were the extreme is piecewise constant: a constant share each
+        share = (self.a == self.out) / (self.a == self.out).sum(axis=self.axes, keepdims=True)
+        g = _expand_back_graph(grad, self.a.shape, self.axes)
+        return ApplyMask.apply(g, mask=share.astype(grad.dtype))
 
 
 class AMax(_Extreme):

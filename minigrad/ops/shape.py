@@ -19,6 +19,7 @@ from minigrad.ops.reduce import normalize_dims
 
 
 class Reshape(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, shape=()):
@@ -33,6 +34,9 @@ class Reshape(Function):
     def backward(self, grad):
         # same elements, other shape: reshape the gradient back
         return grad.reshape(self.shape)
+
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
 
 
 class View(Reshape):
@@ -60,6 +64,8 @@ class View(Reshape):
 class Contiguous(Function):
     """``x.contiguous()`` of a tensor whose memory is not in row-major order: a copy that is."""
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         return np.array(a, order="C")
 
@@ -67,8 +73,12 @@ class Contiguous(Function):
         # the same elements, copied: the gradient passes through
         return grad
 
+    def backward_graph(self, grad):
+        return grad  # the identity, in any order of memory
+
 
 class Permute(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dims=()):
@@ -81,8 +91,13 @@ class Permute(Function):
         # undo the permutation with its inverse
         return grad.transpose(np.argsort([d % grad.ndim for d in self.dims]))
 
+    def backward_graph(self, grad):
+        inverse = tuple(int(i) for i in np.argsort([d % max(grad.ndim, 1) for d in self.dims]))
+        return Permute.apply(grad, dims=inverse)
+
 
 class Squeeze(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dim=None):
@@ -96,8 +111,12 @@ class Squeeze(Function):
     def backward(self, grad):
         return grad.reshape(self.shape)
 
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
+
 
 class Unsqueeze(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dim=0):
@@ -109,8 +128,13 @@ class Unsqueeze(Function):
     def backward(self, grad):
         return grad.reshape(self.shape)
 
+    def backward_graph(self, grad):
+        return Reshape.apply(grad, shape=self.shape)
+
 
 class BroadcastTo(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, shape=()):
         try:
             return np.broadcast_to(a, shape)
@@ -121,6 +145,9 @@ class BroadcastTo(Function):
         # every copy's gradient is summed back: the engine's unbroadcast does exactly that
         return grad
 
+    def backward_graph(self, grad):
+        return grad  # the engine's unbroadcast, in Tensor ops (a recorded sum)
+
 
 def _is_advanced(key) -> bool:
     """True when ``key`` uses integer or boolean arrays (numpy 'advanced' indexing)."""
@@ -129,6 +156,7 @@ def _is_advanced(key) -> bool:
 
 
 class GetItem(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True  # basic indexing returns a view (advanced indexing a copy: sharing is safe)
 
     def forward(self, a, key=None):
@@ -163,9 +191,40 @@ class GetItem(Function):
             out[self.key] = grad
         return out
 
+    def backward_graph(self, grad):
+        return PlaceAt.apply(grad, key=self.key, shape=self.shape)
+
+
+class PlaceAt(Function):
+    """``PlaceAt.apply(x, key=k, shape=s)``: zeros of shape ``s`` with ``x`` added at ``[k]``.
+
+    GetItem's backward as an op of its own, so that it can be differentiated: it is linear in
+    ``x``, and its own backward reads the upstream gradient back at ``[k]``, which is GetItem.
+    """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
+    def forward(self, x, key=None, shape=()):
+        self.key = key
+        out = np.zeros(shape, dtype=x.dtype)
+        if _is_advanced(key):
+            np.add.at(out, key, x)  # an element picked twice gets both gradients
+        else:
+            out[key] = x
+        return out
+
+    def backward(self, grad):
+        # d out[k] / d x = 1 at the places x went to: read the gradient back from there
+        return np.array(grad[self.key], copy=True)
+
+    def backward_graph(self, grad):
+        return GetItem.apply(grad, key=self.key)
+
 
 class TakeAlongDim(Function):
     """Pick one element per slice along ``dim`` (used by ``max(dim)`` / ``min(dim)``)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, a, indices=None, dim=0):
         self.shape, self.indices, self.dim = a.shape, indices, dim
@@ -176,6 +235,28 @@ class TakeAlongDim(Function):
         out = np.zeros(self.shape, dtype=grad.dtype)
         np.put_along_axis(out, self.indices, grad, axis=self.dim)
         return out
+
+    def backward_graph(self, grad):
+        return PutAlongDim.apply(grad, indices=self.indices, dim=self.dim, shape=self.shape)
+
+
+class PutAlongDim(Function):
+    """Zeros of ``shape`` with ``x`` put at ``indices`` along ``dim``: TakeAlongDim's backward
+    as an op (the indices pick one element per slice, so nothing is written twice)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
+    def forward(self, x, indices=None, dim=0, shape=()):
+        self.indices, self.dim = indices, dim
+        out = np.zeros(shape, dtype=x.dtype)
+        np.put_along_axis(out, indices, x, axis=dim)
+        return out
+
+    def backward(self, grad):
+        return np.take_along_axis(grad, self.indices, axis=self.dim)
+
+    def backward_graph(self, grad):
+        return TakeAlongDim.apply(grad, indices=self.indices, dim=self.dim)
 
 
 def _join(join, arrays, dim, what: str, dims_of: str, mismatch: str) -> np.ndarray:
@@ -198,6 +279,8 @@ def _join(join, arrays, dim, what: str, dims_of: str, mismatch: str) -> np.ndarr
 
 
 class Cat(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, *arrays, dim=0):
         out = _join(np.concatenate, arrays, dim, "cat", "tensors with",
                     "shapes {shapes} do not match outside dim {dim}")  # fmt: skip
@@ -209,8 +292,20 @@ class Cat(Function):
         # cut the gradient into the pieces that were concatenated
         return tuple(np.split(grad, self.bounds, axis=self.dim))
 
+    def backward_graph(self, grad):
+        # each input's piece of the gradient, cut out by slicing (GetItem, differentiable)
+        starts = [0, *self.bounds]
+        ends = [*self.bounds, grad.shape[self.dim]]
+        lead = (slice(None),) * self.dim
+        return tuple(
+            GetItem.apply(grad, key=(*lead, slice(int(s), int(e)))) if t is not None else None
+            for t, s, e in zip(self.inputs, starts, ends)
+        )
+
 
 class Stack(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, *arrays, dim=0):
         out = _join(np.stack, arrays, dim, "stack", "stacking tensors with",
                     "all tensors need the same shape, got {shapes}")  # fmt: skip
@@ -220,3 +315,10 @@ class Stack(Function):
     def backward(self, grad):
         # slice number i along dim came from input i
         return tuple(np.take(grad, i, axis=self.dim) for i in range(grad.shape[self.dim]))
+
+    def backward_graph(self, grad):
+        lead = (slice(None),) * self.dim
+        return tuple(
+            GetItem.apply(grad, key=(*lead, i)) if t is not None else None
+            for i, t in enumerate(self.inputs)
+        )

@@ -25,6 +25,10 @@ class Softmax(Function):
         s = self.out
         return s * (grad - (grad * s).sum(axis=self.dim, keepdims=True))
 
+    def backward_graph(self, grad):
+        s = self.inputs[0].softmax(self.dim)  # recomputed as an op: d s / d a is needed again
+        return s * (grad - (grad * s).sum(dim=self.dim, keepdim=True))
+
 
 class LogSoftmax(Function):
     def forward(self, a, dim=-1):
@@ -37,3 +41,6 @@ class LogSoftmax(Function):
         # log_softmax(x)_i = x_i - logsumexp(x), and d logsumexp / d x_j = softmax_j, so
         # dL/dx = g - softmax * sum_i g_i
         return grad - np.exp(self.out) * grad.sum(axis=self.dim, keepdims=True)
+
+    def backward_graph(self, grad):
+        return grad - self.inputs[0].softmax(self.dim) * grad.sum(dim=self.dim, keepdim=True)

@@ -82,6 +82,8 @@ class Optimizer:
             g = p.grad
             if g is None:
                 continue
+            if isinstance(g, Tensor):  # after backward(create_graph=True): the step uses values
+                g = g.data
             if not isinstance(g, (np.ndarray, RowSparseGrad)):
                 raise TypeError(f"unsupported gradient type {type(g).__name__} for shape {p.shape}")
             yield p, g

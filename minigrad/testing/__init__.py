@@ -3,6 +3,8 @@ minigrad tests its own.
 
 * ``gradcheck(fn, *inputs)``: backward against finite differences, in float64; a failure says
   which Jacobian entries are wrong (``fast_mode=False`` compares every entry).
+* ``gradgradcheck(fn, *inputs)``: the double backward (``create_graph=True``) against finite
+  differences of the first backward, reported the same way.
 * ``assert_matches_torch(fn, torch_fn, *inputs)``: forward and gradients against PyTorch
   (skipped when PyTorch is absent).
 * Hypothesis strategies: ``tensors``, ``shapes``, ``broadcastable_shapes``, ``matmul_shapes``,
@@ -29,6 +31,7 @@ minigrad.
 from typing import Any
 
 from minigrad.testing.gradcheck import GradcheckError, gradcheck
+from minigrad.testing.gradgradcheck import gradgradcheck
 from minigrad.testing.torch_compare import assert_matches_torch
 from minigrad.testing.warmup import warm_up
 
@@ -64,6 +67,7 @@ __all__ = [
     "assert_matches_torch",
     "broadcastable_shapes",
     "gradcheck",
+    "gradgradcheck",
     "ids",
     "matmul_shapes",
     "register_profile",

@@ -145,22 +145,37 @@ def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
 
 
-def _jacobian_line(i: int, t: Tensor, out_shape: tuple[int, ...], m: Mismatch) -> str:
+class _Names:
+    """How a failure message names inputs and output elements (gradgradcheck renames them)."""
+
+    def input(self, i: int) -> str:
+        return f"input {i}"
+
+    def output_element(self, k: int, out_shape: tuple[int, ...]) -> str:
+        return f"element {_unravel(k, out_shape)} of the output"
+
+
+_DEFAULT_NAMES = _Names()
+
+
+def _jacobian_line(
+    i: int, t: Tensor, out_shape: tuple[int, ...], m: Mismatch, names: _Names = _DEFAULT_NAMES
+) -> str:
     k, j = m.index
-    where = f"element {_unravel(j, t.shape)} of input {i}"
+    where = f"element {_unravel(j, t.shape)} of {names.input(i)}"
     if out_shape:  # name the output element too, unless the output is a scalar
-        where += f" and element {_unravel(k, out_shape)} of the output"
+        where += f" and {names.output_element(k, out_shape)}"
     return (
-        f"input {i} (shape {t.shape}): {m.count} of {m.total} Jacobian entries differ; "
+        f"{names.input(i)} (shape {t.shape}): {m.count} of {m.total} Jacobian entries differ; "
         f"worst at {where}: {m.describe('analytic', 'numeric')}"
     )
 
 
-def _projected_line(i: int, t: Tensor, m: Mismatch) -> str:
+def _projected_line(i: int, t: Tensor, m: Mismatch, names: _Names = _DEFAULT_NAMES) -> str:
     (j,) = m.index
     return (
-        f"input {i} (shape {t.shape}): the projected gradient w @ J differs at {m.count} of "
-        f"{m.total} elements; worst at element {_unravel(j, t.shape)}: "
+        f"{names.input(i)} (shape {t.shape}): the projected gradient w @ J differs at {m.count} "
+        f"of {m.total} elements; worst at element {_unravel(j, t.shape)}: "
         f"{m.describe('analytic', 'numeric')}"
     )
 
@@ -196,10 +211,29 @@ def gradcheck(
     True
     """
     __tracebackhide__ = True  # pytest shows the message, not this function's body
+    return check_against_differences(
+        fn, inputs, eps, atol, rtol, seed, fast_mode, "gradcheck: backward", _DEFAULT_NAMES
+    )
+
+
+def check_against_differences(
+    fn: Callable[..., Tensor],
+    inputs: tuple[Any, ...],
+    eps: float,
+    atol: float,
+    rtol: float,
+    seed: int,
+    fast_mode: bool,
+    what: str,
+    names: _Names,
+) -> bool:
+    """:func:`gradcheck`'s work; ``what`` starts the failure message and ``names`` names the
+    inputs and output elements in it (gradgradcheck checks a derived function this way)."""
+    __tracebackhide__ = True
     checked = _checked_inputs(inputs)
     y = _as_output(fn(*inputs))
     if not y.requires_grad:
-        raise GradcheckError("gradcheck: the output does not require grad (graph not recorded)")
+        raise GradcheckError(f"{what}: the output does not require grad (graph not recorded)")
     out_size = y.data.size
     n_in = sum(t.data.size for _, t in checked)
     keep_jacobian = out_size * n_in <= MAX_JACOBIAN_ENTRIES
@@ -210,7 +244,9 @@ def gradcheck(
         )
     old_grads = [t.grad for _, t in checked]
     try:
-        lines = _compare(fn, inputs, checked, y, eps, atol, rtol, seed, fast_mode, keep_jacobian)
+        lines = _compare(
+            fn, inputs, checked, y, eps, atol, rtol, seed, fast_mode, keep_jacobian, names
+        )
     finally:
         for (_, t), g in zip(checked, old_grads):
             t.grad = g
@@ -226,8 +262,7 @@ def gradcheck(
             "element by element; pass fast_mode=False to compare every Jacobian entry"
         )
     raise GradcheckError(
-        f"gradcheck: backward disagrees with finite differences (eps={eps:g}; {mode})\n"
-        + "\n".join(lines)
+        f"{what} disagrees with finite differences (eps={eps:g}; {mode})\n" + "\n".join(lines)
     )
 
 
@@ -242,6 +277,7 @@ def _compare(
     seed: int,
     fast_mode: bool,
     keep_jacobian: bool,
+    names: _Names,
 ) -> list[str] | None:
     """The lines of the failure message, one or more per failing input; None if all agree."""
     numeric = [_numeric_columns(fn, inputs, t, eps) if keep_jacobian else None for _, t in checked]
@@ -267,16 +303,17 @@ def _compare(
         if analytic_jac is None:  # too large to keep: the projected values are all there is
             if proj is not None:
                 lines.append(
-                    _projected_line(i, t, proj) + f" (the Jacobian, {y.data.size} x "
+                    _projected_line(i, t, proj, names) + f" (the Jacobian, {y.data.size} x "
                     f"{t.data.size}, is too large to build for this message)"
                 )
             continue
         full = find_mismatch(analytic_jac[n], numeric[n], atol, rtol)
         if full is not None:
-            lines.append(_jacobian_line(i, t, y.shape, full))
+            lines.append(_jacobian_line(i, t, y.shape, full, names))
         elif proj is not None:  # within tolerance entry by entry, not in sum
             lines.append(
-                _projected_line(i, t, proj) + "; yet no single Jacobian entry is outside the "
+                _projected_line(i, t, proj, names)
+                + "; yet no single Jacobian entry is outside the "
                 "tolerance (small errors in many entries add up): compare with fast_mode=False"
             )
     return lines or None

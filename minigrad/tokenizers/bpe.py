@@ -22,23 +22,22 @@ Example::
 These are the semantics of OpenAI's tiktoken, so ``tiktoken.Encoding(name, pat_str=tok.pattern,
 mergeable_ranks=tok.mergeable_ranks, special_tokens=tok.special_tokens)`` encodes identically.
 
-Performance notes (why the code looks the way it does):
+Why the code looks the way it does (the compiled path is ``tokenizers/fast/``; the tests hold
+it to this module's plain Python path and both to tiktoken):
 
 * Most chunks of real text repeat ("self", " the", "    "), so a bounded dict ``chunk -> ids``
   turns most of the work into one lookup per chunk.
 * A chunk whose bytes are already a token maps to it directly (tiktoken does the same; it is
   not only faster, it is part of the rule tiktoken implements).
-* Short chunks use the simple O(n*m) loop over a list of pair ranks (``min``/``index`` run in C).
-* Long chunks (``"a" * 1_000_000``) would make that loop quadratic, so they use a heap of
-  candidate pairs over a linked list of parts, O(n log n), compiled with numba
-  (``_encode_kernels.merge_chunks``; ``merge._merge_heap`` is the same algorithm in Python).
-* ``encode_ordinary`` is "split, then merge each chunk".  For the built-in patterns the split
-  is done by the compiled scanner of ``fast_pretokenize`` (byte offsets into the UTF-8 text, no
-  Python string per chunk); custom patterns use the ``regex`` module (``_split``).  Both feed
-  the same per-chunk merge code, and the tests check both against tiktoken.
-* Long texts skip even the per-chunk dict lookup: numba kernels find the distinct chunks, merge
-  the new ones in one call and copy the ids out, so Python touches each *distinct* chunk once
-  (``_encode_kernels.py``).
+* Short chunks are merged by ``merge.byte_pair_encode``; long chunks (``"a" * 1_000_000``)
+  would make its simple loop quadratic, so they go to the compiled O(n log n) heap merge
+  (``fast.encoder.CompiledMerger``; ``merge.merge_heap`` is the same algorithm in Python).
+* For the built-in patterns the split is done by the compiled scanner (``fast.pretokenize``:
+  byte offsets into the UTF-8 text, no Python string per chunk); custom patterns use the
+  ``regex`` module (``_split``).  Both feed the same per-chunk code.
+* Long texts skip even the per-chunk dict lookup: compiled kernels find the distinct chunks,
+  merge the new ones in one call and copy the ids out, so Python touches each *distinct* chunk
+  once (``fast.encoder.encode_distinct``).
 
 What this module leaves out: training (``trainer.py``), the merge algorithms and table checks
 (``merge.py``), the special-token policy (``special.py``), file formats (``io.py``) and the
@@ -53,6 +52,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from minigrad.tokenizers import io as _io
+from minigrad.tokenizers.corpus import check_train_args
 from minigrad.tokenizers.decoding import check_id_types, id_list
 from minigrad.tokenizers.merge import (
     HEAP_THRESHOLD,
@@ -82,8 +82,6 @@ CACHE_CAPACITY = 1 << 18
 CACHE_MAX_CHUNK = 64
 #: Texts with more chunks than this go through the numba dedupe-and-gather path.
 BULK_MIN_CHUNKS = 512
-#: Merge new chunks of long texts, and long chunks, with the numba kernel (False: pure Python).
-USE_COMPILED_MERGE = True
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -91,18 +89,6 @@ class UnknownTokenError(KeyError, ValueError):
 
     def __str__(self) -> str:  # KeyError's str() would add quotes around the message
         return str(self.args[0]) if self.args else ""
-
-
-def _fast_scanner_name(pattern: str | None) -> str | None:
-    """The compiled scanner's name for a built-in pattern source, or None (use ``regex``)."""
-    name = builtin_name(pattern)
-    if name is None:
-        return None
-    try:
-        from minigrad.tokenizers import fast_pretokenize  # noqa: F401
-    except ImportError:  # numba missing, or the module not there: the regex path still works
-        return None
-    return name
 
 
 class BPETokenizer:
@@ -148,7 +134,7 @@ class BPETokenizer:
         self._special_by_bytes = {t.encode("utf-8"): i for t, i in self.special_tokens.items()}
         self._special_ids = frozenset(self.special_tokens.values())
         #: name of the compiled scanner for this pattern, or None to use the regex
-        self._fast: str | None = _fast_scanner_name(self.pattern)
+        self._fast: str | None = builtin_name(self.pattern)
         self._cache: dict[str | bytes, list[int]] = {}
         self._merger = None  # the numba merge tables, built on first need
 
@@ -248,21 +234,14 @@ class BPETokenizer:
         >>> tok.n_vocab, tok.special_tokens["<eot>"], tok.decode(tok.encode("lowest"))
         (260, 259, 'lowest')
         """
-        if isinstance(special_tokens, str):
-            raise TypeError(
-                "special_tokens must be a sequence of str, not one str "
-                f"(did you mean ({special_tokens!r},)?)"
-            )
-        specials = list(special_tokens)
-        if len(set(specials)) != len(specials):
-            raise ValueError(f"special_tokens contains duplicates: {specials}")
-        from minigrad.tokenizers.trainer import train_bpe  # lazy: keeps import time small
+        specials = check_train_args(vocab_size, special_tokens, min_frequency)
+        from minigrad.tokenizers.trainer import train_bpe  # lazy: keeps numba out of the import
 
         ranks = train_bpe(
             corpus,
             vocab_size,
             pattern=pattern,
-            special_tokens=tuple(specials),
+            special_tokens=specials,
             min_frequency=min_frequency,
             show_progress=show_progress,
         )
@@ -282,13 +261,13 @@ class BPETokenizer:
         rank = self.mergeable_ranks.get(piece)
         if rank is not None:  # the whole chunk is a token: tiktoken's shortcut, part of its rule
             return [rank]
-        if len(piece) > HEAP_THRESHOLD and USE_COMPILED_MERGE:
+        if len(piece) > HEAP_THRESHOLD:
             return self._compiled_merger().encode_pieces([piece])[0]
         return byte_pair_encode(piece, self.mergeable_ranks)
 
     def _compiled_merger(self):
         if self._merger is None:
-            from minigrad.tokenizers._encode_kernels import CompiledMerger
+            from minigrad.tokenizers.fast.encoder import CompiledMerger
 
             self._merger = CompiledMerger(self.mergeable_ranks)
         return self._merger
@@ -315,8 +294,8 @@ class BPETokenizer:
 
     def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
         """``_encode_chunks`` for long texts: each *distinct* chunk is looked up or merged once
-        (see ``_encode_kernels.encode_distinct``)."""
-        from minigrad.tokenizers._encode_kernels import encode_distinct
+        (see ``fast.encoder.encode_distinct``)."""
+        from minigrad.tokenizers.fast.encoder import encode_distinct
 
         return encode_distinct(
             data, bounds, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK
@@ -324,8 +303,6 @@ class BPETokenizer:
 
     def _merge_many(self, pieces: list[bytes]) -> list[list[int]]:
         """``_encode_piece`` on many chunks, with one call of the compiled merge for them all."""
-        if not USE_COMPILED_MERGE:
-            return [self._encode_piece(p) for p in pieces]
         get = self.mergeable_ranks.get
         out = [None if (r := get(p)) is None else [r] for p in pieces]  # whole-chunk shortcut
         rest = [i for i, ids in enumerate(out) if ids is None]
@@ -337,7 +314,7 @@ class BPETokenizer:
 
     def _utf8_chunks(self, text: str) -> tuple[bytes, np.ndarray]:
         """The compiled scanner's ``(utf-8 bytes, chunk bounds)``, surrogates replaced."""
-        from minigrad.tokenizers.fast_pretokenize import utf8_chunk_bounds
+        from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
 
         return utf8_chunk_bounds(text, self._fast)
 
@@ -425,13 +402,13 @@ class BPETokenizer:
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
         """``encode_ordinary`` of each text.  With the compiled scanner, the texts' chunks go
         through one pass of the distinct-chunk kernels together (each text's chunks stay whole),
-        which is much faster than one pass per short text."""
+        which spares short texts the cost of a pass each (``benchmarks/bench_encode.py``)."""
         if isinstance(texts, str):
             raise TypeError("encode_ordinary_batch takes a list of str; for one str use encode()")
         texts = list(texts)
         if self._fast is None or len(texts) < 2:
             return [self.encode_ordinary(t) for t in texts]
-        from minigrad.tokenizers._encode_kernels import encode_texts
+        from minigrad.tokenizers.fast.encoder import encode_texts
 
         parts = [self._utf8_chunks(t) for t in texts]
         return encode_texts(parts, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK)

@@ -1,6 +1,7 @@
 """Files for BPE tokenizers: minigrad's own format, tiktoken rank files, Hugging Face export.
 
-minigrad's format (``BPETokenizer.save`` / ``BPETokenizer.load``), version 1, UTF-8 text::
+minigrad's format (``BPETokenizer.save`` / ``BPETokenizer.load``) is the small text format of
+``fileformat``, UTF-8, version 1::
 
     minigrad-bpe 1
     {"name": "demo", "pattern": "...", "special_tokens": {"<|endoftext|>": 300}, "n_ranks": 300}
@@ -9,14 +10,13 @@ minigrad's format (``BPETokenizer.save`` / ``BPETokenizer.load``), version 1, UT
     ...
     aGk= 299
 
-Line 1 names the format and its version; line 2 is one JSON object (the split pattern's regex
-source or null, the special tokens, the number of ranks); then one line per token in rank
-order, ``base64(token bytes) rank``: exactly tiktoken's ``.tiktoken`` format, so
-``tail -n +3 demo.mgbpe > demo.tiktoken`` gives a file tiktoken reads.  Base64 because tokens
+The header gives the split pattern's regex source (or null), the special tokens and the number
+of ranks; then one line per token in rank order, ``base64(token bytes) rank``: exactly
+tiktoken's ``.tiktoken`` format, so ``tail -n +3 demo.mgbpe > demo.tiktoken`` gives a file
+tiktoken reads.  Base64 because tokens
 are raw bytes, often not valid UTF-8 on their own.  The same tokenizer always gives the same
-file, byte for byte.  Writes are atomic (a temporary file in the same folder, then
-``os.replace``), so a crash never leaves half a file under the real name.  A file that is not
-this format, has another version, or is cut short raises ``ValueError`` saying which line.
+file, byte for byte.  A file that is not this format, has another version, or is cut short
+raises ``ValueError`` saying which line.
 
 ``.tiktoken`` rank files (``save_tiktoken_ranks`` / ``load_tiktoken_ranks``) hold only the ranks:
 the split pattern and special tokens live in tiktoken's code, so they must be given on load.
@@ -32,24 +32,17 @@ import binascii
 import json
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from minigrad.atomic import atomic_write_text
-from minigrad.tokenizers.file_header import read_header
+from minigrad.tokenizers import fileformat
+from minigrad.tokenizers.merge import merge_small
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
 
 FORMAT_NAME = "minigrad-bpe"
 FORMAT_VERSION = 1
-
-
-def _read_text(path: str | os.PathLike[str]) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a text file (invalid UTF-8 at byte {exc.start})") from None
 
 
 def _rank_lines(ranks: dict[bytes, int]) -> list[str]:
@@ -80,9 +73,7 @@ def dumps(tok: BPETokenizer) -> str:
         "special_tokens": dict(sorted(tok.special_tokens.items(), key=lambda kv: kv[1])),
         "n_ranks": len(tok.mergeable_ranks),
     }
-    lines = [f"{FORMAT_NAME} {FORMAT_VERSION}", json.dumps(header, ensure_ascii=False)]
-    lines += _rank_lines(tok.mergeable_ranks)
-    return "\n".join(lines) + "\n"
+    return fileformat.dumps(FORMAT_NAME, FORMAT_VERSION, header, _rank_lines(tok.mergeable_ranks))
 
 
 def save(tok: BPETokenizer, path: str | os.PathLike[str]) -> None:
@@ -90,33 +81,17 @@ def save(tok: BPETokenizer, path: str | os.PathLike[str]) -> None:
     atomic_write_text(path, dumps(tok))
 
 
-def loads(text: str, *, cls: type[BPETokenizer] | None = None, source: str = "<string>"):
-    """Parse the contents of a minigrad tokenizer file; any damage raises ``ValueError``."""
-    if cls is None:
-        from minigrad.tokenizers.bpe import BPETokenizer as cls
-    lines = text.split("\n")
-    header: Any = read_header(
-        lines,
-        name=FORMAT_NAME,
-        version=FORMAT_VERSION,
-        what="minigrad tokenizer file",
-        source=source,
-        hints={"minigrad-words": "; it is a word tokenizer: use WordTokenizer.load"},
-    )
+def loads(text: str, *, cls: type[BPETokenizer], source: str = "<string>") -> BPETokenizer:
+    """Parse the contents of a minigrad tokenizer file as a ``cls``; any damage raises
+    ``ValueError``."""
+    header, body = fileformat.parse(text, FORMAT_NAME, FORMAT_VERSION, source, final_newline=False)
     expected = {"name", "pattern", "special_tokens", "n_ranks"}
     if not isinstance(header, dict) or not expected <= set(header):
         raise ValueError(f"{source}: the header on line 2 must be a JSON object with {expected}")
     n = header["n_ranks"]
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"{source}: n_ranks must be a non-negative int, got {n!r}")
-    body = lines[2:]
-    if body and body[-1] == "":
-        body.pop()  # the final newline
-    if len(body) != n:
-        raise ValueError(
-            f"{source}: truncated or padded: the header announces {n} ranks, "
-            f"the file holds {len(body)} lines"
-        )
+    fileformat.check_count(body, n, "ranks", source)
     ranks: dict[bytes, int] = {}
     for i, line in enumerate(body):
         token, rank = _parse_rank_line(line, f"{source}, line {i + 3}")
@@ -136,9 +111,9 @@ def loads(text: str, *, cls: type[BPETokenizer] | None = None, source: str = "<s
         raise ValueError(f"{source}: invalid tokenizer: {exc}") from None
 
 
-def load(path: str | os.PathLike[str], *, cls: type[BPETokenizer] | None = None):
+def load(path: str | os.PathLike[str], *, cls: type[BPETokenizer]) -> BPETokenizer:
     """Read a file written by ``save``."""
-    return loads(_read_text(path), cls=cls, source=str(path))
+    return loads(fileformat.read_text(path, "tokenizer file"), cls=cls, source=str(path))
 
 
 # ---- tiktoken rank files --------------------------------------------------------------------
@@ -150,7 +125,7 @@ def save_tiktoken_ranks(ranks: dict[bytes, int], path: str | os.PathLike[str]) -
 def load_tiktoken_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
     """Read a ``.tiktoken`` rank file (blank lines skipped); bad lines raise ``ValueError``."""
     ranks: dict[bytes, int] = {}
-    for i, line in enumerate(_read_text(path).splitlines()):
+    for i, line in enumerate(fileformat.read_text(path, "tiktoken file").splitlines()):
         if not line.strip():
             continue
         token, rank = _parse_rank_line(line, f"{path}, line {i + 1}")
@@ -160,10 +135,8 @@ def load_tiktoken_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
     return ranks
 
 
-def from_tiktoken(encoding: Any, *, cls: type[BPETokenizer] | None = None):
-    """A tokenizer with the tables of a ``tiktoken.Encoding`` (ranks, pattern, specials)."""
-    if cls is None:
-        from minigrad.tokenizers.bpe import BPETokenizer as cls
+def from_tiktoken(encoding: Any, *, cls: type[BPETokenizer]) -> BPETokenizer:
+    """A ``cls`` with the tables of a ``tiktoken.Encoding`` (ranks, pattern, specials)."""
     try:
         ranks = encoding._mergeable_ranks
         pattern = encoding._pat_str
@@ -205,25 +178,10 @@ def recover_merges(ranks: dict[bytes, int]) -> list[tuple[bytes, bytes]]:
     merges = []
     for token, rank in sorted(ranks.items(), key=lambda kv: kv[1]):
         if len(token) >= 2:
-            parts = _bpe_parts(token, ranks, rank)
+            parts = merge_small(token, ranks, limit=rank)
             if len(parts) == 2:
                 merges.append((parts[0], parts[1]))
     return merges
-
-
-def _bpe_parts(token: bytes, ranks: dict[bytes, int], limit: int) -> list[bytes]:
-    """BPE on ``token``'s bytes using only tokens of rank < ``limit``; returns the parts."""
-    parts = [token[i : i + 1] for i in range(len(token))]
-    while len(parts) > 1:
-        best, best_i = limit, -1
-        for i in range(len(parts) - 1):
-            r = ranks.get(parts[i] + parts[i + 1])
-            if r is not None and r < best:
-                best, best_i = r, i
-        if best_i < 0:
-            break
-        parts[best_i : best_i + 2] = [parts[best_i] + parts[best_i + 1]]
-    return parts
 
 
 # An atom followed by a possessive interval quantifier: \p{N}{1,3}+ and the like.

@@ -9,12 +9,12 @@ a token, join the pair whose concatenation has the lowest rank (the leftmost one
 >>> byte_pair_encode(b"aaab", ranks)
 [257, 98]
 
-* ``_merge_small``: the direct loop, O(n*m) for n bytes and m merges, with the pair ranks in a
+* ``merge_small``: the direct loop, O(n*m) for n bytes and m merges, with the pair ranks in a
   list so that finding the minimum (``min``, ``list.index``) runs in C.  Best for short chunks,
   which are nearly all chunks of real text.
-* ``_merge_heap``: O(n log n) with a heap of candidate pairs over a linked list of parts, for
+* ``merge_heap``: O(n log n) with a heap of candidate pairs over a linked list of parts, for
   long chunks (``"a" * 1_000_000`` is one chunk under every built-in pattern).  The tokenizer
-  runs the same algorithm compiled (``_encode_kernels.merge_chunks``); this is its reference.
+  runs the same algorithm compiled (``fast.encoder.merge_chunks``); this is its reference.
 
 A Hypothesis property in ``tests/tokenizers/test_bpe.py`` checks that the two agree on random
 rank tables, and both against tiktoken.  What this module leaves out: the split into chunks, the
@@ -121,15 +121,19 @@ def validate_special_tokens(special_tokens: dict[str, int] | None, n_ranks: int)
     return out
 
 
-def _merge_small(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
-    """tiktoken's rule on a short chunk: O(n*m) with the pair ranks kept in a list."""
+def merge_small(piece: bytes, ranks: dict[bytes, int], limit: int | None = None) -> list[bytes]:
+    """tiktoken's rule on a short chunk, O(n*m) with the pair ranks kept in a list: the *parts*.
+
+    With ``limit``, only tokens of rank below it may be formed (``io.recover_merges`` uses this
+    to find the two parts each token was merged from).
+    """
     parts = [piece[i : i + 1] for i in range(len(piece))]
-    inf = len(ranks)  # larger than any rank
+    inf = len(ranks) if limit is None else limit  # no rank reaches it
     get = ranks.get
     pair_ranks = [get(parts[i] + parts[i + 1], inf) for i in range(len(parts) - 1)]
     while pair_ranks:
         best = min(pair_ranks)
-        if best == inf:
+        if best >= inf:
             break
         i = pair_ranks.index(best)  # leftmost pair with the lowest rank
         parts[i] += parts.pop(i + 1)
@@ -139,10 +143,10 @@ def _merge_small(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
             pair_ranks[i - 1] = get(parts[i - 1] + parts[i], inf)
         if i < len(pair_ranks):
             pair_ranks[i] = get(parts[i] + parts[i + 1], inf)
-    return [ranks[p] for p in parts]
+    return parts
 
 
-def _merge_heap(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+def merge_heap(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
     """The same rule in O(n log n): a heap of (rank, start) candidates over a linked list.
 
     Parts are named by their start offset; ``end[s]`` is where part ``s`` ends (so the next part
@@ -194,5 +198,5 @@ def byte_pair_encode(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
     if len(piece) <= 1:
         return [ranks[piece]] if piece else []
     if len(piece) > HEAP_THRESHOLD:
-        return _merge_heap(piece, ranks)
-    return _merge_small(piece, ranks)
+        return merge_heap(piece, ranks)
+    return [ranks[p] for p in merge_small(piece, ranks)]

@@ -36,7 +36,7 @@ import os
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from minigrad.tokenizers._train_corpus import check_train_args, count_chunks
+from minigrad.tokenizers.corpus import check_train_args, count_chunks
 
 
 def pair_counts(ids: Sequence[int]) -> dict[tuple[int, int], int]:

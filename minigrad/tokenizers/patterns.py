@@ -26,7 +26,7 @@ literal regex that matches nothing and silently encodes every text to ``[]``.
     >>> builtin_name(resolve_pattern("gpt-4o"))
     'o200k'
 
-What it leaves out: splitting (``pretokenize``) and the compiled scanners (``fast_pretokenize``).
+What it leaves out: splitting (``pretokenize``) and the compiled scanners (``fast.pretokenize``).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ can be: with the GPT-4 pattern, " the" can become one token but "the." cannot.  
 the reference splitter built on the third-party ``regex`` module, which understands Unicode
 properties such as ``\\p{L}`` (any letter) and possessive quantifiers such as ``++``, and the
 lone-surrogate policy every path applies first (:func:`replace_surrogates`).  The patterns and
-their names live in :mod:`minigrad.tokenizers.patterns` (re-exported here).
+their names live in :mod:`minigrad.tokenizers.patterns`.
 
 A chunk is always a *whole match* of the pattern, as in tiktoken, even when the pattern has
 capturing groups (``regex.findall`` would return the groups instead: see ``find_chunks``).
@@ -15,10 +15,10 @@ the compiled scanner; a custom pattern uses the ``regex`` module's own Unicode t
 
 Two splitters with one answer: :func:`split_reference` always runs the ``regex`` module (the
 oracle, and the path for custom patterns); :func:`split` hands the built-in patterns to the
-compiled scanner of :mod:`minigrad.tokenizers.fast_pretokenize` (three to four times faster for
-a list of strings, about ten times for bare chunk offsets), which property tests hold equal to
-the reference on arbitrary Unicode, and everything else to ``regex``.  numba is only imported
-when a built-in pattern is first split.
+compiled scanner of :mod:`minigrad.tokenizers.fast.pretokenize` (faster: see
+``benchmarks/bench_pretokenize.py``), which property tests hold equal to the reference on
+arbitrary Unicode, and everything else to ``regex``.  numba is only imported when a built-in
+pattern is first split.
 
 Example::
 
@@ -30,28 +30,7 @@ from __future__ import annotations
 
 import re
 
-from minigrad.tokenizers.patterns import (
-    GPT2_PATTERN,
-    GPT4_PATTERN,
-    O200K_PATTERN,
-    PATTERNS,
-    builtin_name,
-    compile_pattern,
-    find_chunks,
-    resolve_pattern,
-)
-
-__all__ = [
-    "GPT2_PATTERN",
-    "GPT4_PATTERN",
-    "O200K_PATTERN",
-    "PATTERNS",
-    "compile_pattern",
-    "replace_surrogates",
-    "resolve_pattern",
-    "split",
-    "split_reference",
-]
+from minigrad.tokenizers.patterns import builtin_name, compile_pattern, find_chunks, resolve_pattern
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -98,11 +77,8 @@ def split(text: str, pattern: str | None) -> list[str]:
     """
     source = resolve_pattern(pattern)
     name = builtin_name(source)
-    if name is not None:
-        from minigrad.tokenizers import fast_pretokenize  # lazy: keeps numba out of the import
+    if name is None:
+        return split_reference(text, source)
+    from minigrad.tokenizers.fast.pretokenize import split_fast  # lazy: numba loads on first use
 
-        return fast_pretokenize.split_fast(text, name)
-    text = replace_surrogates(text)
-    if source is None:
-        return [text] if text else []
-    return find_chunks(compile_pattern(source), text)
+    return split_fast(text, name)

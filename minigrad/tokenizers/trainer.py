@@ -10,62 +10,64 @@ The rules (counting without overlap, ties to the smallest ``(left id, right id)`
 stopping) are those of ``naive_trainer``; read its docstring first.  This module gets the same
 answer faster:
 
-1. **Count distinct chunks once.**  10 MB of Python source is ~2.3 M chunks but only ~55,000
-   distinct ones; each becomes a word, an array of byte ids, with its count.  For the built-in
-   patterns the chunk bounds come from the compiled scanner (``fast_pretokenize``) and the
-   distinct byte slices are counted in a numba hash table (``_chunk_counter``), so no Python
-   string is made per chunk; custom patterns and ``None`` use ``regex`` and a ``Counter``.
+1. **Count distinct chunks once** (``count_chunk_bytes``).  Real text repeats its chunks many
+   times over; each distinct chunk becomes a word, an array of byte ids, with its count.  For
+   the built-in patterns the compiled scanner and a compiled table of byte strings do this
+   without one Python string per chunk; custom patterns and ``None`` use ``regex`` and a
+   ``Counter`` (``corpus.count_chunks``).
 2. **Keep pair counts and an index pair → words**, so a merge touches only the words that hold
    the pair, and adds to the counts only what changed there (times the word's count).
 3. **Pick the best pair from a max-heap with lazy revalidation**: entries are not updated when a
    count falls; a popped entry that disagrees with the current count is pushed back with it.
 
-Steps 2-3 run in numba (``_train_kernels``): one merge costs time in proportion to the total
-length of the words that hold the pair, not to the corpus, long runs of one token
-(``"=" * 1_000_000``) included.  Compared with Hugging Face's ``BpeTrainer``, which has the same
-overall shape: counts are exact for runs (``"aaaaa"`` holds two
-(a, a), not four) and 64-bit; a word's count changes are found by recounting small windows
-around each occurrence (stretched over runs of equal tokens) before and after the merge and
-diffing the two sorted pair lists, which stays exact with runs; and the merge loop is compiled
-as a whole, with no per-merge interpreter work.  It returns to Python after some milliseconds
-of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``_interrupt``): a compiled
-loop cannot be interrupted, and one call could otherwise run for minutes.  On 10 MB of Python
-source at vocab 32,768 it runs about 5x faster than ``BpeTrainer`` on one thread
-(``benchmarks/bench_bpe_train.py``).
+Steps 2-3 are the compiled merge loop (``fast.merge_loop``, which describes its tables): a merge
+costs time in proportion to the length of the words that hold the pair, not to the corpus, long
+runs of one token (``"=" * 1_000_000``) included.  Compared with Hugging Face's ``BpeTrainer``,
+which has the same overall shape: counts are exact for runs (``"aaaaa"`` holds two (a, a), not
+four) and 64-bit, and the loop is compiled as a whole.  It returns to Python after a bounded
+amount of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``fast.interrupt``).
+``benchmarks/bench_bpe_train.py`` times it against ``BpeTrainer``.
 
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
 index inside words: a word that holds the merged pair is scanned once per merge, so with
-``pattern=None`` (each document one long word) a merge costs a pass over the document (about a
-millisecond per megabyte), where the recounting itself stays local.  Memory grows with the
-number and length of the distinct chunks, not with the corpus size, since files are streamed
-(see ``_train_corpus`` for the streaming rule), and not with ``vocab_size`` either: the token
-tables are sized by what the corpus can produce (``reachable_tokens``).
+``pattern=None`` (each document one long word) a merge costs a pass over the document.  Memory
+follows the distinct chunks, not the corpus (files are streamed: see ``corpus``), nor
+``vocab_size`` (``reachable_tokens``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from minigrad.tokenizers import _train_kernels as K
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._interrupt import deferred_sigint
-from minigrad.tokenizers._train_corpus import check_train_args
+from minigrad.tokenizers.corpus import (
+    BLOCK_CHARS,
+    EMPTY_CORPUS,
+    check_train_args,
+    count_chunks,
+    iter_segments,
+)
+from minigrad.tokenizers.fast import merge_loop
+from minigrad.tokenizers.fast.interrupt import deferred_sigint
+from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
+from minigrad.tokenizers.fast.tables import add_chunks, entry_bytes, new_byte_table
+from minigrad.tokenizers.patterns import builtin_name, resolve_pattern
 
-__all__ = ["train_bpe"]
+__all__ = ["count_chunk_bytes", "train_bpe"]
 
-#: Work units (``_train_kernels.NWORK``: token positions visited, with table and heap
-#: operations weighted by their cost) per call of the merge loop: tens of milliseconds of
-#: compiled work at most, after which Python gets control back and a Ctrl-C can be handled.  One
-#: merge is never cut, so a call can run longer by one merge's work (a pass over the words that
-#: hold the pair: about 0.1 s for a 1 MB document with ``pattern=None``).
+#: Work units (``fast.merge_loop.NWORK``: token positions visited, with table and heap
+#: operations weighted by their cost) per call of the merge loop: a short stretch of compiled
+#: work, after which Python gets control back and a Ctrl-C can be handled.  One merge is never
+#: cut, so a call can run longer by one merge's work (a pass over the words that hold the pair).
 WORK_PER_CALL = 1 << 20
 #: at most this many merges per call while a progress bar is shown (so that it moves smoothly)
 _PROGRESS_BATCH = 256
 #: token ids are int32 inside the kernels
 _MAX_TOKENS = 2**31 - 1
+#: chunks per call of the counting kernel: a call stays short, so ``poll`` runs often
+CHUNKS_PER_CALL = 1 << 20
 
 
 def train_bpe(
@@ -116,32 +118,68 @@ def train_bpe(
             corpus, pattern, specials, poll=interrupt.poll
         )
         max_tokens = reachable_tokens(vocab_size - len(specials), lengths)
-        ranks = {bytes([i]): i for i in range(256)}
         if max_tokens == 256:
-            return ranks
-        tok = arena.astype(np.int32)
-        wlen = lengths.astype(np.int32)
-        state = K.new_state(tok, wstart, wlen, wcnt, max_tokens)
+            return {bytes([i]): i for i in range(256)}
+        state = merge_loop.new_state(
+            arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, max_tokens
+        )
         interrupt.poll()
         state = _merge_loop(state, max(min_frequency, 1), show_progress, interrupt.poll)
+    return {token: t for t, token in enumerate(entry_bytes(state.tokens))}
 
-    tbytes, tstart, tlen, sc = state[18], state[19], state[20], state[-1]
-    for t in range(256, int(sc[K.NTOK])):
-        s = int(tstart[t])
-        ranks[tbytes[s : s + int(tlen[t])].tobytes()] = t
-    return ranks
+
+def count_chunk_bytes(
+    corpus: str | os.PathLike | Iterable[str | os.PathLike],
+    pattern: str | None,
+    specials: tuple[str, ...],
+    *,
+    block_chars: int = BLOCK_CHARS,
+    poll: Callable[[], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(arena, start, length, count)``: the distinct chunks as byte slices of ``arena``, in
+    order of first appearance, with their counts.  Same chunks and counts as ``count_chunks``:
+
+    >>> arena, start, length, count = count_chunk_bytes("hi hi hi", "gpt4", ())
+    >>> [(arena[s : s + n].tobytes(), int(c)) for s, n, c in zip(start, length, count)]
+    [(b'hi', 1), (b' hi', 2)]
+
+    The chunks lie back to back in the arena, which is the flat word layout the merge loop
+    wants.  ``poll`` is called between kernel calls (the trainer's Ctrl-C check).
+    """
+    source = resolve_pattern(pattern)
+    name = builtin_name(source)
+    if name is None:  # custom patterns and None: the regex path, encoded afterwards
+        counts = count_chunks(corpus, pattern, specials, block_chars=block_chars, poll=poll)
+        encoded = [c.encode("utf-8") for c in counts]  # surrogates were replaced upstream
+        length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
+        start = np.zeros(len(encoded), dtype=np.int64)
+        np.cumsum(length[:-1], out=start[1:])
+        arena = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        count = np.fromiter(counts.values(), dtype=np.int64, count=len(encoded))
+        return arena, start, length, count
+    table = new_byte_table()
+    for seg in iter_segments(corpus, source, specials, block_chars):
+        data, bounds = utf8_chunk_bounds(seg, name)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        for j in range(0, len(bounds) - 1, CHUNKS_PER_CALL):
+            table, _ = add_chunks(table, buf, bounds[j : j + CHUNKS_PER_CALL + 1])
+            if poll is not None:
+                poll()
+    n = int(table.size[0])
+    if n == 0:
+        raise ValueError(EMPTY_CORPUS)
+    return table.arena[: int(table.size[1])], table.start[:n], table.length[:n], table.count[:n]
 
 
 def reachable_tokens(requested: int, lengths: np.ndarray) -> int:
-    """How many tokens (256 bytes + merges) the tables need room for: the request, or what
-    the corpus can produce, whichever is smaller.
+    """How many tokens (256 bytes + merges) training can end with: the request, or what the
+    corpus can produce, whichever is smaller (the merge loop stops there, and a progress bar
+    counts up to it).
 
     Every merge joins at least one pair inside a distinct chunk, shortening it by one token,
     and a chunk of ``n`` bytes can be shortened ``n - 1`` times, so no corpus yields more than
-    ``256 + sum(n - 1)`` tokens.  Sizing the tables by this bound, not by ``vocab_size``, is
-    what keeps ``vocab_size=10**9`` from allocating gigabytes for a corpus of three words:
-    memory follows the corpus, and a request larger than the corpus can fill simply stops
-    when no pair is left.
+    ``256 + sum(n - 1)`` tokens.  Nothing is sized by ``vocab_size``: the token table grows
+    with the tokens made, so ``vocab_size=10**9`` costs no more than the corpus needs.
     """
     bound = 256 + int(np.maximum(lengths - 1, 0).sum())
     tokens = min(requested, bound)
@@ -153,21 +191,23 @@ def reachable_tokens(requested: int, lengths: np.ndarray) -> int:
     return tokens
 
 
-def _merge_loop(state: tuple, min_count: int, show_progress: bool, poll) -> tuple:
+def _merge_loop(state, min_count: int, show_progress: bool, poll: Callable[[], None]):
     """Run the compiled merge loop in calls of ``WORK_PER_CALL`` work, polling for Ctrl-C."""
     max_merges = _PROGRESS_BATCH if show_progress else 1 << 62
     bar = None
     if show_progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(state[19]) - 256, unit="merge", desc="BPE merges")
+        bar = tqdm(
+            total=int(state.sc[merge_loop.MAX_TOKENS]) - 256, unit="merge", desc="BPE merges"
+        )
     try:
         status = 2
         while status == 2:
-            state, status = K.run_merges(state, min_count, max_merges, WORK_PER_CALL)
+            state, status = merge_loop.run_merges(state, min_count, max_merges, WORK_PER_CALL)
             poll()
             if bar is not None:
-                bar.update(int(state[-1][K.NTOK]) - 256 - bar.n)
+                bar.update(int(state.tokens.size[0]) - 256 - bar.n)
     finally:
         if bar is not None:
             bar.close()

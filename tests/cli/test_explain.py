@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 
 from minigrad.cli import main
-from minigrad.explain import SEED_MATRIX, explain
+from minigrad.explain import SEED_MATRIX, explain, fmt_vec
 from minigrad.terminal import Style, use_colour
 from minigrad.tokenizers import BPETokenizer
 from tests.cli.support import assert_one_line_error, run_cli
@@ -25,7 +26,7 @@ def test_seed_example_prints_the_seeds_numbers(capsys):
     assert "one_hot @ E gives the same matrix: yes" in out
     assert "row 2 ('AI'): exactly 0" in out
     assert "grad.indices = [0, 1]" in out
-    assert "E[i] <- E[i] - lr * dLoss/dE[i],  lr = 0.5" in out
+    assert "w <- w - lr * dL/dw for W and for E,  lr = 0.5" in out
     assert "\x1b[" not in out  # not a terminal: plain text
 
 
@@ -86,3 +87,52 @@ def test_explain_as_a_subprocess(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "E[1] = [0.9, 0.4, 0.2, 0.1]" in r.stdout
     assert "\x1b[" not in r.stdout
+
+
+def test_backprop_step_shows_the_formulas_with_their_numbers(capsys):
+    assert main(["explain", "--seed-example"]) == 0
+    out = capsys.readouterr().out
+    assert "dL/dlogits = (softmax(logits) - one_hot(target)) / N,   N = 2" in out
+    assert "dL/dW = dL/dlogits^T @ x" in out
+    assert "dL/dE[i] = sum over the inputs k with id i of ((p_k - y_k) / N) @ W" in out
+    r = explain("I love AI", seed_example=True, out=io.StringIO())
+    n, v = r.probs.shape
+    one_hot = np.eye(v)[[1, 2]]  # targets: 'love', 'AI'
+    # the numbers printed are backward()'s, and they are what the formulas say
+    np.testing.assert_allclose(r.grad_logits, (r.probs - one_hot) / n, atol=1e-7)
+    x = r.embedding_before[[0, 1]]  # inputs 'I', 'love'
+    np.testing.assert_allclose(r.grad_weight, r.grad_logits.T @ x, atol=1e-7)
+    np.testing.assert_allclose(r.grad[[0, 1]], r.grad_logits @ r.weight_before, atol=1e-7)
+    for k in range(n):
+        assert f"(p - y) / 2           {fmt_vec(r.grad_logits[k], 4, 7, fixed=True)}" in out
+
+
+def test_update_shows_w_as_well_as_e(capsys):
+    r = explain("I love AI", seed_example=True, out=io.StringIO())
+    np.testing.assert_allclose(r.weight_after, r.weight_before - r.lr * r.grad_weight, atol=1e-7)
+    assert (r.weight_after != r.weight_before).all()  # every row of W moves
+    assert main(["explain", "--seed-example"]) == 0
+    out = capsys.readouterr().out
+    assert "W[0] ('I')" in out and "W[2] ('AI')" in out
+    assert f"      - 0.5 * {fmt_vec(r.grad_weight[2], fixed=True)}" in out
+    assert "the loss drop comes from both: updating only E gives" in out
+
+
+def test_check_prints_a_finite_difference_beside_every_gradient_number(capsys):
+    assert main(["explain", "--seed-example", "--check"]) == 0
+    out = capsys.readouterr().out
+    r = explain("I love AI", seed_example=True, out=io.StringIO(), check=True)
+    # 6 logits + 12 of W + 12 of E: each printed with its finite difference
+    assert len(re.findall(r"\(fd [ -]\d\.\d{4}\)", out)) == 6 + 12 + 12
+    assert f"{r.grad_logits[0, 1]: .4f} (fd {r.check['logits'][0, 1]: .4f})" in out
+    for key, analytic in (("logits", r.grad_logits), ("W", r.grad_weight), ("E", r.grad)):
+        np.testing.assert_allclose(analytic, r.check[key], atol=1e-6)
+    assert "backward() and finite differences agree: max |difference| = " in out
+    assert explain("I love AI", seed_example=True, out=io.StringIO()).check is None
+    assert "(fd " not in explain_text()
+
+
+def explain_text() -> str:
+    buffer = io.StringIO()
+    explain("I love AI", seed_example=True, out=buffer)
+    return buffer.getvalue()

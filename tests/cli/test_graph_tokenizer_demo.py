@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import minigrad
+import minigrad.viz
 from minigrad.cli import main
-from minigrad.viz import graphviz_available, pca_2d, to_dot
+from minigrad.viz import pca_2d, to_dot
+from minigrad.viz.graph import format_array
 from tests.cli.support import PNG_MAGIC, assert_one_line_error
 
 
@@ -18,11 +20,17 @@ def test_to_dot_shows_ops_shapes_and_gradient_norms():
     before = to_dot(y, names={"x": x, "w": w})
     assert before.startswith("digraph minigrad {") and before.rstrip().endswith("}")
     assert "MatMul" in before and "Tanh" in before and "Sum" in before
-    assert "shape (2, 2)" in before and "|grad|" not in before
+    assert "shape (2, 2)" in before and "\\ngrad" not in before
+    assert "value [[1, 2]" in before  # small leaves show their values
     y.backward()
     after = to_dot(y, names={"x": x, "w": w})
-    assert f"|grad| = {np.linalg.norm(x.grad):.4g}" in after
+    # small gradients are shown with their signs, row by row; larger ones as a norm
+    assert f"grad [{format_array(x.grad[0])}" in after and "grad [[" in after
+    assert float(x.grad[0, 1]) < 0 and "-" in format_array(x.grad[0])  # signed, not a norm
     assert after.count("->") == 4  # x, w -> MatMul -> Tanh -> Sum
+    big = minigrad.tensor(np.ones((3, 3)), requires_grad=True)
+    (big * 2).sum().backward()
+    assert f"|grad| = {np.linalg.norm(big.grad):.4g}" in to_dot(big * 1)
 
 
 def test_to_dot_handles_deep_graphs_without_recursion():
@@ -39,29 +47,35 @@ def test_graph_command_prints_dot_or_renders(tmp_path, capsys):
     assert "digraph minigrad" in out and "EmbeddingLookup" in out and "|grad|" in out
     target = tmp_path / "g.svg"
     assert main(["graph", "-o", str(target)]) == 0
-    if graphviz_available():
-        assert target.read_text().lstrip().startswith("<")
-    else:
-        assert (tmp_path / "g.dot").read_text().startswith("digraph")
+    # an SVG either way: Graphviz's when installed, matplotlib's when not (never a .dot instead)
+    assert "<svg" in target.read_text()
+    assert not (tmp_path / "g.dot").exists()
 
 
 def test_render_dot_calls_graphviz(tmp_path, monkeypatch):
-    """With a stand-in `dot` on the PATH: the DOT text goes in, the file named by -o comes out."""
+    """With a stand-in `dot` on the PATH: the DOT text goes in, the file named by -o comes out
+    (written whole: dot's output is renamed into place)."""
     import os
 
-    from minigrad.viz import render_dot
+    from minigrad.viz import graphviz_available, render_dot
 
     fake = tmp_path / "bin" / "dot"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\ncat > "$3.in"\necho "<svg $1/>" > "$3"\n')
+    fake.write_text(f'#!/bin/sh\ncat > "{tmp_path / "dot.in"}"\necho "<svg $1/>"\n')
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ.get('PATH', '')}")
     assert graphviz_available()
     out = render_dot("digraph g { a -> b; }\n", tmp_path / "g.svg")
     assert out.read_text().strip() == "<svg -Tsvg/>"
-    assert (tmp_path / "g.svg.in").read_text() == "digraph g { a -> b; }\n"
+    assert (tmp_path / "dot.in").read_text() == "digraph g { a -> b; }\n"
     with pytest.raises(ValueError, match=r"g\.pdf"):
         render_dot("digraph g {}", tmp_path / "g.pdf")
+    # draw() hands pictures to Graphviz whenever it is there
+    x = minigrad.tensor(2.0, requires_grad=True)
+    x.name = "x"
+    minigrad.viz.draw(x * x, tmp_path / "d.svg", backward=True)
+    assert (tmp_path / "d.svg").read_text().strip() == "<svg -Tsvg/>"
+    assert 'label="x' in (tmp_path / "dot.in").read_text()
 
 
 def test_pca_spreads_points_along_the_main_direction():

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.nn import functional as F
-from minigrad.testing import gradcheck
+from minigrad.testing import gradcheck, gradgradcheck
 
 IGNORE = -100
 
@@ -63,6 +63,7 @@ def test_equals_one_hot_formula_and_passes_gradcheck(case):
     ref = one_hot_reference(mg.tensor(x), target, reduction, eps, ignore)
     np.testing.assert_allclose(got.data, ref.data, rtol=1e-10, atol=1e-12)
     assert gradcheck(loss, X)
+    assert gradgradcheck(loss, X)  # the double backward: softmax's Jacobian per row
 
 
 @pytest.mark.torch

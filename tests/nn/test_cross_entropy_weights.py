@@ -18,7 +18,7 @@ from hypothesis.extra import numpy as hnp
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
-from minigrad.testing import assert_matches_torch, gradcheck
+from minigrad.testing import assert_matches_torch, gradcheck, gradgradcheck
 
 IGNORE = -100
 
@@ -86,7 +86,9 @@ def test_weighted_class_targets_pass_gradcheck(case):
     if reduction == "mean" and not (target != ignore).any():
         return  # 0 / 0: no gradient to check
     fn = _loss(case)
-    assert gradcheck(lambda x: fn(x, target, weight), mg.tensor(logits, requires_grad=True))
+    x = mg.tensor(logits, requires_grad=True)
+    assert gradcheck(lambda x: fn(x, target, weight), x)
+    assert gradgradcheck(lambda x: fn(x, target, weight), x)  # backward_graph: create_graph=True
 
 
 @given(weighted_cases(probabilities=True))
@@ -95,6 +97,7 @@ def test_probability_targets_pass_gradcheck_for_logits_and_target(case):
     fn = _loss(case)
     x, q = mg.tensor(logits, requires_grad=True), mg.tensor(target, requires_grad=True)
     assert gradcheck(lambda x, q: fn(x, q, weight), x, q)
+    assert gradgradcheck(lambda x, q: fn(x, q, weight), x, q)  # d2/dz2 and d2/dz dq
 
 
 def test_the_weighted_mean_divides_by_the_targets_weights():

@@ -13,6 +13,7 @@ from minigrad import nn, optim
 from minigrad.kernels import scatter_add_reference
 from minigrad.nn import functional as F
 from minigrad.sparse import RowSparseGrad
+from minigrad.testing import gradgradcheck
 
 
 @st.composite
@@ -44,6 +45,18 @@ def test_lookup_equals_one_hot_matmul_exactly(case):
     via_matmul = F.one_hot(ids, e.shape[0]).to(e.dtype) @ E
     np.testing.assert_array_equal(out.data, via_matmul.data)  # exact: only zeros are added
     np.testing.assert_array_equal(out.data, e[ids])
+
+
+# ---------------------------------------------------------------------------- double backward
+@given(lookups(max_v=4, max_d=3, dtype=np.float64), st.booleans(), st.booleans())
+def test_lookup_double_backward(case, sparse, pad):
+    # the lookup is linear in E, so its second derivative lives in what is built on it (here a
+    # square) and in the gradient with respect to the upstream gradient: both go through the
+    # scatter (ScatterRows) that create_graph=True records instead of the row-sparse gradient
+    ids, e, _ = case
+    E = mg.tensor(e / 10, requires_grad=True)
+    padding_idx = 0 if pad else None
+    assert gradgradcheck(lambda w: F.embedding(ids, w, padding_idx, sparse=sparse) ** 2, E)
 
 
 # ---------------------------------------------------------------------------- property 2

@@ -150,3 +150,18 @@ def test_from_pretrained_matches_torch():
         nn.Embedding.from_pretrained(np.ones(4))
     with pytest.raises(ValueError, match="_weight must have shape"):
         nn.Embedding(3, 2, _weight=np.ones((2, 3)))
+
+
+@given(tables_and_ids())
+def test_scale_grad_by_freq_under_create_graph_gives_the_plain_backwards_numbers(case):
+    """backward(create_graph=True) runs the lookup's backward_graph: the same scaled gradient
+    (dense, as every recorded gradient), itself differentiable."""
+    table, ids, padding = case
+    plain = mg.tensor(table, requires_grad=True)
+    graph = mg.tensor(table, requires_grad=True)
+    (F.embedding(ids, plain, padding, scale_grad_by_freq=True) ** 2).sum().backward()
+    (F.embedding(ids, graph, padding, scale_grad_by_freq=True) ** 2).sum().backward(
+        create_graph=True
+    )
+    assert graph.grad.requires_grad
+    np.testing.assert_allclose(graph.grad.data, plain.grad, rtol=1e-12, atol=1e-12)

@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
-from minigrad.testing import gradcheck, safe_floats
+from minigrad.testing import gradcheck, gradgradcheck, safe_floats
 
 
 @st.composite
@@ -39,8 +39,10 @@ def test_linear_matches_formula_and_passes_gradcheck(case):
     np.testing.assert_allclose(y.data, expect, rtol=1e-12, atol=1e-12)
     if B is None:
         assert gradcheck(lambda x_, w_: F.linear(x_, w_), X, W)
+        assert gradgradcheck(lambda x_, w_: F.linear(x_, w_), X, W)
     else:
         assert gradcheck(F.linear, X, W, B)
+        assert gradgradcheck(F.linear, X, W, B)
 
 
 def test_linear_module_any_leading_dims_and_no_bias():

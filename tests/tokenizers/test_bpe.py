@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, byte_pair_encode, compile_pattern
 from minigrad.tokenizers import bpe as bpe_module
-from minigrad.tokenizers._encode_kernels import CompiledMerger
-from minigrad.tokenizers.merge import _merge_heap, _merge_small
+from minigrad.tokenizers.fast.encoder import CompiledMerger
+from minigrad.tokenizers.merge import merge_heap, merge_small
 from tests.tokenizers.bpe_support import (
     MULTILINGUAL,
     SPECIALS,
@@ -127,14 +127,28 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     """The numba dedupe-and-gather path (long texts) gives the per-chunk loop's ids."""
     tok = trained(pattern)
     expected = tiktoken_for(pattern).encode_ordinary(text)
-    with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text takes the bulk path
-        for compiled in (True, False):
-            with mock.patch.object(bpe_module, "USE_COMPILED_MERGE", compiled):
+    try:
+        with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text: the bulk path
+            for merger in (PythonMerger(tok.mergeable_ranks), None):  # None: the compiled one
+                tok._merger = merger
                 tok._cache.clear()
                 assert tok.encode_ordinary(text) == expected
                 assert tok.encode_ordinary(text) == expected  # again, from the cache
                 array = tok.encode_to_numpy(text, disallowed_special=())
                 assert array.dtype == np.int64 and array.tolist() == expected
+    finally:
+        tok._merger = None  # the tokenizer is shared with other tests
+
+
+class PythonMerger:
+    """The reference merge (``merge.byte_pair_encode``) in place of the compiled merger that
+    ``BPETokenizer`` builds for new chunks of long texts and for long chunks."""
+
+    def __init__(self, ranks: dict[bytes, int]) -> None:
+        self.ranks = ranks
+
+    def encode_pieces(self, pieces: list[bytes]) -> list[list[int]]:
+        return [byte_pair_encode(p, self.ranks) for p in pieces]
 
 
 @pytest.mark.nojit
@@ -143,16 +157,17 @@ def test_bulk_path_equals_per_chunk_path(pattern, text):
     cuts=st.lists(st.integers(0, 300), max_size=60),
 )
 def test_distinct_chunks_kernel(data, cuts):
-    from minigrad.tokenizers._encode_kernels import distinct_chunks, gather_ids
+    from minigrad.tokenizers.fast.encoder import gather_ids
+    from minigrad.tokenizers.fast.tables import add_chunks, entry_bytes, new_byte_table
 
     bounds = np.array(sorted({0, len(data), *(c for c in cuts if c <= len(data))}), np.int64)
-    which, reps = distinct_chunks(np.frombuffer(data, np.uint8), bounds)
+    table, which = add_chunks(new_byte_table(4), np.frombuffer(data, np.uint8), bounds)
     chunks = [data[a:b] for a, b in itertools.pairwise(bounds.tolist())]
     first: dict[bytes, int] = {}
     for j, c in enumerate(chunks):
         first.setdefault(c, len(first))
         assert which[j] == first[c]
-    assert [chunks[r] for r in reps] == list(first)
+    assert entry_bytes(table) == list(first)
     # gather: chunk j's "ids" are its bytes
     flat = np.frombuffer(b"".join(first), np.uint8).astype(np.int64)
     offsets = np.cumsum([0, *(len(c) for c in first)]).astype(np.int64)
@@ -200,6 +215,11 @@ def random_vocab(draw):
     return ranks
 
 
+def small(piece: bytes, ranks: dict[bytes, int]) -> list[int]:
+    """The ids of ``merge_small``'s parts."""
+    return [ranks[p] for p in merge_small(piece, ranks)]
+
+
 @given(ranks=random_vocab(), text=st.text(alphabet="ab é\n", max_size=300))
 def test_tiktoken_parity_random_vocab(ranks, text):
     pytest.importorskip("tiktoken")
@@ -207,19 +227,19 @@ def test_tiktoken_parity_random_vocab(ranks, text):
     assert tok.encode_ordinary(text) == tiktoken_of(tok).encode_ordinary(text)
     piece = text.encode()
     if len(piece) > 1:
-        assert _merge_heap(piece, ranks) == _merge_small(piece, ranks)
+        assert merge_heap(piece, ranks) == small(piece, ranks)
 
 
 @pytest.mark.nojit
 @given(ranks=random_vocab(), data=st.binary(min_size=2, max_size=400))
 def test_heap_merge_equals_simple_merge(ranks, data):
     data = bytes(b"ab \xc3\xa9"[x % 5] for x in data)
-    expected = _merge_small(data, ranks)
-    assert _merge_heap(data, ranks) == expected
+    expected = small(data, ranks)
+    assert merge_heap(data, ranks) == expected
     merger = CompiledMerger(ranks)  # the numba kernel
     assert merger.encode_pieces([data, data[:7], b"", data[3:]]) == [
         expected,
-        _merge_small(data[:7], ranks),
+        small(data[:7], ranks),
         [],
         byte_pair_encode(data[3:], ranks),
     ]

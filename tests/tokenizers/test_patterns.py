@@ -18,19 +18,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minigrad.cli import build_parser, main
-from minigrad.tokenizers import BPETokenizer, fast_pretokenize
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._train_corpus import count_chunks
+from minigrad.tokenizers import BPETokenizer
+from minigrad.tokenizers.corpus import count_chunks
+from minigrad.tokenizers.fast import pretokenize as fast_pretokenize
+from minigrad.tokenizers.fast import scanners as fast_scanners
 from minigrad.tokenizers.naive_trainer import train_naive
-from minigrad.tokenizers.pretokenize import (
-    GPT2_PATTERN,
-    GPT4_PATTERN,
-    O200K_PATTERN,
-    resolve_pattern,
-    split,
-    split_reference,
-)
-from minigrad.tokenizers.trainer import train_bpe
+from minigrad.tokenizers.patterns import GPT2_PATTERN, GPT4_PATTERN, O200K_PATTERN, resolve_pattern
+from minigrad.tokenizers.pretokenize import split, split_reference
+from minigrad.tokenizers.trainer import count_chunk_bytes, train_bpe
 from tests.tokenizers.bpe_support import MULTILINGUAL, training_text
 
 #: (capturing pattern, the same pattern without capturing groups)
@@ -210,13 +205,13 @@ def test_custom_regexes_are_still_patterns():
 def test_one_registry(capsys):
     from minigrad.tokenizers import patterns as P
 
-    # every compiled scanner is a registry pattern and vice versa; every name resolves to one
-    assert set(fast_pretokenize.FAST_PATTERNS) == set(P.PATTERN_NAMES)
-    assert set(fast_pretokenize._SCANNERS) == set(P.BUILTIN_SOURCES)
+    # every compiled scanner is a registry pattern and vice versa; every name resolves to one,
+    # and the scanners accept every name
+    assert set(fast_scanners.SCANNERS) == set(P.BUILTIN_SOURCES)
     for name, canonical in P.PATTERN_NAMES.items():
         assert P.PATTERNS[name] == P.BUILTIN_SOURCES[canonical]
-        assert fast_pretokenize.supports(P.PATTERNS[name])
-        assert fast_pretokenize.pattern_name_of(P.PATTERNS[name]) == canonical
+        assert P.builtin_name(P.PATTERNS[name]) == canonical
+        assert fast_pretokenize.split_fast("a b", name) == ["a", " b"]
     # the CLI's --pattern help lists every name, from the same registry
     with pytest.raises(SystemExit):
         build_parser().parse_args(["tokenizer", "train", "--help"])

@@ -17,14 +17,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import fast_pretokenize
-from minigrad.tokenizers.fast_pretokenize import (
-    FAST_PATTERNS,
-    chunk_bounds,
-    split_fast,
-    utf8_chunk_bounds,
-)
-from minigrad.tokenizers.pretokenize import PATTERNS, replace_surrogates, split, split_reference
+from minigrad.tokenizers.fast import pretokenize as fast_pretokenize
+from minigrad.tokenizers.fast.pretokenize import chunk_bounds, split_fast, utf8_chunk_bounds
+from minigrad.tokenizers.patterns import PATTERN_NAMES, PATTERNS
+from minigrad.tokenizers.pretokenize import replace_surrogates, split, split_reference
 
 NAMES = ("gpt2", "gpt4", "o200k")
 
@@ -165,7 +161,7 @@ def test_known_splits(name: str, text: str, chunks: list[str]) -> None:
 
 @pytest.mark.nojit
 def test_empty_text_has_one_bound() -> None:
-    for name in FAST_PATTERNS:  # every accepted name
+    for name in PATTERN_NAMES:  # every accepted name
         assert chunk_bounds("", name).tolist() == [0]
         assert split_fast("", name) == []
 
@@ -234,11 +230,11 @@ def test_split_fast_without_a_free_separator(text: str) -> None:
 def test_scanning_in_small_blocks_changes_nothing(text: str, block: int) -> None:
     # resuming a scan at a chunk end continues exactly as one long scan (findall is memoryless)
     want = {name: chunk_bounds(text, name) for name in NAMES}
-    saved = fast_pretokenize._BLOCK
-    fast_pretokenize._BLOCK = block
+    saved = fast_pretokenize.SCAN_BLOCK
+    fast_pretokenize.SCAN_BLOCK = block
     try:
         for name in NAMES:
             assert np.array_equal(chunk_bounds(text, name), want[name])
             assert split_fast(text, name) == reference(text, name)
     finally:
-        fast_pretokenize._BLOCK = saved
+        fast_pretokenize.SCAN_BLOCK = saved

@@ -11,17 +11,11 @@ import regex
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import _unicode_table as ut
 from minigrad.tokenizers import unicode_pinned
-from minigrad.tokenizers.fast_pretokenize import (
-    FAST_PATTERNS,
-    chunk_bounds,
-    encode_text,
-    pattern_name_of,
-    split_fast,
-    supports,
-)
-from minigrad.tokenizers.pretokenize import PATTERNS, split_reference
+from minigrad.tokenizers.fast import unicode_table as ut
+from minigrad.tokenizers.fast.pretokenize import chunk_bounds, encode_text, split_fast
+from minigrad.tokenizers.patterns import PATTERN_NAMES, PATTERNS, builtin_name
+from minigrad.tokenizers.pretokenize import split_reference
 from minigrad.tokenizers.unicode_pinned import pinned_source
 
 CLASSES = [
@@ -76,10 +70,10 @@ def test_cache_roundtrip(tmp_path, monkeypatch) -> None:
     assert path.parent == tmp_path and path.name == (
         f"unicode_classes-ucd{unicode_pinned.UNICODE_VERSION}-{unicode_pinned.data_digest()}-v2.npy"
     )  # not the name older minigrads (tables from regex) read: the cache dir is shared
-    assert ut._load(path) is None  # absent
+    assert ut.read_cached(path) is None  # absent
     table = ut.class_table()
-    ut._save(path, table)
-    loaded = ut._load(path)
+    ut.write_cached(path, table)
+    loaded = ut.read_cached(path)
     assert loaded is not None and np.array_equal(loaded, table)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left over
 
@@ -87,17 +81,17 @@ def test_cache_roundtrip(tmp_path, monkeypatch) -> None:
 def test_cache_rejects_corrupt_files(tmp_path) -> None:
     bad = tmp_path / "t.npy"
     bad.write_bytes(b"not a numpy file")
-    assert ut._load(bad) is None
+    assert ut.read_cached(bad) is None
     np.save(bad, np.zeros(10, dtype=np.uint16))  # wrong shape
-    assert ut._load(bad) is None
+    assert ut.read_cached(bad) is None
     np.save(bad, np.zeros(ut.N_CODE_POINTS, dtype=np.int32))  # wrong dtype
-    assert ut._load(bad) is None
+    assert ut.read_cached(bad) is None
 
 
 def test_unwritable_cache_is_not_an_error(tmp_path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("a file where a directory should be")
-    ut._save(blocker / "sub" / "t.npy", np.zeros(3, dtype=np.uint16))  # must not raise
+    ut.write_cached(blocker / "sub" / "t.npy", np.zeros(3, dtype=np.uint16))  # must not raise
 
 
 def test_cache_dir_precedence(monkeypatch, tmp_path) -> None:
@@ -109,15 +103,14 @@ def test_cache_dir_precedence(monkeypatch, tmp_path) -> None:
 
 
 @pytest.mark.nojit
-def test_supports_only_builtin_sources() -> None:
-    for name in FAST_PATTERNS:
-        assert supports(PATTERNS[name])
-        assert pattern_name_of(PATTERNS[name]) in ("gpt2", "gpt4", "o200k")
-    assert not supports("gpt4")  # a name, not a source
-    assert not supports(PATTERNS["gpt4"] + "|x")
-    assert not supports(None)
+def test_only_builtin_sources_have_scanners() -> None:
+    for name in PATTERN_NAMES:
+        assert builtin_name(PATTERNS[name]) in ("gpt2", "gpt4", "o200k")
+    assert builtin_name("gpt4") is None  # a name, not a source
+    assert builtin_name(PATTERNS["gpt4"] + "|x") is None
+    assert builtin_name(None) is None
     with pytest.raises(ValueError, match="no compiled scanner"):
-        pattern_name_of(r"\w+")
+        chunk_bounds("x", r"\w+")
 
 
 @pytest.mark.nojit

@@ -15,12 +15,11 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._train_corpus import count_chunks
-from minigrad.tokenizers.fast_pretokenize import chunk_bounds, split_fast, utf8_chunk_bounds
+from minigrad.tokenizers.corpus import count_chunks
+from minigrad.tokenizers.fast.pretokenize import chunk_bounds, split_fast, utf8_chunk_bounds
 from minigrad.tokenizers.naive_trainer import train_naive
 from minigrad.tokenizers.pretokenize import split, split_reference
-from minigrad.tokenizers.trainer import train_bpe
+from minigrad.tokenizers.trainer import count_chunk_bytes, train_bpe
 from tests.tokenizers.bpe_support import tiktoken_for, trained
 
 PATTERNS = ["gpt2", "gpt4", "o200k"]

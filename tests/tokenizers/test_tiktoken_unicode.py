@@ -31,9 +31,9 @@ import numpy as np
 import pytest
 import regex
 
-from minigrad.tokenizers import _unicode_table as ut
 from minigrad.tokenizers import unicode_pinned
-from minigrad.tokenizers.fast_pretokenize import split_fast, utf8_chunk_bounds
+from minigrad.tokenizers.fast import unicode_table as ut
+from minigrad.tokenizers.fast.pretokenize import split_fast, utf8_chunk_bounds
 from minigrad.tokenizers.patterns import BUILTIN_SOURCES
 from minigrad.tokenizers.pretokenize import split_reference
 from tests.tokenizers.unicode_scan import (

@@ -15,11 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
-from minigrad.tokenizers._train_corpus import count_chunks
+from minigrad.tokenizers.corpus import count_chunks
 from minigrad.tokenizers.naive_trainer import train_naive
 from minigrad.tokenizers.pretokenize import split
-from minigrad.tokenizers.trainer import train_bpe
+from minigrad.tokenizers.trainer import count_chunk_bytes, train_bpe
 
 PATTERNS = ["gpt2", "gpt4", "o200k", None]
 SPECIAL = "<|endoftext|>"

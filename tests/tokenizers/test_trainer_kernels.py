@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from minigrad.tokenizers import _train_kernels as K
+from minigrad.tokenizers.fast import merge_loop as K
 from minigrad.tokenizers.naive_trainer import merge, pair_counts, train_naive
 from minigrad.tokenizers.trainer import train_bpe
 
@@ -118,25 +118,27 @@ def test_trainer_matches_naive_small(corpus, pattern, extra):
 @given(xs=st.lists(st.integers(-(2**62), 2**62), max_size=200), extra=st.integers(0, 3))
 def test_sort_small_sorts_the_prefix(xs, extra):
     x = np.array([*xs, *([7] * extra)], dtype=np.int64)
-    K._sort_small(x, len(xs))
+    K.sort_small(x, len(xs))
     assert x[: len(xs)].tolist() == sorted(xs)
     assert x[len(xs) :].tolist() == [7] * extra  # the rest untouched
 
 
-@given(xs=st.lists(st.binary(max_size=10), min_size=1, max_size=20))
-def test_chunk_table_counts_like_counter(xs):
-    """The byte-chunk table against ``Counter``: short keys are exact, long ones confirmed."""
+@given(xs=st.lists(st.binary(max_size=10), min_size=1, max_size=20), entries=st.integers(1, 64))
+def test_byte_table_counts_like_counter(xs, entries):
+    """The byte-string table against ``Counter``: short keys are exact, long ones confirmed;
+    a table that starts small grows (and rehashes) on the way."""
     from collections import Counter
 
-    from minigrad.tokenizers import _chunk_counter as C
+    from minigrad.tokenizers.fast import tables as T
 
     data = b"".join(xs)
     bounds = np.cumsum([0, *map(len, xs)]).astype(np.int64)
     keep = [0, *[j + 1 for j, x in enumerate(xs) if x]]  # empty chunks are not chunks
     bounds = bounds[keep]
-    table = C.add_chunks(C.new_table(), np.frombuffer(data, dtype=np.uint8), bounds)
-    arena, _, _, start, length, _, count, sc = table
-    got = {arena[start[t] : start[t] + length[t]].tobytes(): int(count[t]) for t in range(sc[0])}
-    assert got == Counter(x for x in xs if x)
+    table, which = T.add_chunks(T.new_byte_table(entries), np.frombuffer(data, np.uint8), bounds)
+    distinct = T.entry_bytes(table)
+    counts = table.count[: len(distinct)].tolist()
+    assert dict(zip(distinct, counts)) == Counter(x for x in xs if x)
+    assert [distinct[t] for t in which.tolist()] == [x for x in xs if x]
     if xs[0]:
-        assert C.chunk_key(np.frombuffer(xs[0], dtype=np.uint8), 0, len(xs[0])) != 0
+        assert T.bytes_key(np.frombuffer(xs[0], dtype=np.uint8), 0, len(xs[0])) != 0

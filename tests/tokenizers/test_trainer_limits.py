@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from minigrad.tokenizers import _train_kernels as K
-from minigrad.tokenizers._chunk_counter import count_chunk_bytes
+from minigrad.tokenizers.fast import merge_loop as K
+from minigrad.tokenizers.trainer import count_chunk_bytes
 from tests.cli.support import cli_env
 
 posix_only = pytest.mark.skipif(os.name != "posix", reason="resource limits and SIGINT: POSIX")
@@ -130,7 +130,7 @@ def _merge_work(text: str, pattern: str | None = "gpt4") -> int:
     state = K.new_state(arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, 10_000)
     state, status = K.run_merges(state, 2, 1 << 62, 1 << 62)
     assert status == 1  # ran until no pair occurs twice
-    return int(state[-1][K.NWORK])
+    return int(state.sc[K.NWORK])
 
 
 @pytest.mark.parametrize("unit", ["=", "ab", "aab", " ", "\u00e9"])
@@ -229,7 +229,7 @@ def test_ctrl_c_stops_tokenizer_training_for_a_model(tmp_path):
 
 
 def test_deferred_sigint_hands_the_signal_to_the_previous_handler():
-    from minigrad.tokenizers._interrupt import deferred_sigint
+    from minigrad.tokenizers.fast.interrupt import deferred_sigint
 
     calls = []
     before = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))

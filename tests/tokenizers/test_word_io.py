@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import minigrad.atomic
 from minigrad.tokenizers import BPETokenizer, UnknownWordError, WordTokenizer
-from minigrad.tokenizers import word_io as wio
+from minigrad.tokenizers import word as wio
 
 tmp_ok = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -24,7 +24,9 @@ HEADER_LIKE = ["minigrad-words", "1", "2", '{"n_words":', "0}", "minigrad-bpe"]
 @st.composite
 def texts(draw) -> str:
     """Random text: words from a small pool (so words repeat), joined by random separators."""
-    chars = st.characters() | st.sampled_from(TRICKY)
+    # no lone surrogates: UTF-8 cannot hold them and save refuses them (tested on its own below);
+    # st.characters() draws them, so a round trip over it failed whenever one came up
+    chars = st.characters(exclude_categories=("Cs",)) | st.sampled_from(TRICKY)
     words = st.text(chars, min_size=1, max_size=8) | st.sampled_from(HEADER_LIKE)
     pool = draw(st.lists(words, min_size=1, max_size=30))
     text = draw(st.sampled_from(["", *SEPARATORS]))

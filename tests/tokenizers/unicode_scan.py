@@ -77,8 +77,8 @@ def stand_in_code_points() -> np.ndarray:
     splitters see alike: same pinned classes (the scanners' table), same classes in the
     installed ``regex`` (which the reference path corrects), same UTF-8 length.  Every code
     point where ``regex`` and the pinned tables disagree is in such a run, so it is covered."""
-    from minigrad.tokenizers import _unicode_table as ut
     from minigrad.tokenizers import unicode_pinned
+    from minigrad.tokenizers.fast import unicode_table as ut
 
     cps = all_code_points()
     table = ut.class_table()[cps].astype(np.int64)

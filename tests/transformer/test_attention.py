@@ -15,7 +15,7 @@ from minigrad.nn.functional import causal_attention, dropout_mask
 from minigrad.nn.transformer import TransformerBlock
 from minigrad.ops.attention import CausalAttention
 from minigrad.tensor import Tensor
-from minigrad.testing import gradcheck
+from minigrad.testing import gradcheck, gradgradcheck
 
 dims = st.fixed_dictionaries(
     {
@@ -47,6 +47,8 @@ def test_fused_attention_gradcheck(dm):
     d = dm["h"] * dm["hd"]
     qkv = Tensor(rng.standard_normal((dm["b"], dm["t"], 3 * d)), requires_grad=True)
     assert gradcheck(lambda x: causal_attention(x, dm["h"]), qkv, atol=1e-6, rtol=1e-5)
+    if dm["seed"] % 5 == 0:  # a fifth of the examples: each double backward checks many entries
+        assert gradgradcheck(lambda x: causal_attention(x, dm["h"]), qkv, atol=1e-6, rtol=1e-5)
 
 
 @settings(max_examples=25)
@@ -70,6 +72,7 @@ def test_attention_dropout_gradcheck_with_a_fixed_mask():
     mg.manual_seed(3)
     mask = dropout_mask((2, 2, 3, 3), 0.4, np.dtype(np.float64))
     assert gradcheck(lambda x: CausalAttention.apply(x, n_heads=2, attn_mask=mask), qkv)
+    assert gradgradcheck(lambda x: CausalAttention.apply(x, n_heads=2, attn_mask=mask), qkv)
 
 
 def test_attention_is_causal():

@@ -13,7 +13,7 @@ import minigrad as mg
 from minigrad.nn import functional as F
 from minigrad.nn.functional import linear_cross_entropy
 from minigrad.tensor import Tensor
-from minigrad.testing import gradcheck
+from minigrad.testing import gradcheck, gradgradcheck
 
 cases = st.fixed_dictionaries(
     {
@@ -86,6 +86,7 @@ def test_fused_gradcheck(c):
         )
 
     assert gradcheck(fn, *ins, atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, *ins, atol=1e-6, rtol=1e-5)
 
 
 def test_float32_matches_torch():

@@ -15,7 +15,7 @@ from minigrad.nn.functional import dropout, gelu, layer_norm
 from minigrad.nn.layers import Linear
 from minigrad.nn.normalization import LayerNorm
 from minigrad.tensor import Tensor
-from minigrad.testing import gradcheck, tensors
+from minigrad.testing import gradcheck, gradgradcheck, tensors
 
 
 def _param(shape, rng):
@@ -44,6 +44,7 @@ def test_layer_norm_gradcheck(lead, norm, affine, seed):
         return layer_norm(ts[0], tuple(norm), ww, bb, eps=1e-5)
 
     assert gradcheck(fn, *args, atol=1e-6, rtol=1e-5)
+    assert gradgradcheck(fn, *args, atol=1e-6, rtol=1e-5)
 
 
 @given(tensors(shape=st.tuples(st.integers(1, 3), st.integers(2, 5)), unique=True))
@@ -108,6 +109,7 @@ def test_dropout_train_eval_and_seeding():
 def test_dropout_gradcheck_with_fixed_mask():
     x = Tensor(np.random.default_rng(0).standard_normal((3, 4)), requires_grad=True)
     assert gradcheck(lambda t: (mg.manual_seed(1), dropout(t, 0.5))[1], x)
+    assert gradgradcheck(lambda t: (mg.manual_seed(1), dropout(t * t, 0.5))[1], x)
 
 
 def test_dropout_rejects_bad_p():
@@ -120,6 +122,7 @@ def test_dropout_rejects_bad_p():
 def test_activations_gradcheck(x):
     for m in (GELU(), GELU("tanh"), ReLU(), Tanh()):
         assert gradcheck(m, x)
+        assert gradgradcheck(m, x)
 
 
 def test_activations_match_torch():

@@ -1,11 +1,12 @@
 """The compiled pre-tokenizer: the built-in split patterns without the ``regex`` module.
 
-``regex.findall`` with the GPT-4 pattern runs at about 14 MB/s, slower than all of tiktoken's
-encoder, so a fast BPE encoder cannot afford it.  This module cuts text into exactly the chunks
-that :func:`minigrad.tokenizers.pretokenize.split_reference` gives for the built-in patterns
-(GPT-2, GPT-4 / cl100k, o200k), with one hand-written numba state machine per pattern
-(:mod:`minigrad.tokenizers._scanners`) and a per-code-point class table built from the pinned
-Unicode data (:mod:`minigrad.tokenizers._unicode_table`, cached on disk).
+``regex.findall`` is slower than the whole of a fast BPE encoder (``benchmarks/
+bench_pretokenize.py`` times both), so this module cuts text into exactly the chunks that
+:func:`minigrad.tokenizers.pretokenize.split_reference` gives for the built-in patterns (GPT-2,
+GPT-4 / cl100k, o200k: every name of ``patterns.PATTERN_NAMES``), with a hand-written numba
+state machine per pattern (:mod:`minigrad.tokenizers.fast.scanners`) and a per-code-point class
+table built from the pinned Unicode data (:mod:`minigrad.tokenizers.fast.unicode_table`, cached
+on disk).
 
 Example::
 
@@ -21,11 +22,9 @@ Design, and why:
   BPE encoder can work on the bytes without building one Python string per chunk.
   :func:`utf8_chunk_bounds` gives the same cuts as byte offsets into the UTF-8 encoding, which
   is what the scanner produces natively.
-* **The scanner reads UTF-8, not UTF-32.**  ``str.encode("utf-8")`` runs at roughly 1 GB/s
-  here, ``str.encode("utf-32-le")`` at about 80 MB/s for a text with one astral character: the
-  UTF-32 route alone would cost more than the whole scan.  So the kernels decode UTF-8 as they
-  go, and code-point offsets are derived afterwards by counting lead bytes (skipped for ASCII
-  text, where the two coincide).
+* **The scanner reads UTF-8**, the bytes that BPE merges anyway (for ASCII text, most text,
+  encoding them is a plain copy), decoding code points as it goes; code-point offsets are
+  derived afterwards by counting lead bytes (skipped for ASCII text).
 * **Lone surrogates** (Python strs may hold them; ``"\\ud800".encode("utf-8")`` raises) are
   replaced before scanning, by the policy of every tokenizer path (tiktoken's:
   ``pretokenize.replace_surrogates``), so the chunks are those of the fixed text.  (The class
@@ -36,71 +35,30 @@ Design, and why:
   each other and with tiktoken, whatever Unicode the installed ``regex`` or
   :mod:`unicodedata` knows.
 * **Bounded scratch**: the scanners can resume at any chunk end (``findall`` keeps no state
-  between matches), so a long text is scanned in blocks of at most ``_BLOCK`` offsets.
+  between matches), so a long text is scanned in blocks of at most ``SCAN_BLOCK`` offsets.
 * **Strings only on request**: :func:`split_fast` joins the chunks with a control character the
   text lacks and lets one ``str.split`` call make all the strings in C.
 * **Threads**: the kernels release the GIL (``nogil=True``); the class table is read-only.
 
-Speed (10 MB of stdlib source, one thread, CPU time on a busy 2-core machine): offsets about 8x
-and a list of strings about 3-4x faster than ``regex.findall``; see ``benchmarks/
-bench_pretokenize.py``.
-
-What it leaves out: custom patterns (``supports`` says which sources are built in; everything
-else goes to ``regex``), and any change of behaviour: it is a faster equal, not a variant.
+What it leaves out: custom patterns (``patterns.builtin_name`` says which sources are built in;
+everything else goes to ``regex``), and any change of behaviour: it is a faster equal.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from minigrad.tokenizers._scanners import (
-    byte_to_char_offsets,
-    join_chunks,
-    scan_gpt2,
-    scan_gpt4,
-    scan_o200k,
-)
-from minigrad.tokenizers._unicode_table import class_table
-from minigrad.tokenizers.patterns import PATTERN_NAMES, builtin_name, canonical_name
+from minigrad.tokenizers.fast.scanners import SCANNERS, byte_to_char_offsets, join_chunks
+from minigrad.tokenizers.fast.unicode_table import class_table
+from minigrad.tokenizers.patterns import canonical_name
 from minigrad.tokenizers.pretokenize import replace_surrogates
-
-#: The pattern names the scanners accept: every name of the registry
-#: (``patterns.PATTERN_NAMES``: "gpt4", "cl100k_base", "gpt-4o", ...).
-FAST_PATTERNS: tuple[str, ...] = tuple(PATTERN_NAMES)
-
-#: One scanner per built-in pattern, by canonical name (the keys of
-#: ``patterns.BUILTIN_SOURCES``, as a test checks).
-_SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
-
-
-def supports(pattern_source: str | None) -> bool:
-    """True iff ``pattern_source`` is exactly one of the built-in regex sources.
-
-    Names ("gpt4") are not sources; pass them through ``resolve_pattern`` first.
-
-    >>> from minigrad.tokenizers.pretokenize import GPT4_PATTERN
-    >>> supports(GPT4_PATTERN), supports(r"\\w+"), supports(None)
-    (True, False, False)
-    """
-    return builtin_name(pattern_source) is not None
-
-
-def pattern_name_of(pattern_source: str) -> str:
-    """The canonical name of a supported source (``supports(src)`` must hold)."""
-    name = builtin_name(pattern_source)
-    if name is None:
-        raise ValueError(
-            f"no compiled scanner for pattern {pattern_source!r}; supported: the sources of "
-            f"{tuple(_SCANNERS)}"
-        )
-    return name
 
 
 def _scanner(pattern_name: str):
     if not isinstance(pattern_name, str):
         raise TypeError(f"pattern_name must be a str, got {type(pattern_name).__name__}")
     try:
-        return _SCANNERS[canonical_name(pattern_name)]
+        return SCANNERS[canonical_name(pattern_name)]
     except ValueError as exc:
         raise ValueError(f"no compiled scanner for pattern {pattern_name!r}: {exc}") from None
 
@@ -121,7 +79,7 @@ def encode_text(text: str) -> bytes:
 
 #: Offsets per output block: scanning a large text needs at most this much scratch (8 bytes
 #: each) beyond the result itself.
-_BLOCK = 1 << 20
+SCAN_BLOCK = 1 << 20
 
 
 def _scan_bytes(data: bytes, pattern_name: str) -> np.ndarray:
@@ -130,7 +88,7 @@ def _scan_bytes(data: bytes, pattern_name: str) -> np.ndarray:
     table = class_table()
     buf = np.frombuffer(data, dtype=np.uint8)
     n = buf.shape[0]
-    out = np.empty(min(n + 1, max(_BLOCK, 2)), dtype=np.int64)  # 2: room to progress
+    out = np.empty(min(n + 1, max(SCAN_BLOCK, 2)), dtype=np.int64)  # 2: room to progress
     count, stop = scan(buf, table, out, 0)
     pieces = [out[:count].copy()]
     while stop < n:  # out was full: resume at the last chunk end, which out[0] repeats

@@ -1,134 +1,21 @@
-"""Pictures of what happens: the computation graph, the loss curve, the embedding space.
+"""Training pictures: the loss curve and the embedding space, as PNG files.
 
-* :func:`to_dot` writes the graph that ``backward()`` walks as Graphviz DOT text: one box per
-  tensor, labelled with the operation that made it, its shape and (after backward) the norm of
-  its gradient.  :func:`render_dot` turns it into SVG/PNG when Graphviz's ``dot`` program is
-  installed.
-* :func:`plot_loss` and :func:`plot_embeddings` write PNG files with matplotlib.  They use the
-  Agg canvas directly (no ``pyplot``), so they work without a display and never change the
-  global matplotlib backend of a program that imports minigrad.
+:func:`plot_loss` and :func:`plot_embeddings` use matplotlib's Agg canvas directly (no
+``pyplot``), so they work without a display and never change the global matplotlib backend of
+a program that imports minigrad.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from minigrad.tensor import Tensor
 
-
-# --------------------------------------------------------------------------- graph
-def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
-
-
-def _grad_norm(t: Tensor) -> float | None:
-    g = t.grad
-    if g is None:
-        return None
-    if hasattr(g, "values") and hasattr(g, "indices"):  # row-sparse: only stored rows count
-        return float(np.linalg.norm(np.asarray(g.values, dtype=np.float64)))
-    return float(np.linalg.norm(np.asarray(g, dtype=np.float64)))
-
-
-def to_dot(root: Tensor, names: Mapping[str, Tensor] | None = None, title: str = "") -> str:
-    """The computation graph ending at ``root`` as Graphviz DOT text.
-
-    Each node is a tensor that requires grad: leaves (parameters and inputs you made) are drawn
-    as boxes, results of operations as rounded boxes named after the operation (``Mul``,
-    ``Affine``, ...).  An arrow goes from each input to the result computed from it; backward
-    walks the arrows in reverse.  After ``backward()`` a node shows ``|grad|``, the norm of its
-    gradient (leaves keep their ``.grad``; call ``t.retain_grad()`` on an intermediate before
-    backward to see its gradient as well).
-
-    ``names`` labels tensors (``{"W": w}``).  Tensors that do not require grad (constants,
-    integer ids) are not part of the graph and are not drawn.
-
-    >>> x = Tensor([1.0, 2.0], requires_grad=True)
-    >>> print(to_dot((x * x).sum()).splitlines()[0])
-    digraph minigrad {
-    """
-    if not isinstance(root, Tensor):
-        raise TypeError(f"to_dot needs a Tensor, got {type(root).__name__}")
-    label_of = {id(t): n for n, t in (names or {}).items()}
-    ids: dict[int, str] = {}
-    order: list[Tensor] = []
-    edges: list[tuple[int, int]] = []
-    stack = [root]
-    ids[id(root)] = "t0"
-    while stack:  # explicit stack: deep graphs are fine (no recursion)
-        t = stack.pop()
-        order.append(t)
-        fn = t.grad_fn
-        if fn is None:
-            continue
-        for parent in getattr(fn, "inputs", ()):
-            if parent is None:
-                continue
-            if id(parent) not in ids:
-                ids[id(parent)] = f"t{len(ids)}"
-                stack.append(parent)
-            edges.append((id(parent), id(t)))
-
-    lines = ["digraph minigrad {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=11];']
-    if title:
-        lines.append(f'  labelloc="t"; label="{_escape(title)}";')
-    for t in order:
-        parts = []
-        name = label_of.get(id(t))
-        if t.grad_fn is not None:
-            op = type(t.grad_fn).__name__
-            parts.append(f"{name} = {op}" if name else op)
-            style = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
-        else:
-            parts.append(name or ("parameter" if t.requires_grad else "leaf"))
-            style = 'shape=box, style=filled, fillcolor="#e3f3dc"'
-        parts.append(f"shape {tuple(t.shape)}")
-        norm = _grad_norm(t)
-        if norm is not None:
-            parts.append(f"|grad| = {norm:.4g}")
-        if t is root:
-            style += ", penwidth=2"
-        label = "\\n".join(_escape(p) for p in parts)
-        lines.append(f'  {ids[id(t)]} [label="{label}", {style}];')
-    for src, dst in edges:
-        lines.append(f"  {ids[src]} -> {ids[dst]};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def graphviz_available() -> bool:
-    """True when Graphviz's ``dot`` program is on the PATH (needed to draw DOT text)."""
-    return shutil.which("dot") is not None
-
-
-def render_dot(dot: str, path: str | os.PathLike[str]) -> Path:
-    """Draw DOT text into ``path`` (.svg or .png, chosen by the suffix) with Graphviz's ``dot``.
-
-    Raises ``RuntimeError`` when ``dot`` is not installed (check :func:`graphviz_available`).
-    """
-    out = Path(path)
-    fmt = out.suffix.lstrip(".").lower()
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"render_dot writes .svg or .png files, got {out.name!r}")
-    exe = shutil.which("dot")
-    if exe is None:
-        raise RuntimeError("Graphviz's `dot` program is not installed; cannot render DOT text")
-    proc = subprocess.run(
-        [exe, f"-T{fmt}", "-o", str(out)], input=dot.encode(), capture_output=True, check=False
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
-    return out
-
-
-# --------------------------------------------------------------------------- plots
-def _figure(width: float, height: float):
+def agg_figure(width: float, height: float):
+    """A matplotlib figure on its own Agg canvas (no pyplot, no global backend change)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -151,7 +38,7 @@ def plot_loss(
     the curve starts near it and should end well below it.  The step axis is logarithmic
     beyond step 10, so the fast early drop and the long tail both stay visible.
     """
-    fig = _figure(8, 4.8)
+    fig = agg_figure(8, 4.8)
     ax = fig.add_subplot(1, 1, 1)
     steps = np.asarray(train_steps)
     loss = np.asarray(train_loss, dtype=np.float64)
@@ -230,7 +117,7 @@ def plot_embeddings(
     """
     from matplotlib import colormaps
 
-    fig = _figure(6.2 * len(panels) + 1.8, 6.0)
+    fig = agg_figure(6.2 * len(panels) + 1.8, 6.0)
     classes = list(dict.fromkeys(labels)) if labels is not None else []
     cmap = colormaps["tab10"]
     colour = {c: cmap(i % 10) for i, c in enumerate(classes)}

@@ -1,10 +1,10 @@
 """Compiled scanners that cut UTF-8 text exactly as the built-in split patterns do.
 
 Each ``scan_*`` kernel walks the UTF-8 bytes of a text once, decodes one code point at a time,
-looks its classes up in the table of :mod:`minigrad.tokenizers._unicode_table`, and writes the
-byte offset where every chunk ends.  The reference each kernel must agree with is the ``regex``
-pattern of the same name in :mod:`minigrad.tokenizers.pretokenize`; the tests check them against
-each other on arbitrary Unicode, and the kernels also run as plain Python under
+looks its classes up in the table of :mod:`minigrad.tokenizers.fast.unicode_table`, and writes
+the byte offset where every chunk ends.  The reference each kernel must agree with is the
+``regex`` pattern of the same name in :mod:`minigrad.tokenizers.patterns`; the tests check them
+against each other on arbitrary Unicode, and the kernels also run as plain Python under
 ``NUMBA_DISABLE_JIT=1``.
 
 How a regex becomes a loop.  ``regex.findall`` starts at offset 0, tries the alternatives in
@@ -17,6 +17,10 @@ where ``end`` is computed by trying the alternatives in the pattern's order.  Qu
   ``[...]*[...]+``) means "take the maximal run, then give back one character at a time until
   the rest matches": each such case is worked out in a comment where it is coded.
 
+The three kernels share their loop and their whitespace and punctuation steps, written out in
+each on purpose: moving a kernel's per-chunk step into a function of its own, even one numba
+inlines, made the GPT-2 and o200k scans measurably slower (``benchmarks/bench_pretokenize.py``).
+
 Invariants the kernels rely on: ``buf`` is valid UTF-8 (``str.encode("utf-8")``, or
 ``"surrogatepass"`` for lone surrogates, which then decode to code points D800-DFFF); ASCII
 bytes (space 32, apostrophe 39, slash 47, ``\\r`` 13, ``\\n`` 10) never occur inside a
@@ -27,7 +31,7 @@ Calling convention: ``scan_*(buf, table, out, start) -> (count, stop)`` scans fr
 chunk, until the text or ``out`` is exhausted; it returns how many offsets it wrote and where it
 stopped.  Because ``findall`` remembers nothing from one match to the next but its position,
 calling again from ``stop`` continues exactly where a single long call would have gone: this
-lets the caller scan a large text with a bounded output buffer (and, one day, split the work).
+lets the caller scan a large text with a bounded output buffer.  :data:`SCANNERS` names them.
 
 What it leaves out: custom patterns (those stay on ``regex``) and parallelism (a chunk boundary
 depends on what precedes it, so the text cannot be cut blindly for threads; ``nogil=True``
@@ -39,7 +43,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from minigrad.tokenizers._unicode_table import (
+from minigrad.tokenizers.fast.unicode_table import (
     CODE_D,
     CODE_E,
     CODE_L,
@@ -374,6 +378,10 @@ def scan_o200k(buf, table, out, start):
         k += 1
         i = end
     return k, i
+
+
+#: The scanner of each built-in pattern, by its canonical name (``patterns.BUILTIN_SOURCES``).
+SCANNERS = {"gpt2": scan_gpt2, "gpt4": scan_gpt4, "o200k": scan_o200k}
 
 
 @njit(cache=True, nogil=True)

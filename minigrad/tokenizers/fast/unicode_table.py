@@ -18,7 +18,7 @@ on disk as a ``.npy`` file in ``$MINIGRAD_CACHE_DIR``, else ``$XDG_CACHE_HOME/mi
 ``~/.cache/minigrad``; the file name carries the Unicode version, a digest of the data file and
 the layout version, so other data builds a fresh table (and older minigrads, whose tables came
 from ``regex`` under another name, never read this one).  The write is atomic (temporary file,
-then ``os.replace``); if the directory is not writable the table simply lives in memory.
+``minigrad.atomic``); if the directory is not writable the table simply lives in memory.
 
 Bit layout (``FLAG_*`` below): ``L``, ``N``, ``S`` (whitespace), ``CRLF`` (``\\r`` or ``\\n``),
 ``UPPER`` (o200k's ``[\\p{Lu}\\p{Lt}\\p{Lm}\\p{Lo}\\p{M}]``), ``LOWER`` (o200k's
@@ -31,13 +31,14 @@ What it leaves out: any class the built-in patterns do not use.
 
 from __future__ import annotations
 
+import io
 import os
-import tempfile
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from minigrad.atomic import atomic_write_bytes
 from minigrad.tokenizers import unicode_pinned
 
 #: Bump when the bit layout or the way the table is made changes, so stale cache files are not read.
@@ -113,7 +114,7 @@ def cache_path() -> Path:
     return cache_dir() / f"unicode_classes-ucd{version}-{digest}-v{LAYOUT_VERSION}.npy"
 
 
-def _load(path: Path) -> np.ndarray | None:
+def read_cached(path: Path) -> np.ndarray | None:
     """The cached table, or None if absent or not a well-formed table."""
     try:
         table = np.load(path, allow_pickle=False)
@@ -124,18 +125,13 @@ def _load(path: Path) -> np.ndarray | None:
     return table
 
 
-def _save(path: Path, table: np.ndarray) -> None:
+def write_cached(path: Path, table: np.ndarray) -> None:
     """Write atomically; silently keep the table in memory only if that fails."""
+    data = io.BytesIO()
+    np.save(data, table, allow_pickle=False)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, table, allow_pickle=False)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        atomic_write_bytes(path, data.getvalue())
     except OSError:
         pass
 
@@ -151,10 +147,10 @@ def class_table() -> np.ndarray:
     with _lock:
         if _table is None:
             path = cache_path()
-            table = _load(path)
+            table = read_cached(path)
             if table is None:
                 table = build_class_table()
-                _save(path, table)
+                write_cached(path, table)
             table.setflags(write=False)
             _table = table
     return _table

@@ -40,7 +40,6 @@ Files are read with ``newline=""``: line endings are kept exactly as they are in
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -48,12 +47,13 @@ import regex
 
 from minigrad.tokenizers.patterns import compile_pattern, find_chunks, resolve_pattern
 from minigrad.tokenizers.pretokenize import replace_surrogates
+from minigrad.tokenizers.special import special_regex
 
 #: characters per block when streaming a file (1 MiB of text at one byte per character)
 BLOCK_CHARS = 1 << 20
 
 # The safe cut point: a space with a letter on both sides.  Searched from the end of a block.
-_SAFE_CUT = regex.compile(r"(?<=\p{L})(?= \p{L})|(?<=\S\n)(?=\p{L})", flags=regex.REVERSE)
+SAFE_CUT = regex.compile(r"(?<=\p{L})(?= \p{L})|(?<=\S\n)(?=\p{L})", flags=regex.REVERSE)
 
 
 def check_train_args(
@@ -72,7 +72,9 @@ def check_train_args(
         if replace_surrogates(s) != s:
             raise ValueError(f"special token {s!r} holds a surrogate, which UTF-8 cannot encode")
     if len(set(specials)) != len(specials):
-        raise ValueError(f"special tokens must be distinct, got {list(specials)}")
+        raise ValueError(
+            f"special_tokens contains duplicates (they must be distinct): {list(specials)}"
+        )
     if isinstance(vocab_size, bool) or not isinstance(vocab_size, int):
         raise TypeError(f"vocab_size must be an int, got {type(vocab_size).__name__}")
     if vocab_size < 256 + len(specials):
@@ -87,14 +89,6 @@ def check_train_args(
     return specials
 
 
-def _special_splitter(specials: tuple[str, ...]) -> re.Pattern[str] | None:
-    if not specials:
-        return None
-    # Longest first, so that of two specials where one is a prefix of the other, the longer wins.
-    ordered = sorted(specials, key=lambda s: (-len(s), s))
-    return re.compile("|".join(re.escape(s) for s in ordered))
-
-
 def _straddles(buf: str, cut: int, specials: tuple[str, ...]) -> bool:
     """Could a special token start before ``cut`` and end after it?  (Checks prefixes only.)"""
     for s in specials:
@@ -106,7 +100,7 @@ def _straddles(buf: str, cut: int, specials: tuple[str, ...]) -> bool:
 
 def _find_cut(buf: str, start: int, specials: tuple[str, ...]) -> int:
     """The last safe cut point in ``buf[start:]`` (see the module docstring), or -1."""
-    for m in _SAFE_CUT.finditer(buf, start):
+    for m in SAFE_CUT.finditer(buf, start):
         if not _straddles(buf, m.start(), specials):
             return m.start()
     return -1
@@ -191,7 +185,7 @@ def iter_segments(
     except with ``pattern_source=None`` where a file is one piece.  Surrogates in a ``str``
     document are replaced first (``pretokenize.replace_surrogates``, the policy of encoding too).
     """
-    cutter = _special_splitter(specials)
+    cutter = special_regex(frozenset(specials)) if specials else None
     for pieces in iter_documents(
         corpus, stream=pattern_source is not None, block_chars=block_chars, specials=specials
     ):

@@ -1,25 +1,21 @@
-"""Numba kernels for encoding long texts: distinct chunks, the merge rule, copying ids out.
+"""The compiled encoder: long texts through distinct chunks, and tiktoken's merge rule in numba.
 
-Real text repeats itself: 10 MB of Python source is about 2.4 million chunks but only about
-60 thousand distinct ones.  ``BPETokenizer`` therefore encodes a long text in three steps
-(``encode_distinct``):
+Real text repeats itself: most of its chunks (" the", "self", "    ") occur many times.  So
+``BPETokenizer`` encodes a long text in three steps (``encode_distinct``):
 
-1. ``distinct_chunks(data, bounds)``: a hash set over byte slices (open addressing, linear
-   probing, and a byte-by-byte comparison on every hash match, so collisions cost time, never
-   correctness) gives each chunk the index of its distinct chunk, and one representative chunk
-   per distinct chunk;
+1. the distinct chunks: a :class:`~minigrad.tokenizers.fast.tables.ByteTable` gives each chunk
+   the index of its distinct chunk (``tables.add_chunks``);
 2. each distinct chunk's ids come from the chunk cache, or, for chunks not seen before, from
    one call of ``merge_chunks``: tiktoken's merge rule over a pair table and a heap, the same
-   algorithm as ``merge._merge_heap`` (``CompiledMerger`` holds its tables);
+   algorithm as ``merge.merge_heap`` (``CompiledMerger`` holds its tables);
 3. ``gather_ids(which, offsets, flat)`` writes every chunk's ids into one int64 array.
 
 Python touches each distinct chunk once; everything per chunk or per byte is compiled.  The
 kernels release the GIL (``nogil=True``), so threads encoding different texts overlap there.  The
-references are the plain Python paths (``BPETokenizer._encode_chunks``, ``merge._merge_small``);
-tests check that all give tiktoken's ids.  The kernels are also correct, just slow, as plain
-Python under ``NUMBA_DISABLE_JIT=1`` (no integer overflow: every product stays below 2**63).
+references are the plain Python paths (``BPETokenizer._encode_chunks``, ``merge.byte_pair_encode``);
+tests check that all give tiktoken's ids, also as plain Python under ``NUMBA_DISABLE_JIT=1``.
 
-What it leaves out: the split into chunks (``fast_pretokenize``) and the whole-chunk shortcut
+What it leaves out: the split into chunks (``fast.pretokenize``) and the whole-chunk shortcut
 (``BPETokenizer._merge_many`` applies it before calling ``merge_chunks``).
 """
 
@@ -31,7 +27,14 @@ from collections.abc import Callable
 import numba
 import numpy as np
 
-_HASH_MASK = (1 << 40) - 1  # h * 1000003 + 255 stays below 2**63
+from minigrad.tokenizers.fast.tables import (
+    add_chunks,
+    entry_bytes,
+    int_table,
+    lookup,
+    new_byte_table,
+    pair_key,
+)
 
 
 def encode_distinct(
@@ -51,20 +54,12 @@ def encode_distinct(
     chunks longer than ``max_chunk`` bytes are not cached.  With ``with_counts``, also return
     the number of ids of each chunk.
     """
-    which, reps = distinct_chunks(np.frombuffer(data, dtype=np.uint8), bounds)
-    starts = bounds[reps].tolist()
-    stops = bounds[reps + 1].tolist()
-    per: list[list[int] | None] = [None] * len(reps)
-    missing: list[int] = []
-    get = cache.get
-    for d in range(len(per)):
-        ids = get(data[starts[d] : stops[d]])
-        if ids is None:
-            missing.append(d)
-        else:
-            per[d] = ids
+    table, which = add_chunks(new_byte_table(), np.frombuffer(data, dtype=np.uint8), bounds)
+    distinct = entry_bytes(table)
+    per = [cache.get(piece) for piece in distinct]
+    missing = [d for d, ids in enumerate(per) if ids is None]
     if missing:  # merge every new chunk in one call
-        pieces = [data[starts[d] : stops[d]] for d in missing]
+        pieces = [distinct[d] for d in missing]
         if len(cache) + len(missing) >= capacity:
             cache.clear()
         for d, piece, ids in zip(missing, pieces, merge_many(pieces)):
@@ -112,63 +107,6 @@ def encode_texts(
 
 
 @numba.njit(cache=True, nogil=True)
-def distinct_chunks(data: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(which, reps)``: chunk j equals chunk ``reps[which[j]]``; ``reps`` in first-seen order.
-
-    ``data`` is the uint8 text, chunk j is ``data[bounds[j]:bounds[j + 1]]``.
-    """
-    n = bounds.shape[0] - 1
-    # The table starts small and doubles when half full: it stays about the size of the set of
-    # distinct chunks (which fits in cache), not of the text (which would not).
-    cap = 1024
-    mask = cap - 1
-    table = np.full(cap, -1, np.int64)  # slot -> distinct index
-    reps = np.empty(max(n, 1), np.int64)  # distinct index -> its first chunk
-    rep_hash = np.empty(max(n, 1), np.int64)
-    which = np.empty(n, np.int64)
-    n_distinct = 0
-    for j in range(n):
-        start = bounds[j]
-        stop = bounds[j + 1]
-        h = stop - start
-        for k in range(start, stop):
-            h = (h * 1000003 + data[k]) & _HASH_MASK
-        slot = h & mask
-        while True:
-            d = table[slot]
-            if d < 0:  # a new distinct chunk
-                table[slot] = n_distinct
-                reps[n_distinct] = j
-                rep_hash[n_distinct] = h
-                which[j] = n_distinct
-                n_distinct += 1
-                break
-            if rep_hash[d] == h:
-                r = reps[d]
-                r_start = bounds[r]
-                if bounds[r + 1] - r_start == stop - start:
-                    same = True
-                    for k in range(stop - start):
-                        if data[r_start + k] != data[start + k]:
-                            same = False
-                            break
-                    if same:
-                        which[j] = d
-                        break
-            slot = (slot + 1) & mask
-        if 2 * n_distinct > cap:  # rehash into a table twice the size
-            cap *= 2
-            mask = cap - 1
-            table = np.full(cap, -1, np.int64)
-            for d in range(n_distinct):
-                slot = rep_hash[d] & mask
-                while table[slot] >= 0:
-                    slot = (slot + 1) & mask
-                table[slot] = d
-    return which, reps[:n_distinct].copy()
-
-
-@numba.njit(cache=True, nogil=True)
 def gather_ids(which: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:
     """Concatenate ``flat[offsets[d]:offsets[d + 1]]`` for ``d`` in ``which``, as int64."""
     total = 0
@@ -186,47 +124,9 @@ def gather_ids(which: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.n
 
 
 # ---- the merge rule in numba -----------------------------------------------------------------
-# Pairs are looked up in an open-addressing table built from every way of cutting every token
-# into two tokens: (left id, right id) -> id of left+right.  "left+right is a token of rank r"
-# is exactly "(left, right) -> r is in the table", so this is tiktoken's rule, not a variant.
-
-
-@numba.njit(cache=True, inline="always")
-def _pair_slot(a: int, b: int, mask: int) -> int:
-    return ((a * 1000003) ^ (b * 8191)) & mask
-
-
-@numba.njit(cache=True, nogil=True)
-def build_pair_table(
-    left: np.ndarray, right: np.ndarray, merged: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """An open-addressing table ``(left[i], right[i]) -> merged[i]``; free slots hold -1."""
-    cap = 16
-    while cap < 2 * left.shape[0]:
-        cap *= 2
-    mask = cap - 1
-    keys_a = np.full(cap, -1, np.int64)
-    keys_b = np.full(cap, -1, np.int64)
-    vals = np.full(cap, -1, np.int64)
-    for i in range(left.shape[0]):
-        slot = _pair_slot(left[i], right[i], mask)
-        while keys_a[slot] >= 0 and not (keys_a[slot] == left[i] and keys_b[slot] == right[i]):
-            slot = (slot + 1) & mask
-        keys_a[slot] = left[i]
-        keys_b[slot] = right[i]
-        vals[slot] = merged[i]
-    return keys_a, keys_b, vals
-
-
-@numba.njit(cache=True, inline="always")
-def _pair_rank(keys_a, keys_b, vals, a, b):
-    mask = keys_a.shape[0] - 1
-    slot = _pair_slot(a, b, mask)
-    while keys_a[slot] >= 0:
-        if keys_a[slot] == a and keys_b[slot] == b:
-            return vals[slot]
-        slot = (slot + 1) & mask
-    return -1
+# Pairs are looked up in a table built from every way of cutting every token into two tokens:
+# pair_key(left id, right id) -> id of left+right.  "left+right is a token of rank r" is exactly
+# "(left, right) -> r is in the table", so this is tiktoken's rule, not a variant.
 
 
 @numba.njit(cache=True, inline="always")
@@ -263,13 +163,12 @@ def merge_chunks(
     starts: np.ndarray,
     stops: np.ndarray,
     byte_rank: np.ndarray,
-    keys_a: np.ndarray,
-    keys_b: np.ndarray,
-    vals: np.ndarray,
+    pair_keys: np.ndarray,
+    pair_ids: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """tiktoken's merge rule on chunks ``data[starts[c]:stops[c]]``: ``(ids, offsets)``.
 
-    The same algorithm as ``merge._merge_heap``: parts named by their start offset, a min-heap
+    The same algorithm as ``merge.merge_heap``: parts named by their start offset, a min-heap
     of ``rank << 32 | start`` (so popping the smallest value is "lowest rank, leftmost"), stale
     entries skipped on pop.  Chunk c's ids are ``ids[offsets[c]:offsets[c + 1]]``.
     """
@@ -295,7 +194,7 @@ def merge_chunks(
             prev[i] = i - 1
         size = 0
         for i in range(n - 1):
-            r = _pair_rank(keys_a, keys_b, vals, ids[i], ids[i + 1])
+            r = lookup(pair_keys, pair_ids, pair_key(ids[i], ids[i + 1]))
             if r >= 0:
                 heap[size] = (r << 32) | i
                 size += 1
@@ -309,7 +208,7 @@ def merge_chunks(
             r = top >> 32
             s = top & 0xFFFFFFFF
             mid = end[s]
-            if mid < 0 or mid >= n or _pair_rank(keys_a, keys_b, vals, ids[s], ids[mid]) != r:
+            if mid < 0 or mid >= n or lookup(pair_keys, pair_ids, pair_key(ids[s], ids[mid])) != r:
                 continue  # stale
             stop = end[mid]
             end[s] = stop
@@ -317,14 +216,14 @@ def merge_chunks(
             ids[s] = r
             if stop < n:
                 prev[stop] = s
-                rr = _pair_rank(keys_a, keys_b, vals, r, ids[stop])
+                rr = lookup(pair_keys, pair_ids, pair_key(r, ids[stop]))
                 if rr >= 0:
                     heap[size] = (rr << 32) | s
                     size += 1
                     _sift_up(heap, size - 1)
             q = prev[s]
             if q >= 0:
-                rr = _pair_rank(keys_a, keys_b, vals, ids[q], r)
+                rr = lookup(pair_keys, pair_ids, pair_key(ids[q], r))
                 if rr >= 0:
                     heap[size] = (rr << 32) | q
                     size += 1
@@ -345,28 +244,26 @@ class CompiledMerger:
     >>> CompiledMerger(ranks).encode_pieces([b"aaab", b"ab", b""])
     [[257, 98], [258], []]
 
-    Building the pair table walks every cut of every token (about 0.2 s for 32k tokens), so a
-    tokenizer makes one lazily, the first time it meets a long chunk or a long text.
+    Building the pair table walks every cut of every token, so a tokenizer makes one lazily, the
+    first time it meets a long chunk or a long text.
     """
 
     def __init__(self, ranks: dict[bytes, int]) -> None:
-        left: list[int] = []
-        right: list[int] = []
+        keys: list[int] = []  # pair_key(left, right) of every cut of a token into two tokens
         merged: list[int] = []
         get = ranks.get
         for token, rank in ranks.items():
             for i in range(1, len(token)):
                 a = get(token[:i])
-                if a is not None:
-                    b = get(token[i:])
-                    if b is not None:
-                        left.append(a)
-                        right.append(b)
-                        merged.append(rank)
-        self.tables = build_pair_table(
-            np.array(left, dtype=np.int64),
-            np.array(right, dtype=np.int64),
-            np.array(merged, dtype=np.int64),
+                b = get(token[i:]) if a is not None else None
+                if b is not None:
+                    keys.append(a << 32 | b)
+                    merged.append(rank)
+        cap = 16
+        while cap < 2 * len(keys):
+            cap *= 2
+        self.pair_table = int_table(
+            np.array(keys, dtype=np.int64), np.array(merged, dtype=np.int64), len(keys), cap
         )
         self.byte_rank = np.array([ranks[bytes([b])] for b in range(256)], dtype=np.int64)
 
@@ -376,7 +273,7 @@ class CompiledMerger:
         stops = np.cumsum(lengths)
         starts = stops - lengths
         data = np.frombuffer(b"".join(pieces), dtype=np.uint8)
-        ids, offsets = merge_chunks(data, starts, stops, self.byte_rank, *self.tables)
+        ids, offsets = merge_chunks(data, starts, stops, self.byte_rank, *self.pair_table)
         flat = ids.tolist()
         off = offsets.tolist()
         return [flat[off[i] : off[i + 1]] for i in range(len(pieces))]

@@ -1,0 +1,19 @@
+"""The compiled path of the tokenizers: numba kernels that give the reference's answers faster.
+
+Each module here has a readable reference one level up, and tests that hold the two equal (also
+with ``NUMBA_DISABLE_JIT=1``, where the kernels run as plain Python):
+
+* ``unicode_table`` + ``scanners`` + ``pretokenize``: the built-in split patterns as hand-written
+  state machines over UTF-8 (reference: ``tokenizers.pretokenize.split_reference``, ``regex``);
+* ``tables``: the one hash mixer, a table of int64 keys (token pairs) and a table of distinct
+  byte strings (reference: ``dict`` and ``collections.Counter``);
+* ``encoder``: long texts through their distinct chunks, and the merge rule compiled
+  (reference: ``BPETokenizer``'s per-chunk loop and ``merge.merge_heap``);
+* ``merge_loop``: the trainer's state and merge loop (reference: ``naive_trainer``);
+* ``interrupt``: Ctrl-C during long compiled work.
+
+Imports point one way: these modules use the pattern registry (``tokenizers.patterns``) and the
+surrogate policy (``tokenizers.pretokenize.replace_surrogates``), never the API modules
+(``bpe``, ``trainer``, ``io``, ``word``).  Those reach this package only from inside the
+functions that need it, so that importing the tokenizers does not load numba.
+"""

@@ -1,0 +1,497 @@
+"""The merge loop of the fast BPE trainer, in numba: arrays in, arrays out, no Python objects.
+
+The trainer (``tokenizers/trainer.py``) hands over the distinct chunks ("words") as one flat
+``int32`` array of token ids with a start, a current length and a count per word, and reads the
+new tokens back.  All the state is named (:class:`TrainState`), and made of plain arrays:
+
+* **words** (:class:`Words`): the token ids of every word, merged in place;
+* **pairs** (:class:`Pairs`): a pair of token ids is one ``int64`` key (``tables.pair_key``), so
+  ordering keys orders pairs by ``(a, b)`` and the tie rule is "smallest key".  A hash table
+  (``table_keys`` -> ``table_index``) gives each key a stable index ``p``; ``count[p]`` is the
+  pair's exact count in the corpus.  Each pair also heads a linked list (``head[p]``, then
+  ``rec_next[r]`` / ``rec_word[r]``) of the words that gained it at some point: entries go
+  stale (the word may have lost the pair since) and repeat, both filtered when the list is
+  walked, and the list is dropped once the pair is merged;
+* **a max-heap with lazy revalidation** (``heap_count``, ``heap_key``): entries may be stale; a
+  popped entry whose count differs from the pair's is pushed again with the current count, or
+  dropped at 0.  Every time a pair's count grows, a fresh entry is pushed, so the heap always
+  holds an entry at least as large as each pair's count, and the first valid entry popped is
+  the true best;
+* **tokens** (a ``tables.ByteTable``): the bytes of every token, entry ``t`` being token ``t``:
+  two different pairs may spell the same bytes, and then the existing id is reused (see
+  ``naive_trainer``);
+* **scalars** (``sc``, indexed by the names below): sizes, the merge step, and ``NWORK``, the
+  loop's work so far (token positions visited, plus pair-list entries, records and heap
+  operations weighted by their rough cost).  Tests hold it to linear bounds, and the trainer
+  uses it to cut the loop into calls of bounded length.
+
+One merge of ``(a, b)`` -> ``c``: walk the words of the pair; in each word find the occurrences
+and the *windows* around them (``merge_windows``: out to the runs of equal tokens on both sides,
+so that runs are counted exactly), count the pairs inside the windows (left to right without
+overlap), merge in place, count the windows again, sort both short lists and add the
+difference, times the word's count, to the pair counts.  Only changed pairs touch the table,
+and a long word costs one linear scan per merge plus work in proportion to its windows.
+
+Each kernel has a plain-Python reference: ``word_pairs`` / ``merge_word`` mirror
+``naive_trainer.pair_counts`` / ``merge``; window recounting is checked against recounting the
+whole word; the heap mirrors ``heapq`` on ``(-count, key)``; and the whole loop is held to
+``naive_trainer.train_naive`` by the property tests.  Under ``NUMBA_DISABLE_JIT=1`` everything
+runs as (slow) Python, which the ``nojit`` tests use.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from minigrad.tokenizers.fast.tables import (
+    ByteTable,
+    add_chunks,
+    copy,
+    find,
+    grow,
+    int_table,
+    new_byte_table,
+    pair_key,
+)
+
+_jit = njit(cache=True, nogil=True)
+
+#: Names of the slots of ``TrainState.sc``: pairs and records in use, heap size, the current
+#: merge step, pairs touched in this merge, work done, and the number of tokens to stop at.
+NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS = range(7)
+
+
+class Words(NamedTuple):
+    tok: np.ndarray  # int32: every word's token ids, back to back
+    start: np.ndarray  # int64, per word: where its ids start in ``tok``
+    length: np.ndarray  # int32, per word: how many ids it has now
+    count: np.ndarray  # int64, per word: how often it occurs in the corpus
+    stamp: np.ndarray  # int32, per word: the last merge step that visited it
+
+
+class Pairs(NamedTuple):
+    table_keys: np.ndarray  # int64, per slot: a pair key, -1 for a free slot
+    table_index: np.ndarray  # int32, per slot: that pair's index p
+    key: np.ndarray  # int64, per pair
+    count: np.ndarray  # int64, per pair: its count in the corpus
+    head: np.ndarray  # int32, per pair: its newest record, -1 for none
+    stamp: np.ndarray  # int32, per pair: the last merge step that touched it
+    touched: np.ndarray  # int32: the pairs whose count grew in this merge
+    rec_word: np.ndarray  # int32, per record: a word that gained the pair
+    rec_next: np.ndarray  # int32, per record: the pair's next (older) record, -1 at the end
+
+
+class TrainState(NamedTuple):
+    words: Words
+    pairs: Pairs
+    heap_count: np.ndarray  # int64
+    heap_key: np.ndarray  # int64
+    tokens: ByteTable
+    sc: np.ndarray  # int64 scalars, indexed by NPAIRS, NREC, ...
+
+
+@_jit
+def word_pairs(tok, s, n, out, o):
+    """Write the pair keys of ``tok[s:s+n]`` into ``out[o:]``, left to right without overlap.
+
+    Returns ``o`` plus how many were written.  Reference: ``naive_trainer.pair_counts``.
+    """
+    skip = False
+    for i in range(n - 1):
+        x = tok[s + i]
+        y = tok[s + i + 1]
+        if x == y and skip:
+            skip = False
+            continue
+        out[o] = pair_key(x, y)
+        o += 1
+        skip = x == y
+    return o
+
+
+@_jit
+def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
+    """The stretches of ``tok[s:s+n]`` whose pair counts a merge of ``a b`` can change.
+
+    Around each occurrence ``i`` (as ``merge_word`` finds them) the window runs from the start of
+    the run of equal tokens holding ``i - 1`` to the end of the run holding ``i + 2``; windows
+    that overlap are joined.  Just outside a window sits a boundary between two different
+    tokens that the merge leaves alone, so counting pairs inside the windows before and after
+    the merge gives the exact change of the whole word, runs included.  Writes first index
+    ``win_p``, last index ``win_q`` and occurrence count ``win_m`` per window.  Returns
+    ``(number of windows, steps walked)``: 0 windows means the word does not hold the pair.
+
+    Linear time, runs included: a window's end is always the end of a run, so an occurrence
+    with ``i - 1`` inside the current window joins it without walking back, and one whose
+    ``i + 2`` is inside it keeps its end without walking forward.  Every walk covers tokens no
+    earlier walk covered, so the walks add up to at most ``n`` steps.  (Walking the whole run
+    for every occurrence made ``"=" * n``, one run with n / 2 occurrences, cost n**2 / 4.)
+    """
+    nwin = 0
+    steps = 0
+    i = 0
+    while i < n - 1:
+        if tok[s + i] != a or tok[s + i + 1] != b:
+            i += 1
+            continue
+        joined = nwin > 0 and i - 1 <= win_q[nwin - 1]
+        if not joined:  # a new window: find the start of the run holding i - 1
+            p = max(i - 1, 0)
+            while p > 0 and tok[s + p - 1] == tok[s + p]:
+                p -= 1
+                steps += 1
+        q = min(i + 2, n - 1)
+        if joined and q <= win_q[nwin - 1]:
+            q = win_q[nwin - 1]  # i + 2 lies in the run that ends the window
+        else:
+            while q < n - 1 and tok[s + q + 1] == tok[s + q]:
+                q += 1
+                steps += 1
+        if joined:
+            win_q[nwin - 1] = max(win_q[nwin - 1], q)
+            win_m[nwin - 1] += 1
+        else:
+            win_p[nwin] = p
+            win_q[nwin] = q
+            win_m[nwin] = 1
+            nwin += 1
+        i += 2
+    return nwin, steps
+
+
+@_jit
+def window_pairs(tok, s, win_p, win_q, win_m, nwin, merged, out):
+    """Pair keys inside the windows (before the merge, or after it with ``merged=True``, when
+    each window has shifted left by the occurrences before it and shrunk by its own)."""
+    m = 0
+    shift = 0
+    for k in range(nwin):
+        p = win_p[k] - shift
+        q = win_q[k] - shift
+        if merged:
+            q -= win_m[k]
+            shift += win_m[k]
+        m = word_pairs(tok, s + p, q - p + 1, out, m)
+    return m
+
+
+@_jit
+def merge_word(tok, s, n, a, b, c):
+    """Replace ``a b`` by ``c`` in ``tok[s:s+n]``, left to right, in place; return the new length.
+
+    Reference: ``naive_trainer.merge``.
+    """
+    i = 0
+    j = 0
+    while i < n:
+        if i + 1 < n and tok[s + i] == a and tok[s + i + 1] == b:
+            tok[s + j] = c
+            i += 2
+        else:
+            tok[s + j] = tok[s + i]
+            i += 1
+        j += 1
+    return j
+
+
+@_jit
+def sort_small(x, m):
+    """Sort ``x[:m]`` in place: insertion sort with shrinking gaps (Shell sort).
+
+    Most words are a few tokens long, where this is plain insertion sort; written out rather
+    than ``np.sort`` because numba's ``np.sort`` costs seconds of compile time.
+    """
+    gap = 1
+    while gap * 3 + 1 < m:
+        gap = gap * 3 + 1
+    while gap >= 1:
+        for i in range(gap, m):
+            v = x[i]
+            j = i - gap
+            while j >= 0 and x[j] > v:
+                x[j + gap] = x[j]
+                j -= gap
+            x[j + gap] = v
+        gap //= 3
+
+
+@_jit
+def heap_push(hcount, hkey, size, c, k):
+    """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
+    i = size
+    while i > 0:
+        parent = (i - 1) >> 1
+        pc = hcount[parent]
+        pk = hkey[parent]
+        if pc > c or (pc == c and pk < k):
+            break
+        hcount[i] = pc
+        hkey[i] = pk
+        i = parent
+    hcount[i] = c
+    hkey[i] = k
+    return size + 1
+
+
+@_jit
+def heap_pop(hcount, hkey, size):
+    """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
+    size -= 1
+    c = hcount[size]
+    k = hkey[size]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= size:
+            break
+        best = left
+        r = left + 1
+        if r < size and (
+            hcount[r] > hcount[left] or (hcount[r] == hcount[left] and hkey[r] < hkey[left])
+        ):
+            best = r
+        if hcount[best] > c or (hcount[best] == c and hkey[best] < k):
+            hcount[i] = hcount[best]
+            hkey[i] = hkey[best]
+            i = best
+        else:
+            break
+    hcount[i] = c
+    hkey[i] = k
+    return size
+
+
+@_jit
+def _pairs_fit(pairs, sc, n):
+    """Whether ``pairs`` takes ``n`` more pairs and records without growing."""
+    need = sc[NPAIRS] + n
+    return (
+        need <= len(pairs.key)
+        and 2 * need <= len(pairs.table_keys)
+        and sc[NREC] + n <= len(pairs.rec_word)
+    )
+
+
+@_jit
+def _grow_pairs(pairs, sc, n):
+    """A copy of ``pairs`` with room for ``n`` more pairs and records."""
+    need = sc[NPAIRS] + n
+    table_keys, table_index = pairs.table_keys, pairs.table_index
+    if 2 * need > len(table_keys):
+        cap = 4 * len(table_keys)
+        while cap < 2 * need:
+            cap *= 2
+        index = np.arange(sc[NPAIRS], dtype=np.int32)
+        table_keys, table_index = int_table(pairs.key, index, sc[NPAIRS], cap)
+    return Pairs(
+        table_keys,
+        table_index,
+        grow(pairs.key, need),
+        grow(pairs.count, need),
+        grow(pairs.head, need),
+        grow(pairs.stamp, need),
+        grow(pairs.touched, need),
+        grow(pairs.rec_word, sc[NREC] + n),
+        grow(pairs.rec_next, sc[NREC] + n),
+    )
+
+
+@_jit
+def _add_pair(pairs, sc, key, delta, w):
+    """Add ``delta`` to the count of pair ``key``; a gain also records word ``w`` and marks the
+    pair for a heap push.  ``_pairs_fit(pairs, sc, 1)`` must hold."""
+    i = find(pairs.table_keys, key)
+    if pairs.table_keys[i] == key:
+        p = pairs.table_index[i]
+    else:
+        p = sc[NPAIRS]
+        sc[NPAIRS] += 1
+        pairs.table_keys[i] = key
+        pairs.table_index[i] = p
+        pairs.key[p] = key
+        pairs.count[p] = 0
+        pairs.head[p] = -1
+        pairs.stamp[p] = -1
+    pairs.count[p] += delta
+    if delta > 0:
+        r = sc[NREC]
+        sc[NREC] += 1
+        pairs.rec_word[r] = w
+        pairs.rec_next[r] = pairs.head[p]
+        pairs.head[p] = r
+        if pairs.stamp[p] != sc[STEP]:
+            pairs.stamp[p] = sc[STEP]
+            pairs.touched[sc[NTOUCHED]] = p
+            sc[NTOUCHED] += 1
+
+
+@_jit
+def _longest(words):
+    longest = 2
+    for w in range(len(words.length)):
+        longest = max(longest, words.length[w])
+    return longest
+
+
+@_jit
+def new_state(tok, wstart, wlen, wcnt, max_tokens):
+    """Count the pairs of every word and build all the tables (:class:`TrainState`)."""
+    nw = len(wstart)
+    words = Words(tok, wstart, wlen, wcnt, np.full(nw, -1, dtype=np.int32))
+    cap = 1 << 16
+    pairs = Pairs(
+        np.full(4 * cap, -1, dtype=np.int64),
+        np.empty(4 * cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int64),
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty(cap, dtype=np.int32),
+        np.empty(len(tok) + 16, dtype=np.int32),
+        np.empty(len(tok) + 16, dtype=np.int32),
+    )
+    sc = np.zeros(MAX_TOKENS + 1, dtype=np.int64)
+    sc[MAX_TOKENS] = max_tokens
+    scratch = np.empty(_longest(words), dtype=np.int64)
+    for w in range(nw):
+        m = word_pairs(tok, wstart[w], wlen[w], scratch, 0)
+        if not _pairs_fit(pairs, sc, m):
+            pairs = _grow_pairs(pairs, sc, m)
+        for j in range(m):
+            sc[NTOUCHED] = 0  # the initial heap is built from all pairs below
+            _add_pair(pairs, sc, scratch[j], wcnt[w], w)
+    hcount = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
+    hkey = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
+    for p in range(sc[NPAIRS]):
+        sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+    # the 256 single bytes are tokens 0..255
+    tokens, _ = add_chunks(new_byte_table(), np.arange(256).astype(np.uint8), np.arange(257))
+    return TrainState(words, pairs, hcount, hkey, tokens, sc)
+
+
+@_jit
+def run_merges(state, min_count, max_merges, max_work):
+    """Merge until ``sc[MAX_TOKENS]`` tokens exist, the best count is below ``min_count``, or
+    ``max_merges`` merges were done in this call, or the merges of this call have done more
+    than ``max_work`` units of work (``NWORK``; checked after each merge).
+
+    Returns ``(state, status)``: status 0 = vocabulary full, 1 = no pair left with
+    ``count >= min_count``, 2 = ``max_merges`` or ``max_work`` reached (call again to
+    continue).  The caller uses the last two to return to Python every few milliseconds, where
+    Ctrl-C can be handled (a compiled loop cannot be interrupted).
+    """
+    words, pairs, tokens, sc = state.words, state.pairs, state.tokens, state.sc
+    hcount, hkey = state.heap_count, state.heap_key
+    tok = words.tok
+    longest = _longest(words)
+    before = np.empty(longest, dtype=np.int64)  # the pair keys of a word's windows
+    after = np.empty(longest, dtype=np.int64)
+    win_p = np.empty(longest // 2 + 2, dtype=np.int64)
+    win_q = np.empty_like(win_p)
+    win_m = np.empty_like(win_p)
+    buf = np.empty(16, dtype=np.uint8)  # the new token's bytes are buf[span[0]:span[1]]
+    span = np.zeros(2, dtype=np.int64)
+    status = 2
+    work_stop = sc[NWORK] + max_work
+    for _ in range(max_merges):
+        if tokens.size[0] >= sc[MAX_TOKENS]:
+            status = 0
+            break
+        if sc[NWORK] > work_stop:
+            break
+        # 1. pop the best pair, revalidating stale entries
+        best = -1
+        count = 0
+        while sc[HSIZE] > 0:
+            c = hcount[0]
+            k = hkey[0]
+            sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
+            sc[NWORK] += 16
+            p = pairs.table_index[find(pairs.table_keys, k)]
+            if pairs.count[p] == c:
+                best = p
+                count = c
+                break
+            if pairs.count[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], k)
+        if best < 0 or count < min_count:
+            status = 1
+            break
+        key = pairs.key[best]
+        a = np.int32(key >> 32)
+        b = np.int32(key & 0xFFFFFFFF)
+        # 2. the new token's bytes; if they are a token already, its id is reused
+        span[1] = tokens.length[a] + tokens.length[b]
+        buf = grow(buf, span[1])
+        copy(buf, 0, tokens.arena, tokens.start[a], tokens.length[a])
+        copy(buf, tokens.length[a], tokens.arena, tokens.start[b], tokens.length[b])
+        tokens, which = add_chunks(tokens, buf, span)
+        new = which[0]
+        # 3. merge in every word that holds the pair, adding count differences
+        sc[STEP] += 1
+        sc[NTOUCHED] = 0
+        r = pairs.head[best]
+        pairs.head[best] = -1
+        while r != -1:
+            w = np.int64(pairs.rec_word[r])
+            r = pairs.rec_next[r]
+            sc[NWORK] += 8  # a record: a few random accesses
+            if words.stamp[w] == sc[STEP]:
+                continue  # listed twice
+            words.stamp[w] = sc[STEP]
+            s = words.start[w]
+            n = words.length[w]
+            nwin, steps = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
+            sc[NWORK] += n + steps
+            if nwin == 0:
+                continue  # a stale entry: the word lost the pair since
+            mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
+            words.length[w] = merge_word(tok, s, n, a, b, new)
+            mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, after)
+            sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
+            if not _pairs_fit(pairs, sc, mn):
+                pairs = _grow_pairs(pairs, sc, mn)
+            sort_small(before, mo)
+            sort_small(after, mn)
+            # walk both sorted lists; keys left over on one side changed by -1 / +1 each
+            f = words.count[w]
+            i = 0
+            j = 0
+            cur = np.int64(-1)
+            d = 0
+            while i < mo or j < mn:
+                if j >= mn or (i < mo and before[i] < after[j]):
+                    kk = before[i]
+                    dd = -1
+                    i += 1
+                elif i >= mo or after[j] < before[i]:
+                    kk = after[j]
+                    dd = 1
+                    j += 1
+                else:
+                    i += 1
+                    j += 1
+                    continue
+                if kk != cur:
+                    if d != 0 and cur != key:  # the merged pair itself is zeroed below
+                        _add_pair(pairs, sc, cur, d * f, w)
+                    cur = kk
+                    d = 0
+                d += dd
+            if d != 0 and cur != key:
+                _add_pair(pairs, sc, cur, d * f, w)
+        pairs.count[best] = 0  # every occurrence is merged (saves a table lookup per occurrence)
+        # 4. a fresh heap entry for every pair whose count grew
+        hcount = grow(hcount, sc[HSIZE] + sc[NTOUCHED])
+        hkey = grow(hkey, sc[HSIZE] + sc[NTOUCHED])
+        sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
+        for t in range(sc[NTOUCHED]):
+            p = pairs.touched[t]
+            if pairs.count[p] > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+    if status == 2 and tokens.size[0] >= sc[MAX_TOKENS]:
+        status = 0
+    return TrainState(words, pairs, hcount, hkey, tokens, sc), status
