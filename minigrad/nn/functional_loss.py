@@ -175,8 +175,14 @@ def cross_entropy(
         raise ValueError(f"cross_entropy needs at least one class, got logits of shape {shape}")
     w = class_weights(weight, c, logits.dtype)
     eps = float(label_smoothing)
-    if np.shape(target.data if isinstance(target, Tensor) else target) == shape:
+    t_arr = target.data if isinstance(target, Tensor) else np.asarray(target)
+    if t_arr.shape == shape:
         return _probability_targets(logits, target, w, ignore_index, reduction, eps)
+    if t_arr.dtype.kind == "f" and t_arr.ndim == len(shape):
+        raise ValueError(
+            f"cross_entropy: a float target of class probabilities must have the logits' shape "
+            f"{shape} ({c} classes), got {t_arr.shape}"
+        )
     expected = () if len(shape) == 1 else (shape[0], *shape[2:])
     note = f"for logits of shape {shape} (or the logits' own shape for class probabilities)"
     t = class_targets(target, expected, c, ignore_index, "cross_entropy", note)

@@ -124,6 +124,8 @@ def test_wrong_weights_and_targets_are_refused_with_the_reason():
         F.cross_entropy(x, np.ones((2, 3), np.int64))
     with pytest.raises(TypeError, match="float64"):
         F.cross_entropy(x, np.array([0.0, 1.0]))  # the class-id shape holds floats
+    with pytest.raises(ValueError, match=r"logits' shape \(2, 3\) \(3 classes\), got \(2, 4\)"):
+        F.cross_entropy(x, np.full((2, 4), 0.25))  # probabilities for 4 classes, logits have 3
 
 
 @pytest.mark.torch
