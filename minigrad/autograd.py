@@ -10,6 +10,12 @@ reversed graph), and calls ``node.backward(grad_of_output)``, which returns one 
 input: the chain rule, applied one node at a time.  Gradients that reach a leaf are added into
 its ``.grad``.
 
+In-place changes: every node records, for each input, the node that made it *at that moment*
+(``node.parents``), so an in-place op that later gives a tensor a new ``grad_fn`` (``y += 1`` on
+a non-leaf, see ``tensor_inplace.py``) changes the history of later uses only, as in PyTorch.
+And every node remembers the version of each tensor whose memory its ``forward`` kept for
+backward; backward refuses to run if one of them was changed in place since.
+
 Higher-order gradients: with ``create_graph=True`` the backward pass is itself recorded.  Each
 node then runs ``backward_graph`` instead of ``backward``: the same chain rule written in Tensor
 ops instead of numpy, so the gradients it returns are tensors with a graph of their own, and
@@ -23,7 +29,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -104,12 +110,27 @@ class Function:
     Call an op with ``MyOp.apply(*inputs, **params)``, which returns a ``Tensor``.
     """
 
-    __slots__ = ("inputs", "released", "retained", "versions")
+    __slots__ = ("input_versions", "inputs", "parents", "released", "retained", "versions")
 
-    #: True for ops whose output shares memory with their first input (reshape, transpose,
-    #: basic slicing): the output then shares the input's version counter, so an in-place change
-    #: through either one is seen by checks on both.
+    #: True for ops whose output may share memory with their first input (reshape, transpose,
+    #: basic slicing).  When it does, the output is a view: it shares the input's version
+    #: counter, so an in-place change through either one is seen by checks on both, and it
+    #: remembers its base (``ViewInfo``) so that an in-place change of either rewrites the
+    #: history of both, as in PyTorch.
     is_view: bool = False
+
+    #: What ``forward`` keeps only for some inputs' gradients: ``{"a": (1,)}`` says backward
+    #: reads ``self.a`` only to compute input 1's gradient (``Mul``: d(a*b)/db = a).  When none
+    #: of those inputs requires grad, an in-place change of ``a`` cannot make the gradient
+    #: wrong, and (as in PyTorch, which saves ``a`` only then) does not make backward refuse.
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {}
+
+    #: Whether ``backward_graph`` reads the values of its input tensors (``Mul``: d(a*b)/da = b,
+    #: recomputed from ``b``), so that under ``create_graph=True`` an input changed in place
+    #: since would make it wrong (and backward refuses).  False for ops whose gradient is made
+    #: of ``grad`` alone (sums, reshapes, indexing, masks), so that a view changed in place
+    #: after use still differentiates twice, as in PyTorch.
+    graph_reads_inputs: ClassVar[bool] = True
 
     def forward(self, *args: Any, **kwargs: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward")
@@ -145,33 +166,49 @@ class Function:
         """Run ``forward`` on the inputs' arrays; record the node if any input requires grad."""
         Tensor = _Tensor
         node = cls()
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
-        out = node.forward(*arrays, **kwargs)
+        arrays = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if a._view is not None:
+                    a._sync_view()  # its base's history may have changed in place since
+                arrays.append(a.data)
+            else:
+                arrays.append(a)
+        out = raw = node.forward(*arrays, **kwargs)
         if type(out) is not np.ndarray:
-            out = np.asarray(out)  # numpy reductions of 0-d arrays return scalars
+            out = np.asarray(out)  # numpy's math on 0-d arrays returns scalars
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None
         result._grad_fn = None
-        result._version = args[0]._version if cls.is_view and isinstance(args[0], Tensor) else [0]
-        result.requires_grad = False
+        result._version = [0]
+        result._view = None
+        result._requires_grad = False
+        if cls.is_view and out.base is not None and isinstance(args[0], Tensor):
+            if _root(out) is _root(arrays[0]):  # (reshape may have had to copy: not a view)
+                result._version = args[0]._version
+                result._view = ViewInfo.of(args[0], cls, kwargs)
         if grad_mode._state.enabled and out.dtype.kind == "f":
+            # (a view's flag was synced with its base above)
+            inputs = [a if isinstance(a, Tensor) and a._requires_grad else None for a in args]
             needs_grad = False
-            for a in args:
-                if isinstance(a, Tensor) and a.requires_grad:
+            for a in inputs:
+                if a is not None:
                     needs_grad = True
                     break
             if needs_grad:
-                node.inputs = tuple(
-                    a if isinstance(a, Tensor) and a.requires_grad else None for a in args
-                )
-                # Remember every tensor's version now; backward refuses to run if one of them
-                # was modified in place since (its saved values would be stale).
-                node.versions = [(a._version, a._version[0]) for a in args if isinstance(a, Tensor)]
-                node.versions.append((result._version, result._version[0]))
+                node.inputs = tuple(inputs)
+                # the edges of the graph, fixed now: an in-place op may give an input another
+                # grad_fn later, but this node's gradient must reach the one that made its input
+                node.parents = tuple([None if a is None else a._grad_fn for a in inputs])
+                # backward refuses to run if a tensor whose memory forward kept was changed in
+                # place since (the kept values would be stale)
+                node.versions = _saved_versions(node, args, result, raw)
+                # and the inputs' own versions: a double backward recomputes from the inputs
+                node.input_versions = [-1 if a is None else a._version[0] for a in inputs]
                 node.released = False
                 node.retained = None
-                result.requires_grad = True
+                result._requires_grad = True
                 result._grad_fn = node
         return result
 
@@ -197,6 +234,99 @@ def constant(array: Any) -> Tensor:
     return _Tensor._wrap(np.asarray(array))
 
 
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory (``a`` itself unless it is a view): two arrays share
+    memory through views exactly when their roots are the same object."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def _saved_versions(node: Function, args: tuple[Any, ...], result: Tensor, raw: Any) -> list[Any]:
+    """``(counter, version now)`` of every tensor whose memory ``node`` kept for its backward.
+
+    What a node kept is what its ``forward`` stored on ``self``: an array (or a tensor, or a
+    tuple of arrays) that is, or is a view of, an input's or the output's array ties the node to
+    that tensor's version.  ``Exp`` keeps its output, ``Mul`` both inputs, ``Add`` nothing: so
+    ``y = x.exp(); y += 1`` makes the backward of ``exp`` refuse, and ``y = x + 1; y += 1`` does
+    not, as in PyTorch.  (A numpy scalar that ``forward`` both kept and returned, as numpy's
+    math on 0-d arrays gives, counts as the output.)  An op declared with ``__slots__`` (no
+    ``__dict__`` to look into) ties itself to every input and its output.
+    """
+    kept = getattr(node, "__dict__", None)
+    if kept is None:
+        tensors = [a for a in args if isinstance(a, _Tensor)]
+        return [(t._version, t._version[0]) for t in (*tensors, result)]
+    only = type(node).kept_only_for
+    owners = None  # (tensor, the array that owns its memory), made on first need
+    versions = []
+    for name, value in kept.items():
+        if only and name in only:
+            for i in only[name]:
+                if node.inputs[i] is not None:
+                    break
+            else:
+                continue  # kept only for gradients nobody asked for
+        kind = type(value)
+        if kind is int or kind is bool or kind is slice or value is None:
+            continue
+        items = value if kind is tuple or kind is list else (value,)
+        for v in items:
+            if type(v) is not np.ndarray:
+                if v is raw:  # a numpy scalar: the output
+                    v = result.data
+                elif not isinstance(v, (_Tensor, np.ndarray)):
+                    continue  # a number, a shape, a slice...
+                elif isinstance(v, _Tensor):
+                    v = v.data
+            if v is result.data:  # the common cases first: the very output or input array
+                versions.append((result._version, result._version[0]))
+                continue
+            hit = False
+            for t in args:
+                if isinstance(t, _Tensor) and t.data is v:
+                    versions.append((t._version, t._version[0]))
+                    hit = True
+            if hit:
+                continue
+            if owners is None:  # a view, or an array of its own: compare owners of memory
+                owners = [(t, _root(t.data)) for t in (*args, result) if isinstance(t, _Tensor)]
+            root = _root(v)
+            for t, r in owners:
+                if r is root:
+                    versions.append((t._version, t._version[0]))
+    return versions
+
+
+class ViewInfo:
+    """What a view tensor knows about the tensor that owns its memory (PyTorch's ``_base``).
+
+    ``base`` is that tensor (never itself a view), ``chain`` the view ops from it to the view,
+    as ``(op class, keyword arguments)`` pairs, so that the view can be taken again of another
+    array (of the gradient, say).  ``base_fn`` is the ``grad_fn`` the base had when the view's
+    own ``grad_fn`` was made: once an in-place op gives the base a new one, the view's history
+    is stale and is rebuilt on next use (``Tensor._sync_view``).  ``grad_mode``: whether the
+    view was made with grad mode on, and so was every view it was taken of (PyTorch forbids
+    recording in-place ops through views made under ``no_grad``).
+    """
+
+    __slots__ = ("base", "base_fn", "chain", "grad_mode")
+
+    def __init__(self, base: Tensor, chain: tuple[Any, ...], grad_mode_on: bool) -> None:
+        self.base, self.chain, self.grad_mode = base, chain, grad_mode_on
+        self.base_fn = base._grad_fn
+
+    @staticmethod
+    def of(parent: Tensor, op: type, kwargs: dict[str, Any]) -> ViewInfo:
+        """The view info of ``op(parent, **kwargs)``, a view of ``parent``."""
+        info = parent._view
+        if info is None:
+            return ViewInfo(parent, ((op, kwargs),), grad_mode._state.enabled)
+        # a view of a view made under no_grad counts as made under no_grad too (as in PyTorch)
+        on = grad_mode._state.enabled and info.grad_mode
+        return ViewInfo(info.base, (*info.chain, (op, kwargs)), on)
+
+
 class ReleasedTensor:
     """What a released graph keeps of an intermediate tensor: its shape, the node that made it,
     its retained ``.grad`` (if any) and its name, but not its array.
@@ -209,8 +339,8 @@ class ReleasedTensor:
 
     __slots__ = ("_grad_fn", "grad", "name", "origin_id", "requires_grad", "shape")
 
-    def __init__(self, t: Tensor) -> None:
-        self._grad_fn, self.grad, self.shape = t._grad_fn, t.grad, t.data.shape
+    def __init__(self, t: Tensor, grad_fn: Function) -> None:
+        self._grad_fn, self.grad, self.shape = grad_fn, t.grad, t.data.shape
         self.requires_grad = True
         # what a picture of the graph needs to label it as before: the user's name for the
         # tensor, and which tensor it stood for (``viz`` matches ``names={"x": x}`` by it)
@@ -224,12 +354,13 @@ class ReleasedTensor:
 
 def _drop_activations(nodes: list[Function]) -> None:
     """Replace the intermediate tensors that ``nodes`` point at by array-free stand-ins."""
-    stand_ins: dict[int, ReleasedTensor] = {}
+    stand_ins: dict[tuple[int, int], ReleasedTensor] = {}
     for node in nodes:
         inputs = []
-        for t in node.inputs:
-            if t is not None and t._grad_fn is not None:  # leaves (parameters) stay as they are
-                t = stand_ins.get(id(t)) or stand_ins.setdefault(id(t), ReleasedTensor(t))
+        for t, parent in zip(node.inputs, node.parents):
+            if t is not None and parent is not None:  # leaves (parameters) stay as they are
+                key = (id(t), id(parent))  # (one tensor may have had two grad_fns: in place)
+                t = stand_ins.get(key) or stand_ins.setdefault(key, ReleasedTensor(t, parent))
             inputs.append(t)
         node.inputs = tuple(inputs)
 
@@ -241,6 +372,26 @@ def _check_versions(node: Function) -> None:
                 f"a tensor saved for the backward of {node.name} was modified in place after "
                 f"it was used (version {counter[0]}, expected {seen}); gradients would be wrong. "
                 "Use an out-of-place operation (x = x + y) instead of x += y or x.add_(y)."
+            )
+
+
+def _check_input_versions(node: Function) -> None:
+    """Under ``create_graph=True``: refuse if an input of ``node`` changed in place since.
+
+    ``backward_graph`` recomputes what it needs from the input tensors themselves (so that the
+    gradient is a function of them), so it must see their values as they were.  (PyTorch
+    differentiates through the values it saved instead, and so allows some of these cases;
+    here they are refused, never answered wrongly.)
+    """
+    if not type(node).graph_reads_inputs:
+        return
+    for t, seen in zip(node.inputs, node.input_versions):
+        if t is not None and t._version[0] != seen:
+            raise RuntimeError(
+                f"an input of {node.name} was modified in place after it was used (version "
+                f"{t._version[0]}, expected {seen}); backward(create_graph=True) recomputes "
+                "its gradient from the inputs, so it would be wrong. Use an out-of-place "
+                "operation (x = x + y), or create_graph=False."
             )
 
 
@@ -322,10 +473,7 @@ def run_backward(
     stack = [root_fn]
     while stack:
         node = stack.pop()
-        for t in node.inputs:
-            if t is None:
-                continue
-            parent = t._grad_fn
+        for parent in node.parents:
             if parent is None:
                 continue
             if parent in pending:
@@ -374,7 +522,7 @@ def run_backward(
                     gi = unbroadcast(gi, t.data.shape)
                 if gi.dtype != t.data.dtype and type(gi) is np.ndarray:
                     gi = gi.astype(t.data.dtype)
-            parent = t._grad_fn
+            parent = node.parents[k]
             if parent is None:
                 if gi is not None:
                     refs = _refcount(gi)  # before the call below puts gi on the stack again
@@ -459,8 +607,7 @@ def _topological_order(roots: list[Function], pending: dict[Function, int]) -> l
     while ready:
         node = ready.pop()
         order.append(node)
-        for t in node.inputs:
-            parent = None if t is None else t._grad_fn
+        for parent in node.parents:
             if parent is not None:
                 left[parent] -= 1
                 if left[parent] == 0:
@@ -479,10 +626,9 @@ def _needed_nodes(
     """
     needed: set[Function] = set()
     for node in reversed(order):
-        for t in node.inputs:
+        for t, parent in zip(node.inputs, node.parents):
             if t is None:
                 continue
-            parent = t._grad_fn
             if parent is None:
                 if id(t) in target_leaves:
                     needed.add(node)
@@ -514,6 +660,9 @@ def backward_through_graph(
     from the outputs; a gradient is freed once its node has run, and without ``retain_graph``
     the saved arrays of every node that ran are released.
     """
+    for t in (*outputs, *(inputs or ())):
+        if t._view is not None:
+            t._sync_view()  # a view's history is rebuilt if its base changed in place since
     capture = inputs is not None
     target_leaves = {id(t) for t in inputs if t._grad_fn is None} if capture else set()
     target_nodes = {t._grad_fn for t in inputs if t._grad_fn is not None} if capture else set()
@@ -545,8 +694,7 @@ def backward_through_graph(
     stack = list(roots)
     while stack:
         node = stack.pop()
-        for t in node.inputs:
-            parent = None if t is None else t._grad_fn
+        for parent in node.parents:
             if parent is None:
                 continue
             if parent in pending:
@@ -584,6 +732,8 @@ def backward_through_graph(
                     else:
                         _accumulate_leaf(node.retained, g)
                 _check_versions(node)
+                if create_graph:
+                    _check_input_versions(node)
                 in_grads = node.backward_graph(g) if create_graph else node.backward(g)
                 if type(in_grads) is not tuple:
                     in_grads = (in_grads,)
@@ -593,12 +743,11 @@ def backward_through_graph(
                         f"{type(node).__name__}.{method} returned {len(in_grads)} gradients for "
                         f"{len(node.inputs)} inputs"
                     )
-            for t, gi in zip(node.inputs, in_grads):
+            for t, parent, gi in zip(node.inputs, node.parents, in_grads):
                 if t is None:
                     continue
                 if gi is not None:
                     gi = _as_graph_gradient(gi, t) if create_graph else _as_array_gradient(gi, t)
-                parent = t._grad_fn
                 if parent is None:
                     if gi is None:
                         continue

@@ -4,11 +4,12 @@ A tensor holds ``data`` (a numpy array), and, when it ``requires_grad``, a link 
 ``Function`` node that produced it (``grad_fn``).  Leaves (tensors you created, such as weights)
 have no ``grad_fn``; after ``loss.backward()`` their ``.grad`` holds d loss / d leaf.
 
-This file is what a tensor *is*: data, gradient, graph link, dtype conversion, the in-place rules
-and indexing. What you can compute with it (operators, ``exp``, ``sum``, ``reshape``, ...) comes
-from the ``TensorMath`` mixin in ``tensor_math.py``; every such method is one call
-``SomeOp.apply(...)`` into ``minigrad/ops/``, where each operation's forward and backward sit
-side by side.
+This file is what a tensor *is*: data, gradient, graph link, dtype conversion and indexing. What
+you can compute with it (operators, ``exp``, ``sum``, ``reshape``, ...) comes from the
+``TensorMath`` mixin in ``tensor_math.py``, how it changes in place (``add_``, ``+=``,
+``x[k] = v``, and when that is recorded) from ``TensorInplace`` in ``tensor_inplace.py``.
+Every math method is one call ``SomeOp.apply(...)`` into ``minigrad/ops/``, where each
+operation's forward and backward sit side by side.
 
 Import order, bottom to top: ``autograd`` (``Function`` and the backward pass) knows no Tensor
 class; the ops are ``Function`` subclasses; ``tensor_math`` calls the ops; this module defines
@@ -27,10 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from minigrad import grad_mode
 from minigrad.autograd import Function, register_tensor_class, run_backward
 from minigrad.ops.elementwise import Cast, Where
 from minigrad.ops.shape import GetItem
+from minigrad.tensor_inplace import TensorInplace
 from minigrad.tensor_math import TensorMath
 
 ArrayLike = Any  # anything np.asarray accepts
@@ -66,10 +67,12 @@ def _as_array(data: ArrayLike, dtype: np.dtype | None, copy: bool) -> np.ndarray
             f"minigrad tensors hold numbers or booleans; got an array of dtype "
             f"{data.dtype if data.dtype.kind not in 'biuf' else dtype}"
         )
-    return np.array(data, dtype=dtype, copy=True) if copy else np.asarray(data, dtype=dtype)
+    if copy:  # a copy in row-major order, as torch.tensor makes (so that view() works on it)
+        return np.array(data, dtype=dtype, copy=True, order="C")
+    return np.asarray(data, dtype=dtype)
 
 
-class Tensor(TensorMath):
+class Tensor(TensorMath, TensorInplace):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -78,7 +81,16 @@ class Tensor(TensorMath):
     array([2., 4., 6.], dtype=float32)
     """
 
-    __slots__ = ("__weakref__", "_grad_fn", "_name", "_version", "data", "grad", "requires_grad")
+    __slots__ = (
+        "__weakref__",
+        "_grad_fn",
+        "_name",
+        "_requires_grad",
+        "_version",
+        "_view",
+        "data",
+        "grad",
+    )
 
     # Make numpy hand ``ndarray + tensor`` to Tensor.__radd__ instead of broadcasting over it.
     __array_ufunc__ = None
@@ -88,7 +100,8 @@ class Tensor(TensorMath):
         self.grad: Any = None
         self._grad_fn: Function | None = None
         self._version = [0]  # bumped by every in-place change; shared with views
-        self.requires_grad = False
+        self._view = None  # for a view: its base and how it was taken (autograd.ViewInfo)
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -118,12 +131,38 @@ class Tensor(TensorMath):
     @property
     def is_leaf(self) -> bool:
         """True for tensors created by the user (not by an op that recorded a graph)."""
+        if self._view is not None:
+            self._sync_view()
         return self._grad_fn is None
 
     @property
     def grad_fn(self) -> Function | None:
         """The node that produced this tensor, or None for a leaf."""
+        if self._view is not None:
+            self._sync_view()
         return self._grad_fn
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether backward computes a gradient for this tensor (and records ops that use it).
+
+        A view made with grad mode on also requires grad once its base does, as in PyTorch
+        (the base may start to through an in-place op with a tensor that requires grad).
+        Setting it is ``requires_grad_(value)``.
+        """
+        if self._requires_grad:
+            return True
+        view = self._view
+        return view is not None and view.grad_mode and view.base._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    @property
+    def _base(self) -> Tensor | None:
+        """For a view, the tensor that owns its memory (as in PyTorch); else None."""
+        return None if self._view is None else self._view.base
 
     @property
     def name(self) -> str | None:
@@ -214,11 +253,13 @@ class Tensor(TensorMath):
             raise RuntimeError(
                 "requires_grad cannot be switched off on a non-leaf tensor; use detach()"
             )
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self._view is not None:
+            self._sync_view()
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         if self._grad_fn is not None:
@@ -227,8 +268,8 @@ class Tensor(TensorMath):
     def detach(self) -> Tensor:
         """The same data (shared memory), cut off from the graph."""
         out = Tensor.__new__(Tensor)
-        out.data, out.grad, out._grad_fn, out.requires_grad = self.data, None, None, False
-        out._version = self._version
+        out.data, out.grad, out._grad_fn, out._requires_grad = self.data, None, None, False
+        out._version, out._view = self._version, None
         return out
 
     def backward(
@@ -250,6 +291,8 @@ class Tensor(TensorMath):
         holds the leaf: a reference cycle, freed by Python's garbage collector.
         :func:`minigrad.grad`, which returns gradients instead of storing them, makes none.
         """
+        if self._view is not None:
+            self._sync_view()
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad (no input had "
@@ -280,76 +323,9 @@ class Tensor(TensorMath):
         run_backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
 
     # ----------------------------------------------------------------- in-place changes
-    def _check_inplace(self, what: str) -> None:
-        if self.requires_grad and grad_mode._state.enabled:
-            raise RuntimeError(
-                f"{what}: in-place operation on a tensor that requires grad; minigrad only "
-                "allows that under `with minigrad.no_grad():` (as optimizers do). Use an "
-                "out-of-place operation such as x = x + y instead."
-            )
-
-    def _bump(self) -> None:
-        self._version[0] += 1
-
-    def _inplace(self, what: str, fn: Any, other: Any) -> Tensor:
-        self._check_inplace(what)
-        value = other.data if isinstance(other, Tensor) else other
-        try:
-            fn(self.data, value, out=self.data, casting="same_kind")
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"{what}: cannot update a tensor of shape {self.shape} and dtype {self.dtype} "
-                f"in place with {_describe(other)}: {exc}"
-            ) from None
-        self._bump()
-        return self
-
-    def add_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        if alpha != 1.0:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._inplace("add_", np.add, other)
-
-    def sub_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        if alpha != 1.0:
-            other = (other.data if isinstance(other, Tensor) else np.asarray(other)) * alpha
-        return self._inplace("sub_", np.subtract, other)
-
-    def mul_(self, other: ArrayLike) -> Tensor:
-        return self._inplace("mul_", np.multiply, other)
-
-    def div_(self, other: ArrayLike) -> Tensor:
-        return self._inplace("div_", np.true_divide, other)
-
-    __iadd__ = add_
-    __isub__ = sub_
-    __imul__ = mul_
-    __itruediv__ = div_
-
-    def zero_(self) -> Tensor:
-        return self.fill_(0)
-
-    def fill_(self, value: float) -> Tensor:
-        self._check_inplace("fill_")
-        self.data.fill(value)
-        self._bump()
-        return self
-
-    def copy_(self, src: ArrayLike) -> Tensor:
-        self._check_inplace("copy_")
-        value = src.data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            np.copyto(self.data, value, casting="same_kind")
-        except (ValueError, TypeError) as exc:
-            raise ValueError(
-                f"copy_: cannot copy {_describe(src)} into shape {self.shape}: {exc}"
-            ) from None
-        self._bump()
-        return self
-
+    # add_, mul_, ..., fill_, copy_ and the rules for recording them: tensor_inplace.py
     def __setitem__(self, key: Any, value: ArrayLike) -> None:
-        self._check_inplace("__setitem__")
-        self.data[_index_key(key)] = value.data if isinstance(value, Tensor) else value
-        self._bump()
+        self._assign(_index_key(key), value)
 
     # ----------------------------------------------------------------- operands and indexing
     def _operand(self, other: Any) -> Any:
@@ -395,18 +371,12 @@ class Tensor(TensorMath):
         """A new leaf around ``data`` (no copy, no checks): for internal use."""
         out = Tensor.__new__(Tensor)
         out.data = data if type(data) is np.ndarray else np.asarray(data)
-        out.grad, out._grad_fn, out.requires_grad = None, None, False
-        out._version = [0]
+        out.grad, out._grad_fn, out._requires_grad = None, None, False
+        out._version, out._view = [0], None
         return out
 
 
 _PYTHON_NUMBERS = (int, float, bool)
-
-
-def _describe(x: Any) -> str:
-    if isinstance(x, (Tensor, np.ndarray)):
-        return f"shape {x.shape} and dtype {x.dtype}"
-    return repr(x)
 
 
 def _index_key(key: Any) -> Any:

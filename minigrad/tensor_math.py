@@ -38,14 +38,16 @@ from minigrad.ops.elementwise import (
     Tanh,
 )
 from minigrad.ops.matmul import MatMul
-from minigrad.ops.reduce import AMax, AMin, Mean, Sum, Var
+from minigrad.ops.reduce import AMax, AMin, Mean, Std, Sum, Var
 from minigrad.ops.shape import (
     BroadcastTo,
+    Contiguous,
     Permute,
     Reshape,
     Squeeze,
     TakeAlongDim,
     Unsqueeze,
+    View,
 )
 from minigrad.ops.softmax import LogSoftmax, Softmax
 
@@ -213,9 +215,18 @@ class TensorMath:
         return Var.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def std(
-        self, dim: Dim = None, *, correction: int | None = None, keepdim: bool = False
+        self,
+        dim: Dim = None,
+        *,
+        correction: int | None = None,
+        unbiased: bool | None = None,
+        keepdim: bool = False,
     ) -> Tensor:
-        return self.var(dim, correction=correction, keepdim=keepdim).sqrt()
+        """Standard deviation, ``sqrt(var)`` with ``var``'s arguments; its gradient is 0 where
+        the spread is 0 (a constant row), as in PyTorch."""
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return Std.apply(self, dim=dim, correction=correction, keepdim=keepdim)
 
     def amax(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         """Largest value over ``dim``; ties share the gradient equally."""
@@ -245,9 +256,17 @@ class TensorMath:
 
     # ----------------------------------------------------------------- shape
     def reshape(self, *shape: Any) -> Tensor:
+        """The same elements in another shape (``-1``: inferred): a view of this tensor's memory
+        when its layout allows, else a copy (``view`` refuses instead)."""
         return Reshape.apply(self, shape=shape_args(shape))
 
-    view = reshape
+    def view(self, *shape: Any) -> Tensor:
+        """The same memory seen with another shape, as ``torch.Tensor.view``: always a view.
+
+        Raises ``RuntimeError`` when the elements are not laid out for it (after a transpose,
+        say: ``x.T.view(-1)``); use ``reshape``, or ``contiguous().view(...)``.
+        """
+        return View.apply(self, shape=shape_args(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         if self.ndim == 0:
@@ -291,8 +310,15 @@ class TensorMath:
     def expand_as(self, other: Tensor) -> Tensor:
         return BroadcastTo.apply(self, shape=other.shape)
 
+    def is_contiguous(self) -> bool:
+        """True when the elements sit in memory in row-major order (what ``view`` needs)."""
+        return bool(self.data.flags.c_contiguous)
+
     def contiguous(self) -> Tensor:
-        return self
+        """This tensor if its memory is in row-major order, else a copy that is (as PyTorch)."""
+        if self.data.flags.c_contiguous:
+            return self
+        return Contiguous.apply(self)
 
 
 def shape_args(args: tuple[Any, ...]) -> tuple[int, ...]:

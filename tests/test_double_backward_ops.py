@@ -119,7 +119,55 @@ CASES = {
         t(4),
     ),
     "attention": (lambda qkv: F.causal_attention(qkv, 2), t(1, 3, 12)),
+    # issue 18: views and copies, std, in-place ops on non-leaves, the new losses and lookups
+    "view contiguous std": (
+        lambda a: (a * a).permute(1, 0).contiguous().view(6) * (a * a).std(1).sum() + a.std(),
+        t(2, 3),
+    ),
+    "in-place arithmetic, fill, copy, setitem": (lambda a, b: _inplace_mix(a, b), t(2, 3), t(3)),
+    "in-place through a view (CopySlices, ViewOfBase)": (
+        lambda a, b: _inplace_through_view(a, b),
+        t(2, 3),
+        t(3),
+    ),
+    "cross-entropy with weights and smoothing": (
+        lambda z: F.cross_entropy(
+            z, np.array([[1, 0], [-100, 2]]), weight=np.array([0.5, 2.0, 1.5]), label_smoothing=0.2
+        ),
+        t(2, 3, 2),
+    ),
+    "cross-entropy with probability targets and weights": (
+        lambda z, q: F.cross_entropy(
+            z, q * q, weight=np.array([0.5, 2.0, 1.5]), label_smoothing=0.1, reduction="sum"
+        ),
+        t(2, 3, 2),
+        t(2, 3, 2),
+    ),
+    # (scale_grad_by_freq's gradient is not a derivative where an id repeats, so no finite
+    # difference can check it there: ids without repeats here; the scaling itself is compared
+    # with the plain backward in tests/nn/test_embedding_options.py)
+    "embedding scale_grad_by_freq, third derivative": (
+        first_derivative(lambda w: F.embedding([[0, 2]], w, scale_grad_by_freq=True) ** 3),
+        t(3, 2),
+    ),
 }
+
+
+def _inplace_mix(a, b):
+    y = a * b  # a non-leaf: in-place ops on it are recorded
+    y += b * b
+    y.mul_(a)
+    y[0, 1] = (b * a[1]).sum()
+    z = (a * 1.0).fill_(2.0) + (a * 1.0).copy_(b * b)
+    return y * y + z
+
+
+def _inplace_through_view(a, b):
+    y = a * a
+    row = y[1]  # a view of y
+    row.mul_(b)  # y's history becomes CopySlices, row's ViewOfBase
+    col = y[:, 0]
+    return y * y + (row * row).sum() + col.sum()
 
 
 def _op_classes() -> dict[str, type]:

@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "ops": 3,
     # Tensor: its math calls the ops; creation makes tensors
     "tensor_math": 4,
+    "tensor_inplace": 4,
     "tensor": 5,
     "creation": 6,
     # layers and optimizers, which do not know each other

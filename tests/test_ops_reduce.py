@@ -6,6 +6,8 @@ checks the forward against numpy and the backward against finite differences.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import assume, example, given
@@ -224,3 +226,58 @@ def test_reductions_of_float32_stay_float32(x, keepdim, data):
             x32,
             rtol=1e-6,
         )
+
+
+# ----------------------------------------------------------------- std (issue 18.5)
+@given(x=tensors(), keepdim=st.booleans(), correction=st.sampled_from([0, 1, 2]), data=st.data())
+def test_std(x, keepdim, correction, data):
+    dim = data.draw(reduction_dims(x.ndim))
+    count = x.data.size // max(np.sum(x.data, axis=dim, keepdims=True).size, 1)
+    assume(count > correction)
+    # away from a zero spread, where std has a kink (its gradient there is tested below)
+    assume(np.all(np.std(x.data, axis=dim) > 1e-3))
+    check_op(
+        lambda t: t.std(dim=dim, correction=correction, keepdim=keepdim),
+        lambda a: np.std(a, axis=dim, ddof=correction, keepdims=keepdim),
+        x,
+    )
+
+
+def test_std_of_a_constant_row_has_gradient_zero_not_nan():
+    # d std/dx = (x - mean) / ((N - c) std): 0 / 0 at a constant row; PyTorch makes it 0
+    x = mg.tensor([[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]], dtype="float64", requires_grad=True)
+    x.std(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad, [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]])
+    x.grad = None
+    x[0].std().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+@pytest.mark.torch
+@given(
+    rows=st.lists(
+        st.one_of(
+            st.lists(st.sampled_from([-1.0, 0.5, 2.0]), min_size=1, max_size=4),  # ties
+            st.integers(1, 4).map(lambda n: [1.5] * n),  # a constant row
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    how=st.sampled_from(
+        [{}, {"correction": 0}, {"correction": 2}, {"unbiased": False}, {"unbiased": True}]
+    ),
+    dim=st.sampled_from([None, 1, -1, (0, 1)]),
+    keepdim=st.booleans(),
+)
+def test_std_matches_torch_at_zero_spread_and_with_no_degrees_of_freedom(rows, how, dim, keepdim):
+    """Values and gradients, float64, constant rows and single elements included (NaN where
+    N - correction <= 0, as in torch)."""
+    from minigrad.testing import assert_matches_torch
+
+    width = min(len(r) for r in rows)
+    x = mg.tensor([r[:width] for r in rows], dtype="float64", requires_grad=True)
+    # (torch's std(unbiased=) without a dim takes no keepdim)
+    kwargs = dict(how) if dim is None else dict(how, dim=dim, keepdim=keepdim)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch: "degrees of freedom is <= 0"
+        assert_matches_torch(lambda t: t.std(**kwargs), lambda t: t.std(**kwargs), x)

@@ -9,6 +9,7 @@ from minigrad.nn.attention import CausalSelfAttention
 from minigrad.nn.container import ModuleList, Sequential
 from minigrad.nn.dropout import Dropout
 from minigrad.nn.layers import Embedding, Linear
+from minigrad.nn.loss import CrossEntropyLoss
 from minigrad.nn.module import IncompatibleKeys, Module, Parameter
 from minigrad.nn.normalization import LayerNorm
 from minigrad.nn.transformer import TransformerBlock
@@ -17,6 +18,7 @@ from minigrad.sparse import RowSparseGrad
 __all__ = [
     "GELU",
     "CausalSelfAttention",
+    "CrossEntropyLoss",
     "Dropout",
     "Embedding",
     "IncompatibleKeys",

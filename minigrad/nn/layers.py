@@ -31,6 +31,11 @@ class Embedding(Module):
     that occur in a batch.  With ``sparse=True`` the gradient is a
     :class:`~minigrad.sparse.RowSparseGrad` holding just those rows, and the optimizers update
     just those rows, so a step costs the same for V = 1,000 and V = 1,000,000.
+
+    The arguments are PyTorch's, in its order: ``max_norm`` renormalises the looked-up rows of
+    ``weight`` in place before each lookup (:func:`~minigrad.nn.functional.embedding_renorm_`),
+    ``scale_grad_by_freq`` divides each row's gradient by its id's count in the batch, and
+    ``_weight`` / ``_freeze`` are what :meth:`from_pretrained` passes.
     """
 
     def __init__(
@@ -38,7 +43,12 @@ class Embedding(Module):
         num_embeddings: int,
         embedding_dim: int,
         padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
         sparse: bool = False,
+        _weight: Any = None,
+        _freeze: bool = False,
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
@@ -47,10 +57,66 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = F.check_padding_idx(padding_idx, self.num_embeddings)
         self.padding_idx = padding_idx
+        self.max_norm = None if max_norm is None else float(max_norm)
+        self.norm_type = float(norm_type)
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
         self.sparse = bool(sparse)
-        dt = as_dtype(dtype)
-        self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dt))
-        self.reset_parameters()
+        if _weight is None:
+            dt = as_dtype(dtype)
+            self.weight = Parameter(np.empty((self.num_embeddings, self.embedding_dim), dt))
+            self.reset_parameters()
+            if _freeze:
+                self.weight.requires_grad_(False)
+        else:  # the given table itself (shared memory, as in PyTorch), not initialised
+            shape = tuple(getattr(_weight, "shape", ()))
+            if shape != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(
+                    f"Embedding _weight must have shape ({self.num_embeddings}, "
+                    f"{self.embedding_dim}), got {shape}"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        embeddings: Any,
+        freeze: bool = True,
+        padding_idx: int | None = None,
+        max_norm: float | None = None,
+        norm_type: float = 2.0,
+        scale_grad_by_freq: bool = False,
+        sparse: bool = False,
+    ) -> Embedding:
+        """An ``Embedding`` whose table is ``embeddings`` (V, d), as PyTorch's.
+
+        The table is used as it is (a Tensor or ndarray shares its memory, as in PyTorch, so
+        ``max_norm`` renormalises it in place), not re-initialised: the ``padding_idx`` row keeps
+        its values (and gets no gradient).  ``freeze=True`` (the default) makes the weight a
+        constant: ``weight.requires_grad`` is ``not freeze``.
+
+        >>> emb = Embedding.from_pretrained(np.eye(3, dtype=np.float32))
+        >>> emb([2]).tolist(), emb.weight.requires_grad
+        ([[0.0, 0.0, 1.0]], False)
+        """
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data, dtype=np.float32)
+        if data.ndim != 2:
+            raise ValueError(
+                f"from_pretrained needs a 2-D table of embeddings (V, d), got shape {data.shape}"
+            )
+        rows, dim = data.shape
+        return cls(
+            rows,
+            dim,
+            padding_idx=padding_idx,
+            max_norm=max_norm,
+            norm_type=norm_type,
+            scale_grad_by_freq=scale_grad_by_freq,
+            sparse=sparse,
+            _weight=embeddings if isinstance(embeddings, Tensor) else data,
+            _freeze=freeze,
+        )
 
     def reset_parameters(self) -> None:
         """N(0, 1) weights; the padding row zero."""
@@ -60,12 +126,26 @@ class Embedding(Module):
                 self.weight.data[self.padding_idx] = 0
 
     def forward(self, ids: Any) -> Tensor:
-        return F.embedding(ids, self.weight, padding_idx=self.padding_idx, sparse=self.sparse)
+        return F.embedding(
+            ids,
+            self.weight,
+            self.padding_idx,
+            self.max_norm,
+            self.norm_type,
+            self.scale_grad_by_freq,
+            self.sparse,
+        )
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2.0:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            s += ", scale_grad_by_freq=True"
         if self.sparse:
             s += ", sparse=True"
         return s

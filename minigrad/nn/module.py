@@ -56,7 +56,8 @@ class Parameter(Tensor):
         self.grad = None
         self._grad_fn = None
         self._version = [0]
-        self.requires_grad = False
+        self._view = None
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 

@@ -8,6 +8,7 @@ derivative" (the chain rule), element by element.  Broadcasting is undone by the
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 import numpy as np
 
@@ -35,6 +36,8 @@ def _broadcast_error(op: str, a: object, b: object) -> ValueError:
 
 
 class Add(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, b):
         try:
             return default_float(a + b, a, b)
@@ -50,6 +53,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, b):
         try:
             return default_float(a - b, a, b)
@@ -65,6 +70,12 @@ class Sub(Function):
 
 
 class Mul(Function):
+    # d/da needs b, d/db needs a
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "a": (1,),
+        "b": (0,),
+    }
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
@@ -88,6 +99,9 @@ class Mul(Function):
 
 
 class Div(Function):
+    # d/da = 1/b needs b only; d/db = -a/b^2 needs both
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {"a": (1,)}
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
@@ -109,6 +123,8 @@ class Div(Function):
 
 
 class Neg(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         return -a
 
@@ -121,6 +137,12 @@ class Neg(Function):
 
 
 class Pow(Function):
+    # d/da needs a and b, d/db needs a^b and a
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "b": (0,),
+        "out": (1,),
+    }
+
     def forward(self, a, b):
         self.a, self.b = a, b
         try:
@@ -204,6 +226,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         self.a = a
         return np.abs(a)
@@ -247,6 +271,8 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a):
         self.mask = a > 0
         return np.maximum(a, 0)
@@ -346,6 +372,8 @@ class ApplyMask(Function):
     keyword, not a differentiable input.
     """
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, x, mask=None):
         self.mask = mask
         return x * mask
@@ -400,6 +428,8 @@ class Minimum(_Pick):
 
 
 class Clamp(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, min=None, max=None):
         self.a, self.lo, self.hi = a, min, max
         return np.clip(a, min, max)
@@ -445,6 +475,8 @@ class Where(Function):
 
 
 class Cast(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dtype=None):
         self.dtype = a.dtype
         return a.astype(dtype)

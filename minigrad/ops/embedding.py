@@ -15,6 +15,8 @@ occurred get exactly zero.  Two ways to hand that to the optimizer:
   wrapped in ``RowSparseGrad``; its cost depends on the number of ids, not on V.
 
 ``padding_idx`` (as in PyTorch): that row is looked up normally but never receives gradient.
+``EmbeddingLookupScaled`` is the lookup of ``scale_grad_by_freq=True``: each row's gradient is
+divided by how often its id occurs in the batch.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 
 from minigrad import kernels
-from minigrad.autograd import Function
+from minigrad.autograd import Function, constant
 from minigrad.sparse import RowSparseGrad
 
 
@@ -33,6 +35,8 @@ class EmbeddingLookup(Function):
     The caller validates ids first (``nn.functional.embedding``, with
     :func:`minigrad.validate.check_ids_in_range`); no kernel ever sees a bad id.
     """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, weight, ids=None, padding_idx=None, sparse=False):
         self.ids = ids
@@ -80,6 +84,39 @@ class EmbeddingLookup(Function):
         return RowSparseGrad(indices, values, self.shape)
 
 
+class EmbeddingLookupScaled(EmbeddingLookup):
+    """The lookup of ``scale_grad_by_freq=True`` (PyTorch's option): the same forward; in
+    backward, the gradient of row r is divided by the number of times r occurs in the ids.
+
+    Every occurrence of id r adds its upstream row to row r's gradient, so a frequent word's
+    row gets a large gradient; dividing by the count makes it the average upstream row instead
+    of the sum.  Dense and sparse gradients alike; the padding row stays without gradient.
+    """
+
+    def backward(self, grad):
+        g = super().backward(grad)
+        ids = self.ids.reshape(-1)
+        if isinstance(g, RowSparseGrad):
+            # each kept row's count: ids land on their row of the sorted unique indices (the
+            # padding row, dropped from them, is not counted)
+            k = g.nnz_rows
+            at = np.minimum(np.searchsorted(g.indices, ids), max(k - 1, 0))
+            kept = g.indices[at] == ids if k else np.zeros(ids.shape, bool)
+            counts = np.bincount(at[kept], minlength=k)
+            values = g.values / counts[:, None].astype(g.values.dtype)
+            return RowSparseGrad(g.indices, values, g.shape)
+        counts = np.bincount(ids, minlength=self.shape[0])
+        rows = np.flatnonzero(counts > 1)  # (a row seen once keeps its gradient)
+        g[rows] /= counts[rows, None].astype(g.dtype)
+        return g
+
+    def backward_graph(self, grad):
+        # the scatter-add as an op, then each row times the constant 1 / count (linear in grad)
+        counts = np.bincount(self.ids.reshape(-1), minlength=self.shape[0])
+        scale = (1.0 / np.maximum(counts, 1)).astype(self.dtype)[:, None]
+        return super().backward_graph(grad) * constant(scale)
+
+
 class ScatterRows(Function):
     """``ScatterRows.apply(rows, ids=..., num_rows=V, padding_idx=None)``: the (V, d) table with
     row ``r`` the sum of ``rows[i]`` over every ``i`` with ``ids[i] == r``.
@@ -89,6 +126,8 @@ class ScatterRows(Function):
     padding row, which never received anything).  A (V, d) scatter with ``np.add.at``: this
     path is for second derivatives, not for speed.
     """
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, rows, ids=None, num_rows=0, padding_idx=None):
         self.ids, self.padding_idx = ids, padding_idx

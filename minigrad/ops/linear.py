@@ -13,11 +13,19 @@ the math is that of those three ops.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from minigrad.autograd import Function
 
 
 class Affine(Function):
     """``Affine.apply(x, weight)`` or ``Affine.apply(x, weight, bias)``; checked by ``F.linear``."""
+
+    # dL/dW needs x, dL/dx needs W
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "x2": (1,),
+        "weight": (0,),
+    }
 
     def forward(self, x, weight, bias=None):
         if x.shape[-1:] != weight.shape[1:]:

@@ -25,10 +25,12 @@ targets and the reduction with one set of rules for the two.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from minigrad import kernels
-from minigrad.autograd import Function
+from minigrad.autograd import Function, constant
 from minigrad.ops.elementwise import Where
 
 #: the reductions both losses know (checked by ``nn.functional``)
@@ -283,3 +285,254 @@ class LinearCrossEntropy(Function):
         gw = g.mT @ h if self.inputs[1] is not None else None
         gb = g.sum(dim=0) if self.inputs[2] is not None else None
         return gh, gw, gb
+
+
+# --------------------------------------------------------------------------- weights, soft targets
+def class_rows(a: np.ndarray) -> np.ndarray:
+    """Logits (or a target of their shape) as rows of C classes: (C,) -> (1, C), (N, C) as it
+    is, (N, C, d1, ...) -> (N * d1 * ..., C) with the class axis last."""
+    if a.ndim <= 2:
+        return a.reshape(-1, a.shape[-1])
+    return np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
+
+
+def from_class_rows(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The inverse of :func:`class_rows`: rows of C back to ``shape``."""
+    if len(shape) <= 2:
+        return g.reshape(shape)
+    lead = (shape[0], *shape[2:])
+    return np.moveaxis(g.reshape(*lead, shape[1]), -1, 1)
+
+
+def class_rows_tensor(x, shape: tuple[int, ...]):
+    """:func:`class_rows` in Tensor ops (recorded), for ``backward_graph``."""
+    nd, c = len(shape), (shape[0] if len(shape) == 1 else shape[1])
+    if nd <= 2:
+        return x.reshape(-1, c)
+    return x.permute(0, *range(2, nd), 1).reshape(-1, c)
+
+
+def from_class_rows_tensor(g, shape: tuple[int, ...]):
+    """:func:`from_class_rows` in Tensor ops (recorded), for ``backward_graph``."""
+    nd = len(shape)
+    if nd <= 2:
+        return g.reshape(shape)
+    lead = (shape[0], *shape[2:])
+    return g.reshape(*lead, shape[1]).permute(0, nd - 1, *range(1, nd - 1))
+
+
+def _row_shares(grad, reduction: str, denom):
+    """d(final loss)/d(each row's loss) as an (N, 1) or (1, 1) Tensor: ``grad[i]`` ("none"),
+    ``grad`` ("sum") or ``grad / denom`` ("mean"), for ``backward_graph``."""
+    if reduction == "none":
+        return grad.reshape(-1, 1)
+    share = grad.reshape(1, 1)
+    if reduction == "mean":
+        share = share * (1.0 / denom if denom else 1.0)  # (denom 0: every row ignored)
+    return share
+
+
+def log_softmax_rows(z: np.ndarray) -> np.ndarray:
+    """``z - logsumexp(z)`` per row, stable (shifted by the row max; NaN rows stay NaN)."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        shifted = z - z.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _row_grads(grad, reduction: str, n: int, denom, dtype) -> np.ndarray:
+    """d(final loss)/d(each row's loss): the upstream gradient spread over the rows."""
+    if reduction == "none":
+        return np.asarray(grad, dtype=dtype).reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = grad if reduction == "sum" else grad / denom
+    return np.full(n, scale, dtype=dtype)
+
+
+def _reduce(rows: np.ndarray, shape: tuple[int, ...], reduction: str, denom, dtype) -> np.ndarray:
+    """The loss from the rows' losses: as they are (``shape``), their sum, or sum / ``denom``."""
+    if reduction == "none":
+        return rows.reshape(shape)
+    total = rows.sum(dtype=dtype)
+    if reduction == "sum":
+        return total
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(total / dtype.type(denom), dtype=dtype)
+
+
+class WeightedCrossEntropy(Function):
+    """Cross-entropy of class targets with per-class weights ``w`` (PyTorch's ``weight=``).
+
+    ``WeightedCrossEntropy.apply(logits, target=, weight=, ignore_index=, reduction=,
+    label_smoothing=)``, layouts as :class:`CrossEntropy`.  For a row with target t, C classes
+    and smoothing eps, as PyTorch defines it::
+
+        loss = (1 - eps) w_t (lse - z_t) + (eps / C) sum_c w_c (lse - z_c)
+
+    and ``"mean"`` divides the sum over the rows by ``sum of w_t`` over the rows not ignored
+    (not by their count): a weighted average of the rows' unweighted losses when eps = 0.
+
+    Gradient of one row (p = softmax(z), W = sum_c w_c)::
+
+        d loss / d z_j = p_j ((1 - eps) w_t + (eps / C) W) - (1 - eps) w_t [j == t] - (eps / C) w_j
+
+    Without smoothing the row is w_t times the unweighted one, so the fused kernels of
+    :class:`CrossEntropy` do the work, each row's upstream gradient scaled by w_t; with
+    smoothing the weighted sum over classes needs the log-probabilities (numpy, vectorised).
+    """
+
+    def forward(
+        self,
+        logits,
+        target=None,
+        weight=None,
+        ignore_index=-100,
+        reduction="mean",
+        label_smoothing=0.0,
+    ):
+        z = class_rows(logits)
+        t = target.reshape(-1)
+        dtype = logits.dtype
+        self.in_shape, self.reduction, self.eps = logits.shape, reduction, label_smoothing
+        self.valid = valid = t != ignore_index
+        self.safe_t = np.where(valid, t, 0)
+        self.weight = weight
+        self.logits = logits  # backward_graph recomputes softmax from them: version-checked
+        self.w_t = np.where(valid, weight[self.safe_t], 0).astype(dtype)  # w_t, 0 if ignored
+        self.denom = self.w_t.sum(dtype=dtype)
+        if label_smoothing == 0.0:
+            self.z, self.t, self.ignore_index = z, t, ignore_index
+            loss, self.state = kernels.cross_entropy_forward(z, t, ignore_index, 0.0)
+            rows = loss * self.w_t
+        else:
+            self.logp = logp = log_softmax_rows(z)
+            c = z.shape[1]
+            with np.errstate(invalid="ignore"):
+                nll = -logp[np.arange(z.shape[0]), self.safe_t] * self.w_t
+                smooth = -(logp @ weight)
+                rows = (1 - label_smoothing) * nll + (label_smoothing / c) * smooth
+            rows = np.where(valid, rows, 0).astype(dtype, copy=False)
+        return _reduce(rows, target.shape, reduction, self.denom, dtype)
+
+    def backward(self, grad):
+        n = self.valid.shape[0]
+        dtype = self.w_t.dtype
+        gr = _row_grads(grad, self.reduction, n, self.denom, dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            gr_w = gr * self.w_t  # d loss / d (unweighted row loss) = w_t
+        if self.eps == 0.0:
+            if self.state is None:  # a second backward (retain_graph=True): recompute
+                _, self.state = kernels.cross_entropy_forward(self.z, self.t, self.ignore_index)
+            gz = kernels.cross_entropy_backward(self.state, gr_w)
+            self.state = None  # the buffer is the gradient now
+        else:
+            eps, w = self.eps, self.weight
+            c = w.shape[0]
+            with np.errstate(invalid="ignore", over="ignore"):
+                p = np.exp(self.logp)
+                coef = (1 - eps) * gr_w + (eps / c) * w.sum() * gr
+                gz = p * coef[:, None] - (eps / c) * (gr[:, None] * w)
+                gz[np.arange(n), self.safe_t] -= (1 - eps) * gr_w
+            gz = np.where(self.valid[:, None], gz, 0).astype(dtype, copy=False)
+        return from_class_rows(gz, self.in_shape)
+
+    def backward_graph(self, grad):
+        # the gradient above as p * a - Q per row, softmax recomputed as an op from the logits
+        # (so the second derivative comes out of it); a = (1 - eps) w_t + (eps / C) W and
+        # Q = (1 - eps) w_t one_hot(t) + (eps / C) w are constants, the ignored rows 0
+        eps, w = self.eps, self.weight
+        c = w.shape[0]
+        p = class_rows_tensor(self.inputs[0], self.in_shape).softmax(-1)
+        dtype = self.w_t.dtype
+        a = ((1 - eps) * self.w_t + (eps / c) * w.sum()).astype(dtype)[:, None]
+        q = (
+            _smoothed_one_hot(self.safe_t, self.valid, c, 0.0, dtype)
+            * ((1 - eps) * self.w_t[:, None])
+            + (eps / c) * w
+        )
+        per_row = (p * constant(a) - constant(q.astype(dtype))) * _row_shares(
+            grad, self.reduction, float(self.denom)
+        )
+        return from_class_rows_tensor(Where.apply(self.valid[:, None], per_row, 0), self.in_shape)
+
+
+class SoftTargetCrossEntropy(Function):
+    """Cross-entropy against class probabilities (a float target of the logits' shape).
+
+    ``SoftTargetCrossEntropy.apply(logits, target, weight=None, reduction=, label_smoothing=)``.
+    As PyTorch defines it, per row (C classes, optional per-class weights w)::
+
+        q'   = (1 - eps) q + eps / C          # smoothing mixes in the uniform distribution
+        loss = -sum_c w_c q'_c log p_c        # p = softmax(z)
+
+    and ``"mean"`` divides by the number of rows (weights or not).  The target need not sum to
+    one, so the gradient keeps its sum::
+
+        d loss / d z_j = p_j sum_c (w_c q'_c) - w_j q'_j
+        d loss / d q_c = -(1 - eps) w_c log p_c        (the target is differentiable too)
+    """
+
+    #: the target is read only for the logits' gradient
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {"q": (0,), "target": (0,)}
+
+    def forward(self, logits, target, weight=None, reduction="mean", label_smoothing=0.0):
+        self.in_shape, self.reduction, self.eps, self.weight = (
+            logits.shape,
+            reduction,
+            label_smoothing,
+            weight,
+        )
+        self.q = class_rows(target)
+        # backward_graph recomputes log_softmax from the logits and reads the target tensor:
+        # both kept as they came, so that an in-place change of either is caught
+        self.logits, self.target = logits, target
+        self.logp = log_softmax_rows(class_rows(logits))
+        with np.errstate(invalid="ignore"):
+            rows = -(self._mixed() * self.logp).sum(axis=1)
+        out_shape = logits.shape[:1] + logits.shape[2:] if logits.ndim > 1 else ()
+        return _reduce(rows, out_shape, reduction, rows.shape[0], logits.dtype)
+
+    def _mixed(self) -> np.ndarray:
+        """w_c q'_c: the smoothed target, weighted."""
+        eps, c = self.eps, self.q.shape[1]
+        q = self.q if eps == 0.0 else (1 - eps) * self.q + eps / c
+        return q if self.weight is None else q * self.weight
+
+    def backward(self, grad):
+        n = self.logp.shape[0]
+        gr = _row_grads(grad, self.reduction, n, n, self.logp.dtype)[:, None]
+        gz = gq = None
+        with np.errstate(invalid="ignore", over="ignore"):
+            if self.inputs[0] is not None:
+                mixed = self._mixed()
+                gz = (np.exp(self.logp) * mixed.sum(axis=1, keepdims=True) - mixed) * gr
+                gz = from_class_rows(gz, self.in_shape)
+            if self.inputs[1] is not None:
+                w = 1.0 if self.weight is None else self.weight
+                gq = from_class_rows(-(1 - self.eps) * w * self.logp * gr, self.in_shape)
+        return gz, gq
+
+    def backward_graph(self, grad):
+        # both gradients above in Tensor ops: log_softmax recomputed as an op from the logits,
+        # and the target itself when it requires grad (d^2 loss / dz dq is not zero)
+        eps, c = self.eps, self.q.shape[1]
+        gr = _row_shares(grad, self.reduction, self.q.shape[0])
+        w = None if self.weight is None else constant(self.weight)
+        if self.inputs[0] is not None:
+            logp = class_rows_tensor(self.inputs[0], self.in_shape).log_softmax(-1)
+        else:
+            logp = constant(self.logp)
+        if self.inputs[1] is not None:
+            q = class_rows_tensor(self.inputs[1], self.in_shape)
+        else:
+            q = constant(self.q)
+        mixed = q if eps == 0.0 else q * (1 - eps) + eps / c
+        if w is not None:
+            mixed = mixed * w
+        gz = gq = None
+        if self.inputs[0] is not None:
+            gz = (logp.exp() * mixed.sum(dim=1, keepdim=True) - mixed) * gr
+            gz = from_class_rows_tensor(gz, self.in_shape)
+        if self.inputs[1] is not None:
+            dq = logp * (-(1 - eps)) if w is None else logp * w * (-(1 - eps))
+            gq = from_class_rows_tensor(dq * gr, self.in_shape)
+        return gz, gq

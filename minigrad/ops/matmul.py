@@ -8,12 +8,20 @@ batch dimensions that were broadcast are summed back by the engine.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from minigrad.autograd import Function
 
 
 class MatMul(Function):
+    # dL/dA needs B, dL/dB needs A
+    kept_only_for: ClassVar[dict[str, tuple[int, ...]]] = {
+        "a": (1,),
+        "b": (0,),
+    }
+
     def forward(self, a, b):
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(

@@ -46,6 +46,8 @@ def _expand_back(grad: np.ndarray, shape: tuple[int, ...], axes: tuple[int, ...]
 
 
 class Sum(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dim=None, keepdim=False):
         self.shape = a.shape
         self.axes = normalize_dims(dim, a.ndim)
@@ -62,6 +64,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, dim=None, keepdim=False):
         self.shape = a.shape
         self.axes = normalize_dims(dim, a.ndim)
@@ -107,8 +111,47 @@ class Var(Function):
         return g * centered * (2.0 / self.denom if self.denom else np.inf)
 
 
+class Std(Function):
+    """Standard deviation, ``sqrt(var)``, with ``Var``'s arguments.
+
+    Backward by the chain rule: d std/da_i = (d var/da_i) / (2 std).  Where the spread is zero
+    (a constant row) std = 0 and the factor 1 / (2 std) is infinite, but every d var/da_i is 0
+    there too: the gradient is taken as 0, as PyTorch does, not inf * 0 = NaN.  (With no
+    degrees of freedom left, N - correction <= 0, std is NaN or inf and so is its gradient, as
+    in PyTorch.)
+    """
+
+    def forward(self, a, dim=None, correction=1, keepdim=False):
+        self.var = Var()
+        with np.errstate(invalid="ignore"):
+            self.out = np.sqrt(self.var.forward(a, dim=dim, correction=correction, keepdim=keepdim))
+        return self.out
+
+    def backward(self, grad):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.where(self.out == 0, 0, grad / (2 * self.out))  # d std / d var, 0 at std = 0
+            return self.var.backward(g)
+
+    def backward_graph(self, grad):
+        # (d var/da) / (2 std) in Tensor ops, with a - mean and std recomputed as ops of a, so
+        # that their own derivatives make up the second derivative; 0 where std = 0, as above
+        # (there std is computed as sqrt(0 + 1), so that no 1 / 0 enters the graph)
+        a, axes, denom = self.inputs[0], self.var.axes, self.var.denom
+        zero = (self.out == 0).reshape(_keepdim_shape(a.shape, axes))
+        inv = 1.0 / denom if denom else np.inf
+        centered = a - a.mean(dim=axes, keepdim=True)
+        var = (centered * centered).sum(dim=axes, keepdim=True) * inv
+        std = (var + zero.astype(a.dtype)).sqrt()
+        g = ApplyMask.apply(
+            _expand_back_graph(grad, a.shape, axes) / (std * 2.0), mask=(~zero).astype(a.dtype)
+        )
+        return g * centered * (2.0 * inv)
+
+
 class _Extreme(Function):
     """amax / amin: ties share the gradient equally (as ``torch.amax``)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     pick = staticmethod(np.max)
 

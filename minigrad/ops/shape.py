@@ -2,6 +2,12 @@
 
 So backward just moves the gradient back: reshape it back, permute it back, or (for indexing)
 scatter it back to where the elements came from, adding where one element was used twice.
+
+Which return views (the same memory: an in-place change of one is seen in the other), as in
+PyTorch: ``View`` always (or it raises), ``Reshape`` and ``Squeeze`` when the memory layout
+allows it (else a copy), ``Permute`` (``transpose``, ``.T``), ``Unsqueeze``, and ``GetItem`` with
+integers, slices, ``None`` and ``...`` (basic indexing; integer arrays and masks copy).
+``BroadcastTo`` (``expand``) is a read-only view.  ``Contiguous`` copies.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from minigrad.ops.reduce import normalize_dims
 
 
 class Reshape(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, shape=()):
@@ -32,7 +39,46 @@ class Reshape(Function):
         return Reshape.apply(grad, shape=self.shape)
 
 
+class View(Reshape):
+    """``x.view(shape)``: the same memory with another shape, or ``RuntimeError``.
+
+    A view exists only when the elements, read in order, sit in memory at steps that the new
+    shape can describe (``x.T.view(-1)`` cannot: a transpose reads memory out of order).
+    ``reshape`` then copies; ``view`` refuses, as in PyTorch, so that code relying on shared
+    memory never silently gets a copy.
+    """
+
+    def forward(self, a, shape=()):
+        out = super().forward(a, shape)
+        if out.size and not np.may_share_memory(out, a):  # numpy had to copy
+            steps = tuple(s // a.itemsize for s in a.strides)
+            asked = ", ".join(map(str, shape))
+            raise RuntimeError(
+                f"view({asked}): this tensor's elements (shape {a.shape}, memory steps {steps} "
+                f"elements) cannot be seen as shape {out.shape} without copying them; use "
+                ".reshape(...), which copies when it has to, or .contiguous().view(...)"
+            )
+        return out
+
+
+class Contiguous(Function):
+    """``x.contiguous()`` of a tensor whose memory is not in row-major order: a copy that is."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
+    def forward(self, a):
+        return np.array(a, order="C")
+
+    def backward(self, grad):
+        # the same elements, copied: the gradient passes through
+        return grad
+
+    def backward_graph(self, grad):
+        return grad  # the identity, in any order of memory
+
+
 class Permute(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dims=()):
@@ -51,6 +97,7 @@ class Permute(Function):
 
 
 class Squeeze(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dim=None):
@@ -69,6 +116,7 @@ class Squeeze(Function):
 
 
 class Unsqueeze(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True
 
     def forward(self, a, dim=0):
@@ -85,6 +133,8 @@ class Unsqueeze(Function):
 
 
 class BroadcastTo(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, shape=()):
         try:
             return np.broadcast_to(a, shape)
@@ -106,6 +156,7 @@ def _is_advanced(key) -> bool:
 
 
 class GetItem(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
     is_view = True  # basic indexing returns a view (advanced indexing a copy: sharing is safe)
 
     def forward(self, a, key=None):
@@ -118,11 +169,16 @@ class GetItem(Function):
                 key = key.copy()
         self.shape, self.dtype, self.key = a.shape, a.dtype, key
         try:
-            return a[key]
+            out = a[key]
         except IndexError as exc:
             raise IndexError(
                 f"index {key!r} is invalid for a tensor of shape {a.shape}: {exc}"
             ) from None
+        if not self.advanced and type(out) is not np.ndarray:
+            # integers down to one element: numpy gives a scalar (a copy); with a trailing
+            # `...` it gives a 0-d view, as PyTorch's x[0] is
+            out = a[(*key, Ellipsis) if isinstance(key, tuple) else (key, Ellipsis)]
+        return out
 
     def backward(self, grad):
         # each output element came from one input element: put its gradient back there.
@@ -146,6 +202,8 @@ class PlaceAt(Function):
     ``x``, and its own backward reads the upstream gradient back at ``[k]``, which is GetItem.
     """
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, x, key=None, shape=()):
         self.key = key
         out = np.zeros(shape, dtype=x.dtype)
@@ -166,6 +224,8 @@ class PlaceAt(Function):
 class TakeAlongDim(Function):
     """Pick one element per slice along ``dim`` (used by ``max(dim)`` / ``min(dim)``)."""
 
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, a, indices=None, dim=0):
         self.shape, self.indices, self.dim = a.shape, indices, dim
         return np.take_along_axis(a, indices, axis=dim)
@@ -183,6 +243,8 @@ class TakeAlongDim(Function):
 class PutAlongDim(Function):
     """Zeros of ``shape`` with ``x`` put at ``indices`` along ``dim``: TakeAlongDim's backward
     as an op (the indices pick one element per slice, so nothing is written twice)."""
+
+    graph_reads_inputs = False  # backward_graph: made of grad alone
 
     def forward(self, x, indices=None, dim=0, shape=()):
         self.indices, self.dim = indices, dim
@@ -217,6 +279,8 @@ def _join(join, arrays, dim, what: str, dims_of: str, mismatch: str) -> np.ndarr
 
 
 class Cat(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, *arrays, dim=0):
         out = _join(np.concatenate, arrays, dim, "cat", "tensors with",
                     "shapes {shapes} do not match outside dim {dim}")  # fmt: skip
@@ -240,6 +304,8 @@ class Cat(Function):
 
 
 class Stack(Function):
+    graph_reads_inputs = False  # backward_graph: made of grad alone
+
     def forward(self, *arrays, dim=0):
         out = _join(np.stack, arrays, dim, "stack", "stacking tensors with",
                     "all tensors need the same shape, got {shapes}")  # fmt: skip

@@ -14,11 +14,13 @@ leaves.  Run it as it is (``tests/test_graph_machine.py``)::
 or extend ``UNARY_OPS`` / ``BINARY_OPS`` in a subclass with your own elementwise op and its
 torch twin, and the machine will mix it into graphs with views, reuse and in-place changes.
 
-What is predicted rather than copied from torch: when backward must refuse.  minigrad records
-the version of every tensor an op touched (inputs and output) and frees every node's saved
-values after a backward without ``retain_graph``; PyTorch only checks and frees the tensors an
-op actually saved (``x + 1`` saves none).  So minigrad refuses strictly more often.  The machine
-keeps its own model of versions (views and ``detach`` share their base's) and of freed nodes,
+What is predicted rather than copied from torch: when backward must refuse.  Both frameworks
+check the version of the tensors an op kept for its backward (``tanh`` keeps its output,
+``x * x`` its input, ``x * 0.5`` and ``x + 1`` nothing: :attr:`GraphMachine.SAVES`); minigrad
+frees every node after a backward without ``retain_graph`` where PyTorch frees only the tensors
+ops kept.  So minigrad refuses at least as often.  The machine keeps its own model of versions
+(views and ``detach`` share their base's), of histories (an in-place op gives a tensor a new
+node; on a view, its base and every view of that base get new ones too) and of freed nodes,
 predicts from it whether minigrad's backward raises, and requires: minigrad raises exactly
 then (with the right message); when it does not, torch must not raise either and the gradients
 must match.  Where torch raises, minigrad therefore raises too.
@@ -27,12 +29,12 @@ Not compared, on purpose: a view taken under ``no_grad`` of a tensor that requir
 gives it ``requires_grad=True`` (and no gradient reaches the base through it); minigrad gives a
 tensor that does not require grad, like any other result computed under ``no_grad``.
 
-In-place steps are those both frameworks allow or both refuse, see :meth:`inplace`.  minigrad
-refuses in-place changes of a non-leaf tensor that requires grad (torch records them);
-``INPLACE_ON_NON_LEAF = True`` is the one line that makes the machine perform them and expect
-them to work.  The model then still expects a backward through the op that made the tensor to
-refuse (that op recorded the tensor's old version, as every minigrad op records its output);
-torch refuses only where that op saved its output (tanh does, ``x * 0.5`` does not).
+In-place steps (:meth:`inplace`, :meth:`inplace_with_tensor`) are recorded on non-leaf tensors
+and refused on leaves that require grad and their views, in both frameworks.  Left out, because
+the two differ on purpose: an in-place op whose operand overlaps the changed tensor's memory
+without being that tensor (torch refuses; minigrad computes as if the operand were copied
+first), and a recorded in-place op on a tensor that has views made under ``no_grad`` (torch
+then refuses to use those views; in minigrad they stay constants).
 """
 
 from __future__ import annotations
@@ -54,10 +56,6 @@ from minigrad.testing.mismatch import find_mismatch
 from minigrad.testing.torch_compare import _import_torch
 
 __all__ = ["GraphMachine"]
-
-#: Turn on when minigrad records in-place ops on non-leaf tensors that require grad (as torch
-#: does); until then the machine expects minigrad to refuse them.
-INPLACE_ON_NON_LEAF = False
 
 #: shapes that all broadcast with each other to at most (2, 3), so any two tensors combine
 SHAPES = ((), (1,), (3,), (1, 1), (1, 3), (2, 1), (2, 3))
@@ -87,6 +85,7 @@ class Pair:
     th: Any
     storage: int  # views and detach() share their base's storage (and version counter)
     node: Node | None = None  # the op that made it, if it was recorded
+    base: Pair | None = None  # for a view: the pair that owns the memory (never itself a view)
     leaf_base: bool = False  # a view (or the tensor itself) of a leaf that requires grad
     no_grad_view: bool = False  # a view created under no_grad
     graph: frozenset[int] = field(default_factory=frozenset)  # ids of nodes behind it
@@ -147,6 +146,21 @@ class GraphMachine(RuleBasedStateMachine):
         "sub": (lambda a, b: a - b, lambda a, b: a - b),
         "mul": (lambda a, b: a * b, lambda a, b: a * b),
     }
+    #: name -> what minigrad's op keeps for its backward, and so whose in-place change makes it
+    #: refuse: "inputs", "output", "" (nothing) or "crosswise" (each input, when the other one
+    #: requires grad: d(a*b)/db = a).  The machine checks the ops against this; an op you add
+    #: without an entry is taken at its word (what its node recorded).
+    SAVES: ClassVar[dict[str, str]] = {
+        "tanh": "output",
+        "sigmoid": "output",
+        "half": "",  # only the 0.5, for x's gradient
+        "square": "inputs",
+        "add": "",
+        "sub": "",
+        "mul": "crosswise",
+        "sum": "",
+        "mean": "",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -186,15 +200,25 @@ class GraphMachine(RuleBasedStateMachine):
         stack.enter_context(self.torch.no_grad())
         return stack
 
-    def _record(self, out_mg: Any, out_th: Any, inputs: list[Pair], what: str, view_of=None):
-        """Add the result of an op to the pool, with the model's bookkeeping."""
+    def _record(
+        self,
+        out_mg: Any,
+        out_th: Any,
+        inputs: list[Pair],
+        what: str,
+        view_of: Pair | None = None,
+        op: str | None = None,
+    ) -> Pair | None:
+        """Add the result of an op to the pool, with the model's bookkeeping.
+
+        ``op`` names the op in :attr:`SAVES` (what it keeps); views keep nothing.
+        """
         if out_mg.data.size and not np.all(np.abs(out_mg.data) < 1e30):
-            return  # keep values finite and moderate (repeated squaring overflows)
+            return None  # keep values finite and moderate (repeated squaring overflows)
         storage = view_of.storage if view_of is not None else self._new_storage()
         node = None
         if out_mg.requires_grad:
-            saved = {(p.storage, self.versions[p.storage]) for p in inputs}
-            saved.add((storage, self.versions[storage]))
+            saved = self._saved(out_mg, inputs, storage, op)
             node = Node(tuple(p.node for p in inputs if p.node is not None), frozenset(saved))
         pair = Pair(
             name=self._name(what),
@@ -202,12 +226,37 @@ class GraphMachine(RuleBasedStateMachine):
             th=out_th,
             storage=storage,
             node=node,
+            base=None if view_of is None else (view_of.base or view_of),
             leaf_base=view_of is not None and view_of.leaf_base and out_mg.requires_grad,
             no_grad_view=view_of is not None and (not mg.is_grad_enabled() or view_of.no_grad_view),
             graph=frozenset(id(n) for n in _graph_of(node)),
         )
         self.pairs.append(pair)
         return pair
+
+    def _saved(
+        self, out_mg: Any, inputs: list[Pair], storage: int, op: str | None
+    ) -> set[tuple[int, int]]:
+        """The (storage, version) pairs the new node keeps: predicted from :attr:`SAVES`, and
+        checked against what minigrad's node recorded."""
+        by_counter = {id(p.mg._version): p.storage for p in inputs}
+        by_counter[id(out_mg._version)] = storage
+        recorded = {(by_counter[id(counter)], seen) for counter, seen in out_mg.grad_fn.versions}
+        if op is None:
+            expected: set[tuple[int, int]] = set()  # a view keeps nothing
+        elif op in self.SAVES:
+            kept = self.SAVES[op]
+            sources = [p.storage for p in inputs] if kept == "inputs" else []
+            sources += [storage] if kept == "output" else []
+            if kept == "crosswise":
+                a, b = inputs
+                sources += [a.storage] if b.mg.requires_grad else []
+                sources += [b.storage] if a.mg.requires_grad else []
+            expected = {(s, self.versions[s]) for s in sources}
+        else:
+            return recorded  # an op added without a SAVES entry: taken at its word
+        assert recorded == expected, f"{op} kept {recorded}, expected {expected}"
+        return expected
 
     def _leaves_with_grad(self) -> list[Pair]:
         return [p for p in self.pairs if p.node is None and p.mg.requires_grad]
@@ -255,7 +304,7 @@ class GraphMachine(RuleBasedStateMachine):
         f_mg, f_th = self.UNARY_OPS[name]
         with self._grad_mode(no_grad):
             out_mg, out_th = f_mg(x.mg), f_th(x.th)
-            self._record(out_mg, out_th, [x], f"{name}({_short(x)})" + _ng(no_grad))
+            self._record(out_mg, out_th, [x], f"{name}({_short(x)})" + _ng(no_grad), op=name)
 
     @rule(data=st.data(), no_grad=SOMETIMES)
     @_step
@@ -271,7 +320,7 @@ class GraphMachine(RuleBasedStateMachine):
         with self._grad_mode(no_grad):
             out_mg, out_th = f_mg(a.mg, b.mg), f_th(a.th, b.th)
             what = f"{name}({_short(a)}, {_short(b)})" + _ng(no_grad)
-            self._record(out_mg, out_th, [a, b], what)
+            self._record(out_mg, out_th, [a, b], what, op=name)
 
     @rule(data=st.data(), keepdim=st.booleans(), no_grad=SOMETIMES)
     @_step
@@ -288,7 +337,7 @@ class GraphMachine(RuleBasedStateMachine):
             out_mg = getattr(x.mg, how)(dim=dim, keepdim=keepdim)
             out_th = getattr(x.th, how)(dim=dim, keepdim=keepdim)
             what = f"{_short(x)}.{how}(dim={dim}, keepdim={keepdim})" + _ng(no_grad)
-            self._record(out_mg, out_th, [x], what)
+            self._record(out_mg, out_th, [x], what, op=how)
 
     @rule(data=st.data(), no_grad=SOMETIMES)
     @_step
@@ -326,58 +375,131 @@ class GraphMachine(RuleBasedStateMachine):
     @rule(
         data=st.data(),
         no_grad=SOMETIMES,
-        how=st.sampled_from(["add_", "mul_"]),
+        how=st.sampled_from(["add_", "sub_", "mul_", "div_"]),
         value=st.sampled_from([0.5, -1.5, 2.0]),
     )
     @_step
     def inplace(self, data: Any, no_grad: bool, how: str, value: float) -> None:
-        """``x.add_(c)`` / ``x.mul_(c)``; what must happen depends on x and the grad mode.
+        """``x.add_(c)``, ``x.mul_(c)``...; what must happen depends on x and the grad mode.
 
-        * under ``no_grad`` (as optimizers update parameters): allowed for any tensor;
+        * under ``no_grad`` (as optimizers update parameters): allowed for any tensor, and not
+          recorded;
         * with grad on, a tensor that does not require grad (a constant, a detached tensor):
-          allowed, unless it is a view created under no_grad (torch forbids that case);
+          allowed and not recorded, unless it is a view created under no_grad (torch forbids
+          that case);
         * with grad on, a leaf that requires grad, or a view of one: both refuse;
-        * with grad on, any other tensor that requires grad: torch records the op, minigrad
-          refuses (until ``INPLACE_ON_NON_LEAF``).
+        * with grad on, any other tensor that requires grad: both record the op, which becomes
+          the tensor's history (and, for a view, its base's and every view's, see
+          :meth:`_inplace_recorded`).
 
-        An allowed change bumps the version of x's storage: every recorded op that touched that
-        storage can no longer be differentiated (the model predicts that at ``backward``).
+        A change bumps the version of x's storage: every recorded op that kept that storage
+        can no longer be differentiated (the model predicts that at ``backward``).
         """
         x = self._pick(data, self.pairs, "x")
         grad_on = not no_grad
         if grad_on and not x.mg.requires_grad and x.no_grad_view:
             return  # torch: "a view was created in no_grad mode ..."; minigrad allows it
         if grad_on and x.mg.requires_grad and x.leaf_base:
-            for t in (x.mg, x.th):
-                try:
-                    getattr(t, how)(value)
-                except RuntimeError:
-                    continue
-                raise AssertionError(f"{how} on {x} (a leaf or a view of one) did not raise")
-            event("in place: refused on a leaf (both)")
+            self._expect_leaf_refusal(x, lambda t: getattr(t, how)(value), how)
             return
-        if grad_on and x.mg.requires_grad and not INPLACE_ON_NON_LEAF:
-            try:
-                getattr(x.mg, how)(value)
-            except RuntimeError as exc:
-                assert "in-place" in str(exc), exc
-                event("in place: refused on a non-leaf (minigrad)")
-                return
-            raise AssertionError(f"minigrad allowed {how} on the non-leaf {x}")
-        if grad_on and x.mg.requires_grad:  # INPLACE_ON_NON_LEAF: recorded, as in torch
-            if sum(p.storage == x.storage for p in self.pairs) > 1:
-                return  # torch rewrites the history of every view too: not modelled
+        if grad_on and x.mg.requires_grad and self._no_grad_views_of(x):
+            event("in place: not modelled (the memory has views made under no_grad)")
+            return
         with self._grad_mode(no_grad):
             getattr(x.mg, how)(value)
             getattr(x.th, how)(value)
         self.versions[x.storage] += 1
         event("in place: done" + _ng(no_grad))
-        if grad_on and x.mg.requires_grad:  # recorded: x now comes out of the in-place op
-            x.node = Node(
-                (x.node,) if x.node else (), frozenset({(x.storage, self.versions[x.storage])})
-            )
-            x.graph = frozenset(id(n) for n in _graph_of(x.node))
+        if grad_on and x.mg.requires_grad:  # recorded: it keeps nothing (the operand is a number)
+            self._inplace_recorded(x, [], frozenset())
         x.name += f"; {how}({value})" + _ng(no_grad)
+
+    @rule(data=st.data(), how=st.sampled_from(["add_", "sub_", "mul_", "div_"]))
+    @_step
+    def inplace_with_tensor(self, data: Any, how: str) -> None:
+        """``x.add_(y)``... with grad on, where y may require grad: then even a constant x (or a
+        view of one) is recorded, and from then on requires grad.  ``mul_`` and ``div_`` keep
+        y, so ``x.mul_(x)`` makes its own backward refuse (in both)."""
+        x = self._pick(data, self.pairs, "x")
+        pool = [
+            p
+            for p in self._usable()
+            if (p is x or p.storage != x.storage)
+            and np.broadcast_shapes(p.mg.shape, x.mg.shape) == x.mg.shape
+            and (how != "div_" or np.all(np.abs(p.mg.data) > 0.25))
+        ]
+        if not pool:
+            return
+        y = self._pick(data, pool, "y")
+        if not (x.mg.requires_grad or y.mg.requires_grad):
+            return  # nothing recorded: the constant case is the rule above
+        ufunc = {"add_": np.add, "sub_": np.subtract, "mul_": np.multiply, "div_": np.divide}[how]
+        with np.errstate(all="ignore"):
+            new = ufunc(x.mg.data, y.mg.data)
+        if not np.all(np.abs(new) < 1e30):
+            return  # keep values finite and moderate
+        if x.no_grad_view:
+            for t, other in ((x.mg, y.mg), (x.th, y.th)):
+                try:
+                    getattr(t, how)(other)
+                except RuntimeError:
+                    continue
+                raise AssertionError(f"{how} on {x} (a view made under no_grad) did not raise")
+            event("in place: refused on a view made under no_grad (both)")
+            return
+        if x.leaf_base:
+            other = {id(x.mg): y.mg, id(x.th): y.th}
+            self._expect_leaf_refusal(x, lambda t: getattr(t, how)(other[id(t)]), how)
+            return
+        if self._no_grad_views_of(x):
+            event("in place: not modelled (the memory has views made under no_grad)")
+            return
+        kept = {(y.storage, self.versions[y.storage])} if how in ("mul_", "div_") else set()
+        getattr(x.mg, how)(y.mg)
+        getattr(x.th, how)(y.th)
+        self.versions[x.storage] += 1
+        event(f"in place with a tensor: {how}" + (" (itself)" if x is y else ""))
+        self._inplace_recorded(x, [y], frozenset(kept))
+        x.name += f"; {how}({_short(y)})"
+
+    def _expect_leaf_refusal(self, x: Pair, change: Callable[[Any], Any], how: str) -> None:
+        for t in (x.mg, x.th):
+            try:
+                change(t)
+            except RuntimeError:
+                continue
+            raise AssertionError(f"{how} on {x} (a leaf or a view of one) did not raise")
+        event("in place: refused on a leaf (both)")
+
+    def _no_grad_views_of(self, x: Pair) -> bool:
+        root = x.base or x
+        return any(p.no_grad_view and (p.base or p) is root for p in self.pairs if p is not x)
+
+    def _inplace_recorded(self, x: Pair, operands: list[Pair], kept: frozenset) -> None:
+        """The model of a recorded in-place op on ``x`` (already counted in ``versions``).
+
+        x's history becomes the op (its inputs: x's old history and the operands').  If x is a
+        view, the op's result lands in its base: the base's history becomes "old base with x's
+        region replaced" (``CopySlices``), x's that region of the new base.  Either way every
+        view of the base made with grad on takes its history from the new base.
+        """
+        inner = Node(tuple(p.node for p in (x, *operands) if p.node is not None), kept)
+        base = x.base
+        views = sum(p.base is (base or x) for p in self.pairs)
+        event("in place, recorded: " + ("on a view" if base else "on a base") + f" ({views} views)")
+        if base is None:
+            x.node = inner
+            root = x
+        else:
+            base.node = Node(tuple(n for n in (base.node, inner) if n is not None), frozenset())
+            root = base
+            base.graph = frozenset(id(n) for n in _graph_of(base.node))
+        for p in self.pairs:
+            if p.base is root and not p.no_grad_view:
+                p.node = Node((root.node,), frozenset())
+        for p in self.pairs:
+            if p is root or p.base is root:
+                p.graph = frozenset(id(n) for n in _graph_of(p.node))
 
     # ----------------------------------------------------------------- rules: backward
     @precondition(lambda self: any(p.node is not None for p in self.pairs))

@@ -55,7 +55,9 @@ def test_equals_one_hot_formula_and_passes_gradcheck(case):
     X = mg.tensor(x, requires_grad=True)
 
     def loss(t):
-        return F.cross_entropy(t, target, ignore, reduction, eps)
+        return F.cross_entropy(
+            t, target, ignore_index=ignore, reduction=reduction, label_smoothing=eps
+        )
 
     got = loss(X)
     ref = one_hot_reference(mg.tensor(x), target, reduction, eps, ignore)
@@ -70,7 +72,7 @@ def test_matches_pytorch_loss_and_gradient(case):
     torch = pytest.importorskip("torch")
     x, target, reduction, eps, ignore = case
     X = mg.tensor(x, requires_grad=True)
-    out = F.cross_entropy(X, target, ignore, reduction, eps)
+    out = F.cross_entropy(X, target, ignore_index=ignore, reduction=reduction, label_smoothing=eps)
     tx = torch.tensor(x, requires_grad=True)
     tout = torch.nn.functional.cross_entropy(
         tx,
