@@ -91,13 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         (arena, wstart, lengths, wcnt), w, c = _timed(lambda: count_chunk_bytes(docs, "gpt4", ()))
         rows.setdefault("count", []).append((w, c))
         max_tokens = reachable_tokens(args.vocab, lengths)
-        state, w, c = _timed(
-            lambda: merge_loop.new_state(
-                arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, max_tokens
-            )
-        )
+        words = (arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, max_tokens)
+        state, w, c = _timed(lambda words=words: merge_loop.new_state(*words))
         rows.setdefault("new_state", []).append((w, c))
-        state, w, c = _timed(lambda: _merge_loop(state, 2, False, lambda: None))
+        state, w, c = _timed(lambda s=state: _merge_loop(s, 2, False, lambda: None))
         rows.setdefault("merges", []).append((w, c))
         _, w, c = _timed(lambda: train_bpe(docs, args.vocab))
         rows.setdefault("train_bpe (all)", []).append((w, c))

@@ -50,38 +50,40 @@ from minigrad.tokenizers.fast.tables import (
     ByteTable,
     add_chunks,
     copy,
-    find,
     grow,
-    int_table,
+    mix,
     new_byte_table,
     pair_key,
 )
 
 _jit = njit(cache=True, nogil=True)
+_inline = njit(cache=True, nogil=True, inline="always")
 
-#: Names of the slots of ``TrainState.sc``: pairs and records in use, heap size, the current
-#: merge step, pairs touched in this merge, work done, and the number of tokens to stop at.
+#: Names of the slots of ``TrainState.sc``: pairs and record blocks in use, heap size, the
+#: current merge step, pairs touched in this merge, work done, and the number of tokens to stop at.
 NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS = range(7)
+#: A word's fields in ``Words.meta`` (``meta[WORD_FIELDS * w + W_START]`` ...)
+W_START, W_LEN, W_COUNT = range(3)
+WORD_FIELDS = 3
+#: A pair's fields in ``Pairs.data``: its key, count, newest record block (-1: none), and the
+#: last merge step that marked it touched
+P_KEY, P_COUNT, P_HEAD, P_STAMP = range(4)
+PAIR_FIELDS = 4
+#: int32s per record block: the pair's next older block (-1 at the end), how many word ids the
+#: block holds, then up to ``REC_BLOCK - 2`` word ids
+REC_BLOCK = 8
 
 
 class Words(NamedTuple):
     tok: np.ndarray  # int32: every word's token ids, back to back
-    start: np.ndarray  # int64, per word: where its ids start in ``tok``
-    length: np.ndarray  # int32, per word: how many ids it has now
-    count: np.ndarray  # int64, per word: how often it occurs in the corpus
-    stamp: np.ndarray  # int32, per word: the last merge step that visited it
+    meta: np.ndarray  # int64, WORD_FIELDS per word: its start in ``tok``, length, count
 
 
 class Pairs(NamedTuple):
-    table_keys: np.ndarray  # int64, per slot: a pair key, -1 for a free slot
-    table_index: np.ndarray  # int32, per slot: that pair's index p
-    key: np.ndarray  # int64, per pair
-    count: np.ndarray  # int64, per pair: its count in the corpus
-    head: np.ndarray  # int32, per pair: its newest record, -1 for none
-    stamp: np.ndarray  # int32, per pair: the last merge step that touched it
+    slots: np.ndarray  # int64, 2 per slot: a pair key (-1: free slot), then that pair's index p
+    data: np.ndarray  # int64, PAIR_FIELDS per pair: key, count, newest record block, stamp
     touched: np.ndarray  # int32: the pairs whose count grew in this merge
-    rec_word: np.ndarray  # int32, per record: a word that gained the pair
-    rec_next: np.ndarray  # int32, per record: the pair's next (older) record, -1 at the end
+    rec: np.ndarray  # int32, REC_BLOCK per record block: older block, fill, word ids
 
 
 class TrainState(NamedTuple):
@@ -264,75 +266,93 @@ def heap_pop(hcount, hkey, size):
     return size
 
 
+@_inline
+def _slot(slots, key):
+    """The slot of ``key`` in the interleaved table ``slots`` (``[key, p]`` per slot, key -1 for
+    a free slot), or the free slot where it would go: one cache line per probe."""
+    mask = (len(slots) >> 1) - 1
+    i = mix(key, mask)
+    while slots[2 * i] != key and slots[2 * i] != -1:
+        i = (i + 1) & mask
+    return i
+
+
 @_jit
 def _pairs_fit(pairs, sc, n):
-    """Whether ``pairs`` takes ``n`` more pairs and records without growing."""
+    """Whether ``pairs`` takes ``n`` more pairs and record blocks without growing."""
     need = sc[NPAIRS] + n
     return (
-        need <= len(pairs.key)
-        and 2 * need <= len(pairs.table_keys)
-        and sc[NREC] + n <= len(pairs.rec_word)
+        need * PAIR_FIELDS <= len(pairs.data)
+        and 2 * need <= len(pairs.slots) >> 1
+        and (sc[NREC] + n) * REC_BLOCK <= len(pairs.rec)
     )
 
 
 @_jit
 def _grow_pairs(pairs, sc, n):
-    """A copy of ``pairs`` with room for ``n`` more pairs and records."""
+    """A copy of ``pairs`` with room for ``n`` more pairs and record blocks."""
     need = sc[NPAIRS] + n
-    table_keys, table_index = pairs.table_keys, pairs.table_index
-    if 2 * need > len(table_keys):
-        cap = 4 * len(table_keys)
+    slots = pairs.slots
+    if 2 * need > len(slots) >> 1:
+        cap = 2 * len(slots)
         while cap < 2 * need:
             cap *= 2
-        index = np.arange(sc[NPAIRS], dtype=np.int32)
-        table_keys, table_index = int_table(pairs.key, index, sc[NPAIRS], cap)
+        slots = np.full(2 * cap, -1, dtype=np.int64)
+        for p in range(sc[NPAIRS]):
+            key = pairs.data[PAIR_FIELDS * p + P_KEY]
+            i = _slot(slots, key)
+            slots[2 * i] = key
+            slots[2 * i + 1] = p
     return Pairs(
-        table_keys,
-        table_index,
-        grow(pairs.key, need),
-        grow(pairs.count, need),
-        grow(pairs.head, need),
-        grow(pairs.stamp, need),
+        slots,
+        grow(pairs.data, need * PAIR_FIELDS),
         grow(pairs.touched, need),
-        grow(pairs.rec_word, sc[NREC] + n),
-        grow(pairs.rec_next, sc[NREC] + n),
+        grow(pairs.rec, (sc[NREC] + n) * REC_BLOCK),
     )
 
 
-@_jit
+@_inline
 def _add_pair(pairs, sc, key, delta, w):
     """Add ``delta`` to the count of pair ``key``; a gain also records word ``w`` and marks the
     pair for a heap push.  ``_pairs_fit(pairs, sc, 1)`` must hold."""
-    i = find(pairs.table_keys, key)
-    if pairs.table_keys[i] == key:
-        p = pairs.table_index[i]
+    slots, data, rec = pairs.slots, pairs.data, pairs.rec
+    i = _slot(slots, key)
+    if slots[2 * i] == key:
+        d = PAIR_FIELDS * slots[2 * i + 1]
     else:
         p = sc[NPAIRS]
         sc[NPAIRS] += 1
-        pairs.table_keys[i] = key
-        pairs.table_index[i] = p
-        pairs.key[p] = key
-        pairs.count[p] = 0
-        pairs.head[p] = -1
-        pairs.stamp[p] = -1
-    pairs.count[p] += delta
+        slots[2 * i] = key
+        slots[2 * i + 1] = p
+        d = PAIR_FIELDS * p
+        data[d + P_KEY] = key
+        data[d + P_COUNT] = 0
+        data[d + P_HEAD] = -1
+        data[d + P_STAMP] = -1
+    data[d + P_COUNT] += delta
     if delta > 0:
-        r = sc[NREC]
-        sc[NREC] += 1
-        pairs.rec_word[r] = w
-        pairs.rec_next[r] = pairs.head[p]
-        pairs.head[p] = r
-        if pairs.stamp[p] != sc[STEP]:
-            pairs.stamp[p] = sc[STEP]
-            pairs.touched[sc[NTOUCHED]] = p
+        h = data[d + P_HEAD]
+        if h == -1 or rec[REC_BLOCK * h + 1] == REC_BLOCK - 2:  # a new block in front
+            b = sc[NREC]
+            sc[NREC] += 1
+            rec[REC_BLOCK * b] = h
+            rec[REC_BLOCK * b + 1] = 0
+            data[d + P_HEAD] = b
+            h = b
+        f = rec[REC_BLOCK * h + 1]
+        rec[REC_BLOCK * h + 2 + f] = w
+        rec[REC_BLOCK * h + 1] = f + 1
+        if data[d + P_STAMP] != sc[STEP]:
+            data[d + P_STAMP] = sc[STEP]
+            pairs.touched[sc[NTOUCHED]] = d // PAIR_FIELDS
             sc[NTOUCHED] += 1
 
 
 @_jit
 def _longest(words):
     longest = 2
-    for w in range(len(words.length)):
-        longest = max(longest, words.length[w])
+    for w in range(len(words.meta) // WORD_FIELDS):
+        longest = max(longest, words.meta[WORD_FIELDS * w + W_LEN])
     return longest
 
 
@@ -340,18 +360,18 @@ def _longest(words):
 def new_state(tok, wstart, wlen, wcnt, max_tokens):
     """Count the pairs of every word and build all the tables (:class:`TrainState`)."""
     nw = len(wstart)
-    words = Words(tok, wstart, wlen, wcnt, np.full(nw, -1, dtype=np.int32))
+    meta = np.empty(WORD_FIELDS * nw, dtype=np.int64)
+    for w in range(nw):
+        meta[WORD_FIELDS * w + W_START] = wstart[w]
+        meta[WORD_FIELDS * w + W_LEN] = wlen[w]
+        meta[WORD_FIELDS * w + W_COUNT] = wcnt[w]
+    words = Words(tok, meta)
     cap = 1 << 16
     pairs = Pairs(
-        np.full(4 * cap, -1, dtype=np.int64),
-        np.empty(4 * cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int64),
-        np.empty(cap, dtype=np.int64),
+        np.full(2 * 4 * cap, -1, dtype=np.int64),
+        np.empty(PAIR_FIELDS * cap, dtype=np.int64),
         np.empty(cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int32),
-        np.empty(cap, dtype=np.int32),
-        np.empty(len(tok) + 16, dtype=np.int32),
-        np.empty(len(tok) + 16, dtype=np.int32),
+        np.empty(REC_BLOCK * (len(tok) // 4 + 16), dtype=np.int32),
     )
     sc = np.zeros(MAX_TOKENS + 1, dtype=np.int64)
     sc[MAX_TOKENS] = max_tokens
@@ -366,10 +386,66 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
     hcount = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
     hkey = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
     for p in range(sc[NPAIRS]):
-        sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+        d = PAIR_FIELDS * p
+        sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.data[d + P_COUNT], pairs.data[d])
     # the 256 single bytes are tokens 0..255
     tokens, _ = add_chunks(new_byte_table(), np.arange(256).astype(np.uint8), np.arange(257))
     return TrainState(words, pairs, hcount, hkey, tokens, sc)
+
+
+@_jit
+def sort_ids(x, m, tmp, digit_count):
+    """Sort the non-negative int32s ``x[:m]`` in place: Shell sort for short lists, else a
+    least-significant-digit radix sort (11-bit digits, through ``tmp``, as many passes as the
+    largest value needs).  ``digit_count`` is scratch of ``2**11`` int64s."""
+    if m <= 256:
+        sort_small(x, m)
+        return
+    top = 0
+    for i in range(m):
+        top = max(top, x[i])
+    shift = 0
+    passes = 0
+    src, dst = x, tmp
+    while shift == 0 or (top >> shift) > 0:
+        for d in range(2048):
+            digit_count[d] = 0
+        for i in range(m):
+            digit_count[(src[i] >> shift) & 2047] += 1
+        pos = 0
+        for d in range(2048):
+            c = digit_count[d]
+            digit_count[d] = pos
+            pos += c
+        for i in range(m):
+            v = src[i]
+            d = (v >> shift) & 2047
+            dst[digit_count[d]] = v
+            digit_count[d] += 1
+        src, dst = dst, src
+        shift += 11
+        passes += 1
+    if passes % 2 == 1:  # the result is in tmp
+        copy(x, 0, tmp, 0, m)
+
+
+@_jit
+def _pair_words(pairs, best, wl, sc):
+    """The words listed under pair ``best`` (with repeats and stale ones), gathered into ``wl``
+    (grown if needed); the pair's list is dropped.  Returns ``(wl, how many)``."""
+    rec = pairs.rec
+    h = pairs.data[PAIR_FIELDS * best + P_HEAD]
+    pairs.data[PAIR_FIELDS * best + P_HEAD] = -1
+    m = 0
+    while h != -1:
+        f = rec[REC_BLOCK * h + 1]
+        wl = grow(wl, m + f)
+        for j in range(f):
+            wl[m + j] = rec[REC_BLOCK * h + 2 + j]
+        m += f
+        h = rec[REC_BLOCK * h]
+        sc[NWORK] += 8 + 4 * f  # a block: one random access
+    return wl, m
 
 
 @_jit
@@ -385,13 +461,16 @@ def run_merges(state, min_count, max_merges, max_work):
     """
     words, pairs, tokens, sc = state.words, state.pairs, state.tokens, state.sc
     hcount, hkey = state.heap_count, state.heap_key
-    tok = words.tok
+    tok, meta = words.tok, words.meta
     longest = _longest(words)
     before = np.empty(longest, dtype=np.int64)  # the pair keys of a word's windows
     after = np.empty(longest, dtype=np.int64)
     win_p = np.empty(longest // 2 + 2, dtype=np.int64)
     win_q = np.empty_like(win_p)
     win_m = np.empty_like(win_p)
+    wl = np.empty(1024, dtype=np.int32)  # the words of the pair being merged
+    wtmp = np.empty(1024, dtype=np.int32)
+    digit_count = np.empty(2048, dtype=np.int64)
     buf = np.empty(16, dtype=np.uint8)  # the new token's bytes are buf[span[0]:span[1]]
     span = np.zeros(2, dtype=np.int64)
     status = 2
@@ -410,17 +489,18 @@ def run_merges(state, min_count, max_merges, max_work):
             k = hkey[0]
             sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
             sc[NWORK] += 16
-            p = pairs.table_index[find(pairs.table_keys, k)]
-            if pairs.count[p] == c:
+            p = pairs.slots[2 * _slot(pairs.slots, k) + 1]
+            now = pairs.data[PAIR_FIELDS * p + P_COUNT]
+            if now == c:
                 best = p
                 count = c
                 break
-            if pairs.count[p] > 0:
-                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], k)
+            if now > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], now, k)
         if best < 0 or count < min_count:
             status = 1
             break
-        key = pairs.key[best]
+        key = pairs.data[PAIR_FIELDS * best + P_KEY]
         a = np.int32(key >> 32)
         b = np.int32(key & 0xFFFFFFFF)
         # 2. the new token's bytes; if they are a token already, its id is reused
@@ -430,26 +510,28 @@ def run_merges(state, min_count, max_merges, max_work):
         copy(buf, tokens.length[a], tokens.arena, tokens.start[b], tokens.length[b])
         tokens, which = add_chunks(tokens, buf, span)
         new = which[0]
-        # 3. merge in every word that holds the pair, adding count differences
+        # 3. merge in every word that holds the pair, in word order (words lie in ``tok`` in
+        # that order, so the visits walk memory forward), adding count differences
         sc[STEP] += 1
         sc[NTOUCHED] = 0
-        r = pairs.head[best]
-        pairs.head[best] = -1
-        while r != -1:
-            w = np.int64(pairs.rec_word[r])
-            r = pairs.rec_next[r]
-            sc[NWORK] += 8  # a record: a few random accesses
-            if words.stamp[w] == sc[STEP]:
+        wl, nl = _pair_words(pairs, best, wl, sc)
+        wtmp = grow(wtmp, nl)
+        sort_ids(wl, nl, wtmp, digit_count)
+        prev = -1
+        for t in range(nl):
+            w = np.int64(wl[t])
+            if w == prev:
                 continue  # listed twice
-            words.stamp[w] = sc[STEP]
-            s = words.start[w]
-            n = words.length[w]
+            prev = w
+            mw = WORD_FIELDS * w
+            s = meta[mw + W_START]
+            n = meta[mw + W_LEN]
             nwin, steps = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
             sc[NWORK] += n + steps
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
-            words.length[w] = merge_word(tok, s, n, a, b, new)
+            meta[mw + W_LEN] = merge_word(tok, s, n, a, b, new)
             mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, after)
             sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
             if not _pairs_fit(pairs, sc, mn):
@@ -457,7 +539,7 @@ def run_merges(state, min_count, max_merges, max_work):
             sort_small(before, mo)
             sort_small(after, mn)
             # walk both sorted lists; keys left over on one side changed by -1 / +1 each
-            f = words.count[w]
+            f = meta[mw + W_COUNT]
             i = 0
             j = 0
             cur = np.int64(-1)
@@ -483,15 +565,17 @@ def run_merges(state, min_count, max_merges, max_work):
                 d += dd
             if d != 0 and cur != key:
                 _add_pair(pairs, sc, cur, d * f, w)
-        pairs.count[best] = 0  # every occurrence is merged (saves a table lookup per occurrence)
+        pairs.data[PAIR_FIELDS * best + P_COUNT] = 0  # every occurrence is merged
         # 4. a fresh heap entry for every pair whose count grew
         hcount = grow(hcount, sc[HSIZE] + sc[NTOUCHED])
         hkey = grow(hkey, sc[HSIZE] + sc[NTOUCHED])
         sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
         for t in range(sc[NTOUCHED]):
-            p = pairs.touched[t]
-            if pairs.count[p] > 0:
-                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.count[p], pairs.key[p])
+            dp = PAIR_FIELDS * pairs.touched[t]
+            if pairs.data[dp + P_COUNT] > 0:
+                sc[HSIZE] = heap_push(
+                    hcount, hkey, sc[HSIZE], pairs.data[dp + P_COUNT], pairs.data[dp + P_KEY]
+                )
     if status == 2 and tokens.size[0] >= sc[MAX_TOKENS]:
         status = 0
     return TrainState(words, pairs, hcount, hkey, tokens, sc), status
