@@ -65,8 +65,8 @@ NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS = range(7)
 #: A word's fields in ``Words.meta`` (``meta[WORD_FIELDS * w + W_START]`` ...)
 W_START, W_LEN, W_COUNT = range(3)
 WORD_FIELDS = 3
-#: A pair's fields in ``Pairs.data``: its key, count, newest record block (-1: none), and the
-#: last merge step that marked it touched
+#: A pair's fields, in its slot of the hash table ``Pairs.slots``: its key (-1 for a free slot),
+#: count, newest record block (-1: none), and the last merge step that marked it touched
 P_KEY, P_COUNT, P_HEAD, P_STAMP = range(4)
 PAIR_FIELDS = 4
 #: int32s per record block: the pair's next older block (-1 at the end), how many word ids the
@@ -80,9 +80,8 @@ class Words(NamedTuple):
 
 
 class Pairs(NamedTuple):
-    slots: np.ndarray  # int64, 2 per slot: a pair key (-1: free slot), then that pair's index p
-    data: np.ndarray  # int64, PAIR_FIELDS per pair: key, count, newest record block, stamp
-    touched: np.ndarray  # int32: the pairs whose count grew in this merge
+    slots: np.ndarray  # int64, PAIR_FIELDS per slot: key (-1: free), count, record block, stamp
+    touched: np.ndarray  # int64: the keys of the pairs whose count grew in this merge
     rec: np.ndarray  # int32, REC_BLOCK per record block: older block, fill, word ids
 
 
@@ -268,13 +267,14 @@ def heap_pop(hcount, hkey, size):
 
 @_inline
 def _slot(slots, key):
-    """The slot of ``key`` in the interleaved table ``slots`` (``[key, p]`` per slot, key -1 for
-    a free slot), or the free slot where it would go: one cache line per probe."""
-    mask = (len(slots) >> 1) - 1
+    """Where ``key``'s fields start in ``slots`` (open addressing, ``PAIR_FIELDS`` int64s per
+    slot), or the free slot where they would go.  A pair's count, list and stamp sit beside its
+    key, so a lookup and the update after it touch one cache line."""
+    mask = len(slots) // PAIR_FIELDS - 1
     i = mix(key, mask)
-    while slots[2 * i] != key and slots[2 * i] != -1:
+    while slots[PAIR_FIELDS * i] != key and slots[PAIR_FIELDS * i] != -1:
         i = (i + 1) & mask
-    return i
+    return PAIR_FIELDS * i
 
 
 @_jit
@@ -282,8 +282,8 @@ def _pairs_fit(pairs, sc, n):
     """Whether ``pairs`` takes ``n`` more pairs and record blocks without growing."""
     need = sc[NPAIRS] + n
     return (
-        need * PAIR_FIELDS <= len(pairs.data)
-        and 2 * need <= len(pairs.slots) >> 1
+        2 * need <= len(pairs.slots) // PAIR_FIELDS
+        and need <= len(pairs.touched)
         and (sc[NREC] + n) * REC_BLOCK <= len(pairs.rec)
     )
 
@@ -293,19 +293,17 @@ def _grow_pairs(pairs, sc, n):
     """A copy of ``pairs`` with room for ``n`` more pairs and record blocks."""
     need = sc[NPAIRS] + n
     slots = pairs.slots
-    if 2 * need > len(slots) >> 1:
-        cap = 2 * len(slots)
+    if 2 * need > len(slots) // PAIR_FIELDS:
+        cap = 2 * (len(slots) // PAIR_FIELDS)
         while cap < 2 * need:
             cap *= 2
-        slots = np.full(2 * cap, -1, dtype=np.int64)
-        for p in range(sc[NPAIRS]):
-            key = pairs.data[PAIR_FIELDS * p + P_KEY]
-            i = _slot(slots, key)
-            slots[2 * i] = key
-            slots[2 * i + 1] = p
+        slots = np.full(PAIR_FIELDS * cap, -1, dtype=np.int64)
+        old = pairs.slots
+        for e in range(0, len(old), PAIR_FIELDS):
+            if old[e + P_KEY] != -1:
+                copy(slots, _slot(slots, old[e + P_KEY]), old, e, PAIR_FIELDS)
     return Pairs(
         slots,
-        grow(pairs.data, need * PAIR_FIELDS),
         grow(pairs.touched, need),
         grow(pairs.rec, (sc[NREC] + n) * REC_BLOCK),
     )
@@ -315,36 +313,30 @@ def _grow_pairs(pairs, sc, n):
 def _add_pair(pairs, sc, key, delta, w):
     """Add ``delta`` to the count of pair ``key``; a gain also records word ``w`` and marks the
     pair for a heap push.  ``_pairs_fit(pairs, sc, 1)`` must hold."""
-    slots, data, rec = pairs.slots, pairs.data, pairs.rec
-    i = _slot(slots, key)
-    if slots[2 * i] == key:
-        d = PAIR_FIELDS * slots[2 * i + 1]
-    else:
-        p = sc[NPAIRS]
+    slots, rec = pairs.slots, pairs.rec
+    e = _slot(slots, key)
+    if slots[e + P_KEY] != key:
         sc[NPAIRS] += 1
-        slots[2 * i] = key
-        slots[2 * i + 1] = p
-        d = PAIR_FIELDS * p
-        data[d + P_KEY] = key
-        data[d + P_COUNT] = 0
-        data[d + P_HEAD] = -1
-        data[d + P_STAMP] = -1
-    data[d + P_COUNT] += delta
+        slots[e + P_KEY] = key
+        slots[e + P_COUNT] = 0
+        slots[e + P_HEAD] = -1
+        slots[e + P_STAMP] = -1
+    slots[e + P_COUNT] += delta
     if delta > 0:
-        h = data[d + P_HEAD]
+        h = slots[e + P_HEAD]
         if h == -1 or rec[REC_BLOCK * h + 1] == REC_BLOCK - 2:  # a new block in front
             b = sc[NREC]
             sc[NREC] += 1
             rec[REC_BLOCK * b] = h
             rec[REC_BLOCK * b + 1] = 0
-            data[d + P_HEAD] = b
+            slots[e + P_HEAD] = b
             h = b
         f = rec[REC_BLOCK * h + 1]
         rec[REC_BLOCK * h + 2 + f] = w
         rec[REC_BLOCK * h + 1] = f + 1
-        if data[d + P_STAMP] != sc[STEP]:
-            data[d + P_STAMP] = sc[STEP]
-            pairs.touched[sc[NTOUCHED]] = d // PAIR_FIELDS
+        if slots[e + P_STAMP] != sc[STEP]:
+            slots[e + P_STAMP] = sc[STEP]
+            pairs.touched[sc[NTOUCHED]] = key
             sc[NTOUCHED] += 1
 
 
@@ -368,9 +360,8 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
     words = Words(tok, meta)
     cap = 1 << 16
     pairs = Pairs(
-        np.full(2 * 4 * cap, -1, dtype=np.int64),
-        np.empty(PAIR_FIELDS * cap, dtype=np.int64),
-        np.empty(cap, dtype=np.int32),
+        np.full(PAIR_FIELDS * 4 * cap, -1, dtype=np.int64),
+        np.empty(cap, dtype=np.int64),
         np.empty(REC_BLOCK * (len(tok) // 4 + 16), dtype=np.int32),
     )
     sc = np.zeros(MAX_TOKENS + 1, dtype=np.int64)
@@ -385,9 +376,10 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
             _add_pair(pairs, sc, scratch[j], wcnt[w], w)
     hcount = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
     hkey = np.empty(sc[NPAIRS] + 1024, dtype=np.int64)
-    for p in range(sc[NPAIRS]):
-        d = PAIR_FIELDS * p
-        sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], pairs.data[d + P_COUNT], pairs.data[d])
+    slots = pairs.slots
+    for e in range(0, len(slots), PAIR_FIELDS):
+        if slots[e + P_KEY] != -1:
+            sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], slots[e + P_COUNT], slots[e + P_KEY])
     # the 256 single bytes are tokens 0..255
     tokens, _ = add_chunks(new_byte_table(), np.arange(256).astype(np.uint8), np.arange(257))
     return TrainState(words, pairs, hcount, hkey, tokens, sc)
@@ -430,12 +422,12 @@ def sort_ids(x, m, tmp, digit_count):
 
 
 @_jit
-def _pair_words(pairs, best, wl, sc):
-    """The words listed under pair ``best`` (with repeats and stale ones), gathered into ``wl``
-    (grown if needed); the pair's list is dropped.  Returns ``(wl, how many)``."""
+def _pair_words(pairs, e, wl, sc):
+    """The words listed under the pair in slot ``e`` (with repeats and stale ones), gathered
+    into ``wl`` (grown if needed); the pair's list is dropped.  Returns ``(wl, how many)``."""
     rec = pairs.rec
-    h = pairs.data[PAIR_FIELDS * best + P_HEAD]
-    pairs.data[PAIR_FIELDS * best + P_HEAD] = -1
+    h = pairs.slots[e + P_HEAD]
+    pairs.slots[e + P_HEAD] = -1
     m = 0
     while h != -1:
         f = rec[REC_BLOCK * h + 1]
@@ -489,10 +481,10 @@ def run_merges(state, min_count, max_merges, max_work):
             k = hkey[0]
             sc[HSIZE] = heap_pop(hcount, hkey, sc[HSIZE])
             sc[NWORK] += 16
-            p = pairs.slots[2 * _slot(pairs.slots, k) + 1]
-            now = pairs.data[PAIR_FIELDS * p + P_COUNT]
+            e = _slot(pairs.slots, k)
+            now = pairs.slots[e + P_COUNT]
             if now == c:
-                best = p
+                best = e
                 count = c
                 break
             if now > 0:
@@ -500,7 +492,7 @@ def run_merges(state, min_count, max_merges, max_work):
         if best < 0 or count < min_count:
             status = 1
             break
-        key = pairs.data[PAIR_FIELDS * best + P_KEY]
+        key = pairs.slots[best + P_KEY]
         a = np.int32(key >> 32)
         b = np.int32(key & 0xFFFFFFFF)
         # 2. the new token's bytes; if they are a token already, its id is reused
@@ -565,17 +557,17 @@ def run_merges(state, min_count, max_merges, max_work):
                 d += dd
             if d != 0 and cur != key:
                 _add_pair(pairs, sc, cur, d * f, w)
-        pairs.data[PAIR_FIELDS * best + P_COUNT] = 0  # every occurrence is merged
+        # every occurrence is merged (the table may have grown: find the pair again)
+        pairs.slots[_slot(pairs.slots, key) + P_COUNT] = 0
         # 4. a fresh heap entry for every pair whose count grew
         hcount = grow(hcount, sc[HSIZE] + sc[NTOUCHED])
         hkey = grow(hkey, sc[HSIZE] + sc[NTOUCHED])
         sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
         for t in range(sc[NTOUCHED]):
-            dp = PAIR_FIELDS * pairs.touched[t]
-            if pairs.data[dp + P_COUNT] > 0:
-                sc[HSIZE] = heap_push(
-                    hcount, hkey, sc[HSIZE], pairs.data[dp + P_COUNT], pairs.data[dp + P_KEY]
-                )
+            k = pairs.touched[t]
+            c = pairs.slots[_slot(pairs.slots, k) + P_COUNT]
+            if c > 0:
+                sc[HSIZE] = heap_push(hcount, hkey, sc[HSIZE], c, k)
     if status == 2 and tokens.size[0] >= sc[MAX_TOKENS]:
         status = 0
     return TrainState(words, pairs, hcount, hkey, tokens, sc), status
