@@ -46,6 +46,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from minigrad.tokenizers.fast.prefetch import prefetch
 from minigrad.tokenizers.fast.tables import (
     ByteTable,
     add_chunks,
@@ -511,6 +512,10 @@ def run_merges(state, min_count, max_merges, max_work):
         sort_ids(wl, nl, wtmp, digit_count)
         prev = -1
         for t in range(nl):
+            if t + 8 < nl:  # the word fields 8 visits ahead, its tokens 4 ahead
+                prefetch(meta, WORD_FIELDS * wl[t + 8])
+            if t + 4 < nl:
+                prefetch(tok, meta[WORD_FIELDS * wl[t + 4] + W_START])
             w = np.int64(wl[t])
             if w == prev:
                 continue  # listed twice
