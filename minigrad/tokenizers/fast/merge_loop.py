@@ -528,7 +528,8 @@ def run_merges(state, min_count, max_merges, max_work):
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
-            meta[mw + W_LEN] = merge_word(tok, s, n, a, b, new)
+            p0 = win_p[0]  # nothing changes before the first window
+            meta[mw + W_LEN] = p0 + merge_word(tok, s + p0, n - p0, a, b, new)
             mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, after)
             sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
             if not _pairs_fit(pairs, sc, mn):
