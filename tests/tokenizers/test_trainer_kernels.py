@@ -115,6 +115,22 @@ def test_trainer_matches_naive_small(corpus, pattern, extra):
     assert train_bpe(corpus, 256 + extra, pattern=pattern, min_frequency=1) == want
 
 
+@given(
+    xs=st.one_of(
+        st.lists(st.integers(0, 2**31 - 1), max_size=40),
+        st.lists(st.integers(0, 5000), min_size=250, max_size=700),  # the radix path
+        st.lists(st.integers(0, 2**31 - 1), min_size=257, max_size=400),  # three digit passes
+    ),
+    extra=st.integers(0, 3),
+)
+def test_sort_ids_sorts_the_prefix(xs, extra):
+    x = np.array([*xs, *([7] * extra)], dtype=np.int32)
+    tmp = np.empty(len(x), dtype=np.int32)
+    K.sort_ids(x, len(xs), tmp, np.empty(2048, dtype=np.int64))
+    assert x[: len(xs)].tolist() == sorted(xs)
+    assert x[len(xs) :].tolist() == [7] * extra  # the rest untouched
+
+
 @given(xs=st.lists(st.integers(-(2**62), 2**62), max_size=200), extra=st.integers(0, 3))
 def test_sort_small_sorts_the_prefix(xs, extra):
     x = np.array([*xs, *([7] * extra)], dtype=np.int64)

@@ -9,7 +9,9 @@ with ``NUMBA_DISABLE_JIT=1``, where the kernels run as plain Python):
   byte strings (reference: ``dict`` and ``collections.Counter``);
 * ``encoder``: long texts through their distinct chunks, and the merge rule compiled
   (reference: ``BPETokenizer``'s per-chunk loop and ``merge.merge_heap``);
-* ``merge_loop``: the trainer's state and merge loop (reference: ``naive_trainer``);
+* ``merge_loop``: the trainer's state and merge loop (reference: ``naive_trainer``), with its
+  heap and sorts in ``ordering`` (reference: ``heapq``, ``sorted``);
+* ``prefetch``: a cache hint for the compiled loops (no effect on results);
 * ``interrupt``: Ctrl-C during long compiled work.
 
 Imports point one way: these modules use the pattern registry (``tokenizers.patterns``) and the

@@ -4,14 +4,17 @@ The trainer (``tokenizers/trainer.py``) hands over the distinct chunks ("words")
 ``int32`` array of token ids with a start, a current length and a count per word, and reads the
 new tokens back.  All the state is named (:class:`TrainState`), and made of plain arrays:
 
-* **words** (:class:`Words`): the token ids of every word, merged in place;
+* **words** (:class:`Words`): the token ids of every word, merged in place (``tok``), and
+  each word's start, length and count side by side in ``meta`` (one cache line per visit);
 * **pairs** (:class:`Pairs`): a pair of token ids is one ``int64`` key (``tables.pair_key``), so
-  ordering keys orders pairs by ``(a, b)`` and the tie rule is "smallest key".  A hash table
-  (``table_keys`` -> ``table_index``) gives each key a stable index ``p``; ``count[p]`` is the
-  pair's exact count in the corpus.  Each pair also heads a linked list (``head[p]``, then
-  ``rec_next[r]`` / ``rec_word[r]``) of the words that gained it at some point: entries go
-  stale (the word may have lost the pair since) and repeat, both filtered when the list is
-  walked, and the list is dropped once the pair is merged;
+  ordering keys orders pairs by ``(a, b)`` and the tie rule is "smallest key".  An open-addressing
+  hash table (``slots``) holds, beside each key, the pair's exact count in the corpus, the head
+  of its record list and a stamp: a lookup and the update that follows it touch one cache line,
+  which matters because the table outgrows the caches and the loop does millions of updates.
+  The record list of a pair (blocks of ``REC_BLOCK`` int32s in ``rec``: a link, a fill count,
+  six word ids) names the words that gained the pair at some point: entries go stale (the word
+  may have lost the pair since) and repeat, both filtered when the list is used, and the list is
+  dropped once the pair is merged;
 * **a max-heap with lazy revalidation** (``heap_count``, ``heap_key``): entries may be stale; a
   popped entry whose count differs from the pair's is pushed again with the current count, or
   dropped at 0.  Every time a pair's count grows, a fresh entry is pushed, so the heap always
@@ -25,17 +28,23 @@ new tokens back.  All the state is named (:class:`TrainState`), and made of plai
   operations weighted by their rough cost).  Tests hold it to linear bounds, and the trainer
   uses it to cut the loop into calls of bounded length.
 
-One merge of ``(a, b)`` -> ``c``: walk the words of the pair; in each word find the occurrences
-and the *windows* around them (``merge_windows``: out to the runs of equal tokens on both sides,
-so that runs are counted exactly), count the pairs inside the windows (left to right without
-overlap), merge in place, count the windows again, sort both short lists and add the
+One merge of ``(a, b)`` -> ``c``: gather the words of the pair from its record list and sort
+their ids (``sort_ids``), so that the visits walk ``tok`` and ``meta`` forward (words lie there in
+id order) and a repeat is the previous id; the fields and tokens of the words a few visits
+ahead are prefetched (``fast.prefetch``).  In each word find the occurrences and the *windows*
+around them (``merge_windows``: out to the runs of equal tokens on both sides, so that runs are
+counted exactly), count the pairs inside the windows (left to right without overlap), merge in
+place from the first window on, count the windows again, sort both short lists and add the
 difference, times the word's count, to the pair counts.  Only changed pairs touch the table,
 and a long word costs one linear scan per merge plus work in proportion to its windows.
+(Tried and dropped, no gain measured: record blocks doubling in size per pair, applying a
+merge's count changes in a second pass with the hash slots prefetched ahead.)
 
 Each kernel has a plain-Python reference: ``word_pairs`` / ``merge_word`` mirror
 ``naive_trainer.pair_counts`` / ``merge``; window recounting is checked against recounting the
-whole word; the heap mirrors ``heapq`` on ``(-count, key)``; and the whole loop is held to
-``naive_trainer.train_naive`` by the property tests.  Under ``NUMBA_DISABLE_JIT=1`` everything
+whole word; the heap (``fast.ordering``) mirrors ``heapq`` on ``(-count, key)``, the sorts
+mirror ``sorted``; and the whole loop is held to ``naive_trainer.train_naive`` by the property
+tests.  Under ``NUMBA_DISABLE_JIT=1`` everything
 runs as (slow) Python, which the ``nojit`` tests use.
 """
 
@@ -46,6 +55,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from minigrad.tokenizers.fast.ordering import heap_pop, heap_push, sort_ids, sort_small
 from minigrad.tokenizers.fast.prefetch import prefetch
 from minigrad.tokenizers.fast.tables import (
     ByteTable,
@@ -199,73 +209,6 @@ def merge_word(tok, s, n, a, b, c):
     return j
 
 
-@_jit
-def sort_small(x, m):
-    """Sort ``x[:m]`` in place: insertion sort with shrinking gaps (Shell sort).
-
-    Most words are a few tokens long, where this is plain insertion sort; written out rather
-    than ``np.sort`` because numba's ``np.sort`` costs seconds of compile time.
-    """
-    gap = 1
-    while gap * 3 + 1 < m:
-        gap = gap * 3 + 1
-    while gap >= 1:
-        for i in range(gap, m):
-            v = x[i]
-            j = i - gap
-            while j >= 0 and x[j] > v:
-                x[j + gap] = x[j]
-                j -= gap
-            x[j + gap] = v
-        gap //= 3
-
-
-@_jit
-def heap_push(hcount, hkey, size, c, k):
-    """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
-    i = size
-    while i > 0:
-        parent = (i - 1) >> 1
-        pc = hcount[parent]
-        pk = hkey[parent]
-        if pc > c or (pc == c and pk < k):
-            break
-        hcount[i] = pc
-        hkey[i] = pk
-        i = parent
-    hcount[i] = c
-    hkey[i] = k
-    return size + 1
-
-
-@_jit
-def heap_pop(hcount, hkey, size):
-    """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
-    size -= 1
-    c = hcount[size]
-    k = hkey[size]
-    i = 0
-    while True:
-        left = 2 * i + 1
-        if left >= size:
-            break
-        best = left
-        r = left + 1
-        if r < size and (
-            hcount[r] > hcount[left] or (hcount[r] == hcount[left] and hkey[r] < hkey[left])
-        ):
-            best = r
-        if hcount[best] > c or (hcount[best] == c and hkey[best] < k):
-            hcount[i] = hcount[best]
-            hkey[i] = hkey[best]
-            i = best
-        else:
-            break
-    hcount[i] = c
-    hkey[i] = k
-    return size
-
-
 @_inline
 def _slot(slots, key):
     """Where ``key``'s fields start in ``slots`` (open addressing, ``PAIR_FIELDS`` int64s per
@@ -384,42 +327,6 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
     # the 256 single bytes are tokens 0..255
     tokens, _ = add_chunks(new_byte_table(), np.arange(256).astype(np.uint8), np.arange(257))
     return TrainState(words, pairs, hcount, hkey, tokens, sc)
-
-
-@_jit
-def sort_ids(x, m, tmp, digit_count):
-    """Sort the non-negative int32s ``x[:m]`` in place: Shell sort for short lists, else a
-    least-significant-digit radix sort (11-bit digits, through ``tmp``, as many passes as the
-    largest value needs).  ``digit_count`` is scratch of ``2**11`` int64s."""
-    if m <= 256:
-        sort_small(x, m)
-        return
-    top = 0
-    for i in range(m):
-        top = max(top, x[i])
-    shift = 0
-    passes = 0
-    src, dst = x, tmp
-    while shift == 0 or (top >> shift) > 0:
-        for d in range(2048):
-            digit_count[d] = 0
-        for i in range(m):
-            digit_count[(src[i] >> shift) & 2047] += 1
-        pos = 0
-        for d in range(2048):
-            c = digit_count[d]
-            digit_count[d] = pos
-            pos += c
-        for i in range(m):
-            v = src[i]
-            d = (v >> shift) & 2047
-            dst[digit_count[d]] = v
-            digit_count[d] += 1
-        src, dst = dst, src
-        shift += 11
-        passes += 1
-    if passes % 2 == 1:  # the result is in tmp
-        copy(x, 0, tmp, 0, m)
 
 
 @_jit
