@@ -31,13 +31,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from minigrad.tokenizers.fast.prefetch import prefetch
-
 _jit = njit(cache=True, nogil=True)
 _inline = njit(cache=True, nogil=True, inline="always")
 _HASH_MASK = (1 << 42) - 1  # keeps h * 1000003 below 2**62
-#: ``add_chunks`` hashes this many chunks ahead (a power of two) and prefetches their slots
-_AHEAD = 16
 
 
 @_inline
@@ -212,26 +208,14 @@ def _add_while_room(table, buf, bounds, which, j):
     """
     arena, start, length, key, count, slot_entry, slot_key, size = table
     mask = len(slot_key) - 1
-    nb = len(bounds) - 1
-    ahead = np.empty(_AHEAD, dtype=np.int64)  # keys of the next chunks, their slots prefetched
-    for jj in range(j, min(j + _AHEAD - 1, nb)):
-        ahead[jj & (_AHEAD - 1)] = bytes_key(buf, bounds[jj], bounds[jj + 1])
-        prefetch(slot_key, mix(ahead[jj & (_AHEAD - 1)], mask))
-    while j < nb:
+    while j < len(bounds) - 1:
         s = bounds[j]
         e = bounds[j + 1]
         m = e - s
         n = size[0]
         if n == len(start) or size[1] + m > len(arena) or 2 * (n + 1) > len(slot_key):
             break  # full: the caller grows the table
-        jj = j + _AHEAD - 1
-        if jj < nb:
-            ka = bytes_key(buf, bounds[jj], bounds[jj + 1])
-            ahead[jj & (_AHEAD - 1)] = ka
-            ia = mix(ka, mask)
-            prefetch(slot_key, ia)
-            prefetch(slot_entry, ia)
-        k = ahead[j & (_AHEAD - 1)]
+        k = bytes_key(buf, s, e)
         i = mix(k, mask)
         t = -1
         while slot_key[i] != 0:
