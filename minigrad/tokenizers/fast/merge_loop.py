@@ -71,8 +71,9 @@ _jit = njit(cache=True, nogil=True)
 _inline = njit(cache=True, nogil=True, inline="always")
 
 #: Names of the slots of ``TrainState.sc``: pairs and record blocks in use, heap size, the
-#: current merge step, pairs touched in this merge, work done, and the number of tokens to stop at.
-NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS = range(7)
+#: current merge step, pairs touched in this merge, work done, the number of tokens to stop at,
+#: and the longest word's length (merges only shorten words: it sizes the scratch of every call)
+NPAIRS, NREC, HSIZE, STEP, NTOUCHED, NWORK, MAX_TOKENS, LONGEST = range(8)
 #: A word's fields in ``Words.meta`` (``meta[WORD_FIELDS * w + W_START]`` ...)
 W_START, W_LEN, W_COUNT = range(3)
 WORD_FIELDS = 3
@@ -105,7 +106,7 @@ class TrainState(NamedTuple):
     sc: np.ndarray  # int64 scalars, indexed by NPAIRS, NREC, ...
 
 
-@_jit
+@_inline
 def word_pairs(tok, s, n, out, o):
     """Write the pair keys of ``tok[s:s+n]`` into ``out[o:]``, left to right without overlap.
 
@@ -124,7 +125,7 @@ def word_pairs(tok, s, n, out, o):
     return o
 
 
-@_jit
+@_inline
 def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
     """The stretches of ``tok[s:s+n]`` whose pair counts a merge of ``a b`` can change.
 
@@ -174,7 +175,7 @@ def merge_windows(tok, s, n, a, b, win_p, win_q, win_m):
     return nwin, steps
 
 
-@_jit
+@_inline
 def window_pairs(tok, s, win_p, win_q, win_m, nwin, merged, out):
     """Pair keys inside the windows (before the merge, or after it with ``merged=True``, when
     each window has shifted left by the occurrences before it and shrunk by its own)."""
@@ -190,7 +191,7 @@ def window_pairs(tok, s, win_p, win_q, win_m, nwin, merged, out):
     return m
 
 
-@_jit
+@_inline
 def merge_word(tok, s, n, a, b, c):
     """Replace ``a b`` by ``c`` in ``tok[s:s+n]``, left to right, in place; return the new length.
 
@@ -221,7 +222,7 @@ def _slot(slots, key):
     return PAIR_FIELDS * i
 
 
-@_jit
+@_inline
 def _pairs_fit(pairs, sc, n):
     """Whether ``pairs`` takes ``n`` more pairs and record blocks without growing."""
     need = sc[NPAIRS] + n
@@ -308,9 +309,10 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
         np.empty(cap, dtype=np.int64),
         np.empty(REC_BLOCK * (len(tok) // 4 + 16), dtype=np.int32),
     )
-    sc = np.zeros(MAX_TOKENS + 1, dtype=np.int64)
+    sc = np.zeros(LONGEST + 1, dtype=np.int64)
     sc[MAX_TOKENS] = max_tokens
-    scratch = np.empty(_longest(words), dtype=np.int64)
+    sc[LONGEST] = _longest(words)
+    scratch = np.empty(sc[LONGEST], dtype=np.int64)
     for w in range(nw):
         m = word_pairs(tok, wstart[w], wlen[w], scratch, 0)
         if not _pairs_fit(pairs, sc, m):
@@ -362,7 +364,7 @@ def run_merges(state, min_count, max_merges, max_work):
     words, pairs, tokens, sc = state.words, state.pairs, state.tokens, state.sc
     hcount, hkey = state.heap_count, state.heap_key
     tok, meta = words.tok, words.meta
-    longest = _longest(words)
+    longest = sc[LONGEST]
     before = np.empty(longest, dtype=np.int64)  # the pair keys of a word's windows
     after = np.empty(longest, dtype=np.int64)
     win_p = np.empty(longest // 2 + 2, dtype=np.int64)

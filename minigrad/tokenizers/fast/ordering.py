@@ -18,11 +18,12 @@ from numba import njit
 from minigrad.tokenizers.fast.tables import copy
 
 _jit = njit(cache=True, nogil=True)
+_inline = njit(cache=True, nogil=True, inline="always")
 
 __all__ = ["heap_pop", "heap_push", "sort_ids", "sort_small"]
 
 
-@_jit
+@_inline
 def sort_small(x, m):
     """Sort ``x[:m]`` in place: insertion sort with shrinking gaps (Shell sort).
 
@@ -43,7 +44,7 @@ def sort_small(x, m):
         gap //= 3
 
 
-@_jit
+@_inline
 def heap_push(hcount, hkey, size, c, k):
     """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
     i = size
@@ -61,7 +62,7 @@ def heap_push(hcount, hkey, size, c, k):
     return size + 1
 
 
-@_jit
+@_inline
 def heap_pop(hcount, hkey, size):
     """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
     size -= 1
