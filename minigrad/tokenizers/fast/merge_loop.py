@@ -341,7 +341,8 @@ def _pair_words(pairs, e, wl, sc):
     m = 0
     while h != -1:
         f = rec[REC_BLOCK * h + 1]
-        wl = grow(wl, m + f)
+        if m + f > len(wl):  # (tested here: a call per block costs more than the copy)
+            wl = grow(wl, m + f)
         for j in range(f):
             wl[m + j] = rec[REC_BLOCK * h + 2 + j]
         m += f
@@ -420,6 +421,7 @@ def run_merges(state, min_count, max_merges, max_work):
         wtmp = grow(wtmp, nl)
         sort_ids(wl, nl, wtmp, digit_count)
         prev = -1
+        work = 0  # kept in a register, added to sc[NWORK] after the visits
         for t in range(nl):
             if t + 8 < nl:  # the word fields 8 visits ahead, its tokens 4 ahead
                 prefetch(meta, WORD_FIELDS * wl[t + 8])
@@ -433,14 +435,14 @@ def run_merges(state, min_count, max_merges, max_work):
             s = meta[mw + W_START]
             n = meta[mw + W_LEN]
             nwin, steps = merge_windows(tok, s, n, a, b, win_p, win_q, win_m)
-            sc[NWORK] += n + steps
+            work += n + steps
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
             p0 = win_p[0]  # nothing changes before the first window
             meta[mw + W_LEN] = p0 + merge_word(tok, s + p0, n - p0, a, b, new)
             mn = window_pairs(tok, s, win_p, win_q, win_m, nwin, True, after)
-            sc[NWORK] += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
+            work += n + 8 * (mo + mn)  # pair lists: sorted, then a table update each
             if not _pairs_fit(pairs, sc, mn):
                 pairs = _grow_pairs(pairs, sc, mn)
             sort_small(before, mo)
@@ -477,7 +479,7 @@ def run_merges(state, min_count, max_merges, max_work):
         # 4. a fresh heap entry for every pair whose count grew
         hcount = grow(hcount, sc[HSIZE] + sc[NTOUCHED])
         hkey = grow(hkey, sc[HSIZE] + sc[NTOUCHED])
-        sc[NWORK] += 16 + 16 * sc[NTOUCHED]  # the merge's fixed cost, then heap pushes
+        sc[NWORK] += work + 16 + 16 * sc[NTOUCHED]  # the visits, the fixed cost, heap pushes
         for t in range(sc[NTOUCHED]):
             k = pairs.touched[t]
             c = pairs.slots[_slot(pairs.slots, k) + P_COUNT]
