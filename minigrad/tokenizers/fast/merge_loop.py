@@ -438,6 +438,29 @@ def run_merges(state, min_count, max_merges, max_work):
             work += n + steps
             if nwin == 0:
                 continue  # a stale entry: the word lost the pair since
+            f = meta[mw + W_COUNT]
+            if win_m[0] == 1 and nwin == 1 and a != b:
+                # One occurrence, at i: x a b y -> x c y.  If x is neither a nor c and y is
+                # neither b nor c, no run of equal tokens meets the change, so the pairs change
+                # by exactly -(x a) -(a b) -(b y) +(x c) +(c y): no window lists needed (the
+                # common case; the merged pair itself is zeroed below)
+                i = win_p[0]
+                while tok[s + i] != a or tok[s + i + 1] != b:
+                    i += 1
+                x = tok[s + i - 1] if i > 0 else a
+                y = tok[s + i + 2] if i + 2 < n else b
+                if x != a and x != new and y != b and y != new:
+                    meta[mw + W_LEN] = i + merge_word(tok, s + i, n - i, a, b, new)
+                    work += n + 40
+                    if not _pairs_fit(pairs, sc, 2):
+                        pairs = _grow_pairs(pairs, sc, 2)
+                    if i > 0:
+                        _add_pair(pairs, sc, pair_key(x, a), -f, w)
+                        _add_pair(pairs, sc, pair_key(x, new), f, w)
+                    if i + 2 < n:
+                        _add_pair(pairs, sc, pair_key(b, y), -f, w)
+                        _add_pair(pairs, sc, pair_key(new, y), f, w)
+                    continue
             mo = window_pairs(tok, s, win_p, win_q, win_m, nwin, False, before)
             p0 = win_p[0]  # nothing changes before the first window
             meta[mw + W_LEN] = p0 + merge_word(tok, s + p0, n - p0, a, b, new)
@@ -448,7 +471,6 @@ def run_merges(state, min_count, max_merges, max_work):
             sort_small(before, mo)
             sort_small(after, mn)
             # walk both sorted lists; keys left over on one side changed by -1 / +1 each
-            f = meta[mw + W_COUNT]
             i = 0
             j = 0
             cur = np.int64(-1)
