@@ -303,7 +303,7 @@ def new_state(tok, wstart, wlen, wcnt, max_tokens):
         meta[WORD_FIELDS * w + W_LEN] = wlen[w]
         meta[WORD_FIELDS * w + W_COUNT] = wcnt[w]
     words = Words(tok, meta)
-    cap = 1 << 16
+    cap = 1 << 10  # grown as pairs appear (a tiny corpus should not pay for a large table)
     pairs = Pairs(
         np.full(PAIR_FIELDS * 4 * cap, -1, dtype=np.int64),
         np.empty(cap, dtype=np.int64),
