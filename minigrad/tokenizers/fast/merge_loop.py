@@ -36,7 +36,11 @@ around them (``merge_windows``: out to the runs of equal tokens on both sides, s
 counted exactly), count the pairs inside the windows (left to right without overlap), merge in
 place from the first window on, count the windows again, sort both short lists and add the
 difference, times the word's count, to the pair counts.  Only changed pairs touch the table,
-and a long word costs one linear scan per merge plus work in proportion to its windows.
+and a long word costs one linear scan per merge plus work in proportion to its windows.  The
+common case, one occurrence with no run of equal tokens beside it, skips the lists: its four
+changed pairs are known.  The per-word kernels are inlined into the loop (``inline="always"``):
+a numba call per word, with its array reference counting, cost more than the work (compiling
+takes a few seconds longer, once per cache).
 (Tried and dropped, no gain measured: record blocks doubling in size per pair, applying a
 merge's count changes in a second pass with the hash slots prefetched ahead.)
 

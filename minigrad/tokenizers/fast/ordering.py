@@ -44,7 +44,7 @@ def sort_small(x, m):
         gap //= 3
 
 
-@_inline
+@_jit
 def heap_push(hcount, hkey, size, c, k):
     """Push ``(c, k)`` on the max-heap (higher count first, then smaller key); return the size."""
     i = size
@@ -62,7 +62,7 @@ def heap_push(hcount, hkey, size, c, k):
     return size + 1
 
 
-@_inline
+@_jit
 def heap_pop(hcount, hkey, size):
     """Remove the top entry (read it from ``hcount[0]``, ``hkey[0]`` first); return the size."""
     size -= 1
