@@ -267,19 +267,42 @@ class ChunkCounts(Mapping):
         return self._arena.nbytes + 3 * 8 * len(self)
 
     # ---- files -----------------------------------------------------------------------------
+    def to_bytes(self) -> bytes:
+        """The table as a counts file's bytes (format: ``counts_file``)."""
+        from minigrad.tokenizers.counts_file import encode_counts
+
+        return encode_counts(self._pattern, self._arena, self._length, self._count)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> ChunkCounts:
+        """The table in a counts file's bytes; ``ValueError`` naming ``source`` if damaged."""
+        from minigrad.tokenizers.counts_file import decode_counts
+
+        pattern, arena, length, count = decode_counts(data, source)
+        try:
+            table = cls(arena, length, count, pattern)
+        except (ValueError, OverflowError) as exc:
+            raise ValueError(f"{source}: not a valid chunk-counts file: {exc}") from None
+        if len(table) != len(length):
+            raise ValueError(
+                f"{source}: not a valid chunk-counts file: it holds "
+                f"{len(length) - len(table)} repeated chunk(s); each chunk is stored once"
+            )
+        return table
+
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         """Write the table to ``path`` (format: ``counts_file``), atomically; an existing file
         raises ``FileExistsError`` unless ``overwrite=True``."""
         from minigrad.tokenizers.counts_file import save_counts
 
-        save_counts(self, path, overwrite=overwrite)
+        save_counts(self.to_bytes(), path, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> ChunkCounts:
         """Read a table written by :meth:`save`; a damaged file raises ``ValueError``."""
-        from minigrad.tokenizers.counts_file import load_counts
-
-        return load_counts(path)
+        with open(path, "rb") as f:
+            data = f.read()
+        return cls.from_bytes(data, repr(os.fspath(path)))
 
 
 def _chunk_bytes(chunk: object) -> bytes:

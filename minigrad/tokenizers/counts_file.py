@@ -32,14 +32,10 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from minigrad.atomic import atomic_write_bytes
-
-if TYPE_CHECKING:
-    from minigrad.tokenizers.counts import ChunkCounts
 
 MAGIC = b"MGCOUNTS"
 VERSION = 1
@@ -47,12 +43,16 @@ HEADER = struct.Struct("<8sIIQQII")  # magic, version, flags, n, m, p, crc
 _NO_PATTERN = 1
 
 
-def encode_counts(counts: ChunkCounts) -> bytes:
-    """The bytes of a counts file for ``counts`` (layout in the module docstring)."""
-    arena, _, length, count = counts.arrays()
+Table = tuple[str | None, np.ndarray, np.ndarray, np.ndarray]  # pattern, arena, length, count
+
+
+def encode_counts(
+    pattern: str | None, arena: np.ndarray, length: np.ndarray, count: np.ndarray
+) -> bytes:
+    """The bytes of a counts file (layout in the module docstring) for distinct chunks laid
+    back to back in ``arena`` with their lengths and counts."""
     if len(length) and int(length.max()) >= 2**32:
         raise ValueError("a chunk is 4 GiB or longer; the counts file stores lengths as uint32")
-    pattern = counts.pattern
     pat = b"" if pattern is None else pattern.encode("utf-8")
     body = b"".join(
         [
@@ -67,9 +67,10 @@ def encode_counts(counts: ChunkCounts) -> bytes:
     return header + body
 
 
-def decode_counts(data: bytes, source: str = "<bytes>") -> ChunkCounts:
-    """The table in a counts file's bytes; ``ValueError`` naming ``source`` if damaged."""
-    from minigrad.tokenizers.counts import ChunkCounts
+def decode_counts(data: bytes, source: str = "<bytes>") -> Table:
+    """``(pattern, arena, length, count)`` from a counts file's bytes, checked (lengths add up,
+    chunks non-empty, counts positive); ``ValueError`` naming ``source`` if damaged.  That the
+    chunks are distinct is checked by ``ChunkCounts.from_bytes``, which builds the table."""
 
     def bad(why: str) -> ValueError:
         return ValueError(f"{source}: not a valid chunk-counts file: {why}")
@@ -106,19 +107,16 @@ def decode_counts(data: bytes, source: str = "<bytes>") -> ChunkCounts:
     arena = np.frombuffer(body, dtype=np.uint8, count=m, offset=off).copy()
     if n and int(count.min()) <= 0:
         raise bad(f"a count is {int(count.min())}; counts are positive")
-    try:
-        table = ChunkCounts(arena, length, count, pattern)
-    except (ValueError, OverflowError) as exc:
-        raise bad(str(exc)) from None
-    if len(table) != n:
-        raise bad(f"it holds {n - len(table)} repeated chunk(s); each chunk is stored once")
-    return table
+    if n and int(length.min()) <= 0:
+        raise bad("a chunk is empty: every chunk holds at least one byte")
+    if int(length.sum()) != m:
+        raise bad(f"the chunk lengths add up to {int(length.sum())} bytes, not {m}")
+    return pattern, arena, length, count
 
 
-def save_counts(
-    counts: ChunkCounts, path: str | os.PathLike[str], *, overwrite: bool = False
-) -> None:
-    """Write ``counts`` to ``path`` atomically; refuse an existing file unless ``overwrite``."""
+def save_counts(data: bytes, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    """Write a counts file's bytes to ``path`` atomically; refuse an existing file unless
+    ``overwrite``."""
     path = Path(path)
     if not overwrite and path.exists():
         raise FileExistsError(
@@ -126,10 +124,4 @@ def save_counts(
         )
     if not path.parent.is_dir():
         raise FileNotFoundError(f"folder does not exist: {str(path.parent)!r}")
-    atomic_write_bytes(path, encode_counts(counts))
-
-
-def load_counts(path: str | os.PathLike[str]) -> ChunkCounts:
-    """Read a counts file (``ValueError`` if it is damaged, ``FileNotFoundError`` if absent)."""
-    data = Path(path).read_bytes()
-    return decode_counts(data, repr(os.fspath(path)))
+    atomic_write_bytes(path, data)

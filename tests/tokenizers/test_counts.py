@@ -18,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, ChunkCounts, count_chunks
-from minigrad.tokenizers.counts_file import HEADER, decode_counts, encode_counts
+from minigrad.tokenizers.counts_file import HEADER
 from minigrad.tokenizers.ranges import file_ranges, read_range
 from tests.tokenizers.bpe_support import MULTILINGUAL
 from tests.tokenizers.test_trainer import SPECIAL, corpus_st, text_st
@@ -262,12 +262,12 @@ def test_save_refuses_to_overwrite_and_leaves_no_temporary(tmp_path):
 
 
 def test_damaged_files_are_refused(tmp_path):
-    data = encode_counts(count_chunks(MULTILINGUAL))
-    assert decode_counts(data) == count_chunks(MULTILINGUAL)
+    data = count_chunks(MULTILINGUAL).to_bytes()
+    assert ChunkCounts.from_bytes(data) == count_chunks(MULTILINGUAL)
 
     def refused(blob: bytes, match: str) -> None:
         with pytest.raises(ValueError, match=match):
-            decode_counts(blob, "x.bin")
+            ChunkCounts.from_bytes(blob, "x.bin")
 
     refused(b"", "magic")
     refused(b"hello", "magic")
@@ -287,7 +287,7 @@ def test_damaged_files_are_refused(tmp_path):
         head = HEADER.pack(b"MGCOUNTS", 1, flags, len(length), len(arena), len(pattern), 0)
         return head[:-4] + zlib.crc32(body).to_bytes(4, "little") + body
 
-    assert decode_counts(rebuilt([1, 2], [3, 4], b"abc"))[b"bc"] == 4
+    assert ChunkCounts.from_bytes(rebuilt([1, 2], [3, 4], b"abc"))[b"bc"] == 4
     refused(rebuilt([1, 2], [3, 0], b"abc"), "positive")
     refused(rebuilt([1, 1], [3, 4], b"aa"), "repeated")
     refused(rebuilt([0, 3], [3, 4], b"abc"), "empty")

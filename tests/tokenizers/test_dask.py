@@ -120,3 +120,22 @@ def test_cli_refuses_max_distinct_with_dask(tmp_path, capsys):
     args = ["tokenizer", "train", str(tmp_path / "a.txt"), "--dask", "local"]
     assert main([*args, "--max-distinct", "10", "-o", str(tmp_path / "t.mgbpe")]) == 2
     assert_one_line_error(capsys.readouterr().err, "--max-distinct")
+
+
+def test_readme_cluster_example_runs(tmp_path, monkeypatch):
+    """The README's "Training on a cluster" example, verbatim, on a small corpus folder."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Training on a cluster", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "corpus").mkdir()
+    for i in range(3):
+        text = MULTILINGUAL[i * 100 :] * 10 + Path(__file__).read_text(encoding="utf-8")
+        (tmp_path / "corpus" / f"{i}.txt").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README", "exec"), ns)
+    files = sorted(Path("corpus").glob("*.txt"))
+    BPETokenizer.train(files, 1000).save("single.mgbpe")
+    assert Path("single.mgbpe").read_bytes() == Path("tok.mgbpe").read_bytes()
