@@ -85,6 +85,7 @@ def test_counts_beyond_32_bits_train_like_the_small_ones():
 
 
 # ---- counts add up ----------------------------------------------------------------------------
+@pytest.mark.nojit
 @given(docs=st.lists(text_st, min_size=1, max_size=5), pattern=st.sampled_from(PATTERNS))
 def test_counts_of_documents_add_up(docs, pattern):
     """Counting documents apart and adding equals counting them together (in any order)."""
@@ -197,6 +198,7 @@ def test_train_from_counts_refusals():
 
 
 # ---- max_distinct -----------------------------------------------------------------------------
+@pytest.mark.nojit
 @given(text=text_st, n=st.integers(2, 12), block=st.integers(1, 8))
 def test_max_distinct_bounds_the_table_and_only_undercounts(tmp_path_factory, text, n, block):
     path = tmp_path_factory.mktemp("m") / "f.txt"
