@@ -39,8 +39,11 @@ def _count(args: argparse.Namespace, paths: list[Path], pattern: str | None) -> 
             raise CLIError("--max-distinct applies to counting in this process, not with --dask")
         from minigrad.tokenizers.dask import connect, count_files
 
-        with connect(args.dask) as client:
-            return count_files(paths, client=client, pattern=pattern, special_tokens=specials)
+        try:
+            with connect(args.dask) as client:
+                return count_files(paths, client=client, pattern=pattern, special_tokens=specials)
+        except ImportError as exc:
+            raise CLIError(str(exc)) from None
     return count_chunks(paths, pattern, specials, max_distinct=args.max_distinct)
 
 
@@ -53,6 +56,8 @@ def _train(args: argparse.Namespace) -> int:
         raise CLIError(f"output folder does not exist: {str(out.parent)!r}")
     try:
         if args.counts:
+            if args.dask or args.max_distinct is not None:
+                raise CLIError("--dask and --max-distinct apply to counting FILEs, not --counts")
             counts = _load_counts(args.counts)
             pattern = counts.pattern if args.pattern is None else args.pattern
             source = f"the counts in {args.counts}"

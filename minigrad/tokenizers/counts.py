@@ -160,10 +160,10 @@ class ChunkCounts(Mapping):
             counts.append(_count_int(n, chunk))
         length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
         arena = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        count = np.array(counts, dtype=object)
-        if len(count) and max(counts) > INT64_MAX:
+        if counts and max(counts) > INT64_MAX:
             raise OverflowError(f"a count is larger than int64 holds: {max(counts):,}")
-        return cls(arena, length, count.astype(np.int64), pattern_label(pattern))
+        count = np.fromiter(counts, dtype=np.int64, count=len(counts))
+        return cls(arena, length, count, pattern_label(pattern))
 
     def merge(self, *others: ChunkCounts) -> ChunkCounts:
         """This table plus ``others`` (all with the same pattern): counts of a chunk add up."""

@@ -332,3 +332,46 @@ def test_counting_files_is_bounded_by_distinct_chunks_not_the_corpus(tmp_path):
     mid, big = map(int, run.stdout.split())
     assert files["big"].stat().st_size > 45 << 20
     assert big - mid < 12, f"peak RSS {mid} MB after 12 MB of text, {big} MB after 48 MB"
+
+
+# ---- the command line ---------------------------------------------------------------------------
+def test_cli_count_then_train_from_counts(tmp_path, capsys):
+    from minigrad.cli import main
+    from tests.cli.support import assert_one_line_error
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(MULTILINGUAL * 10, encoding="utf-8")
+    b.write_text(f"more words {SPECIAL} and more\n" * 50, encoding="utf-8")
+    files = [str(a), str(b)]
+    counts, one, two = (str(tmp_path / n) for n in ("c.bin", "one.mgbpe", "two.mgbpe"))
+    common = ["--vocab-size", "400", "--special", SPECIAL, "-q"]
+    assert main(["tokenizer", "train", *files, *common, "-o", one]) == 0
+    assert main(["tokenizer", "count", *files, "--special", SPECIAL, "-o", counts]) == 0
+    assert ChunkCounts.load(counts) == count_chunks([a, b], "gpt4", [SPECIAL])
+    assert main(["tokenizer", "train", "--counts", counts, *common, "-o", two]) == 0
+    assert open(one, "rb").read() == open(two, "rb").read()
+    capsys.readouterr()
+
+    def fails(args: list[str], message: str) -> None:
+        assert main(args) == 2
+        assert_one_line_error(capsys.readouterr().err, message)
+
+    fails(["tokenizer", "count", *files, "-o", counts], "--force")
+    assert main(["tokenizer", "count", str(a), "-o", counts, "--force"]) == 0
+    assert ChunkCounts.load(counts) == count_chunks([a])
+    fails(["tokenizer", "train", "--counts", counts, "--pattern", "gpt2", "-o", two], "gpt4")
+    fails(["tokenizer", "train", *files, "--counts", counts, "-o", two], "one of the two")
+    fails(["tokenizer", "train", "-o", two], "one of the two")
+    fails(["tokenizer", "train", "--counts", counts, "--max-distinct", "5", "-o", two], "FILE")
+    fails(["tokenizer", "train", "--counts", str(tmp_path / "no.bin"), "-o", two], "not found")
+    (tmp_path / "bad.bin").write_bytes(open(counts, "rb").read()[:50])
+    fails(["tokenizer", "train", "--counts", str(tmp_path / "bad.bin"), "-o", two], "truncated")
+    fails(["tokenizer", "count", *files, "--max-distinct", "1", "-o", str(tmp_path / "x")],
+          "max_distinct")  # fmt: skip
+    # --max-distinct: exact when the table never fills, pruned (and still trainable) otherwise
+    exact = str(tmp_path / "exact.mgbpe")
+    assert main(["tokenizer", "train", *files, *common, "--max-distinct", "100000",
+                 "-o", exact]) == 0  # fmt: skip
+    assert open(exact, "rb").read() == open(one, "rb").read()
+    assert main(["tokenizer", "train", *files, *common, "--max-distinct", "20", "-o", two]) == 0
+    assert open(two, "rb").read() != open(one, "rb").read()
