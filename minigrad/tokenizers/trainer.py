@@ -28,6 +28,10 @@ four) and 64-bit, and the loop is compiled as a whole.  It returns to Python aft
 amount of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``fast.interrupt``).
 ``benchmarks/bench_bpe_train.py`` times it against ``BpeTrainer``.
 
+Training is the two halves ``count_chunk_bytes`` and ``merge_counted``; ``counts.py`` exposes the
+first as ``count_chunks`` (a mergeable ``ChunkCounts``) and ``BPETokenizer.train_from_counts``
+runs the second on it, which is how ``tokenizers.dask`` counts on a cluster.
+
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
 index inside words: a word that holds the merged pair is scanned once per merge, so with
 ``pattern=None`` (each document one long word) a merge costs a pass over the document.  Memory
