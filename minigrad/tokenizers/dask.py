@@ -35,13 +35,15 @@ from typing import TYPE_CHECKING, Any
 
 from minigrad.tokenizers.corpus import EMPTY_CORPUS, check_train_args
 from minigrad.tokenizers.counts import ChunkCounts, count_chunks, pattern_label
-from minigrad.tokenizers.ranges import Range, file_ranges, read_range
+from minigrad.tokenizers.ranges import Range, file_ranges, read_range, text_pieces
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
 
 #: bytes per range (a task reads one range at a time, so this bounds a worker's text in memory)
 BLOCKSIZE = 32 << 20
+#: characters counted at a time on a worker (``ranges.text_pieces``)
+PIECE_CHARS = 1 << 19
 #: partitions merged per node of the reduction tree
 SPLIT_EVERY = 8
 #: environment of LocalCluster workers: give freed memory back to the OS soon (glibc)
@@ -71,14 +73,15 @@ def default_workers() -> int:
 @contextmanager
 def local_client(n_workers: int | None = None) -> Iterator[Any]:
     """A ``distributed.Client`` on a fresh ``LocalCluster``: one single-threaded worker process
-    per CPU (counting holds the GIL in places, so processes, not threads), no dashboard."""
+    per CPU (counting holds the GIL in places, so processes, not threads); the scheduler's
+    HTTP server (and dashboard, if bokeh is installed) on a free port."""
     distributed = _require_distributed()
     n = default_workers() if n_workers is None else n_workers
     with distributed.LocalCluster(
         n_workers=n,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
         env=WORKER_ENV,
     ) as cluster:
         with distributed.Client(cluster) as client:
@@ -102,7 +105,10 @@ def _count_partition(
 ) -> list[ChunkCounts]:
     """On a worker: the counts of some byte ranges (read one at a time), as a one-item list."""
     try:
-        counts = count_chunks((read_range(r) for r in ranges), pattern, specials)
+        texts = (read_range(r) for r in ranges)
+        if pattern is not None:  # (with no pattern a range is a whole file: one chunk)
+            texts = (p for t in texts for p in text_pieces(t, PIECE_CHARS, specials))
+        counts = count_chunks(texts, pattern, specials)
     except ValueError as exc:
         if str(exc) != EMPTY_CORPUS:
             raise

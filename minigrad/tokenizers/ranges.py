@@ -27,11 +27,12 @@ from __future__ import annotations
 import codecs
 import itertools
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import regex
 
-from minigrad.tokenizers.corpus import _straddles
+from minigrad.tokenizers.corpus import SAFE_CUT, _straddles
 
 #: the safe points of ``corpus.SAFE_CUT``, searched forward
 SAFE_CUT_FORWARD = regex.compile(r"(?<=\p{L})(?= \p{L})|(?<=\S\n)(?=\p{L})")
@@ -91,6 +92,29 @@ def file_ranges(path: str | os.PathLike, blocksize: int, specials: tuple[str, ..
             cuts.append(max(cuts[-1], next_safe_point(f, nominal, size, specials)))
     cuts.append(size)
     return [(name, a, b) for a, b in itertools.pairwise(cuts) if b > a]
+
+
+def text_pieces(text: str, piece_chars: int, specials: tuple[str, ...]) -> Iterator[str]:
+    """``text`` in pieces of about ``piece_chars`` characters, cut only at safe points (so the
+    pieces count like the whole).  Counting a few hundred kilobytes at a time keeps the
+    counter's arrays in cache, which a 32 MB string would not."""
+    pos, n = 0, len(text)
+    while n - pos > piece_chars:
+        cut = -1
+        for m in SAFE_CUT.finditer(text, pos + 1, pos + piece_chars):  # the last safe point
+            if not _straddles(text, m.start(), specials):
+                cut = m.start()
+                break
+        if cut <= pos:
+            cut = next(
+                (m.start() for m in SAFE_CUT_FORWARD.finditer(text, pos + piece_chars)
+                 if not _straddles(text, m.start(), specials)),
+                n,
+            )  # fmt: skip
+        yield text[pos:cut]
+        pos = cut
+    if pos < n:
+        yield text[pos:]
 
 
 def read_range(rng: Range) -> str:

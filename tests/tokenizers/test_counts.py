@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer, ChunkCounts, count_chunks
 from minigrad.tokenizers.counts_file import HEADER
-from minigrad.tokenizers.ranges import file_ranges, read_range
+from minigrad.tokenizers.ranges import file_ranges, read_range, text_pieces
 from tests.tokenizers.bpe_support import MULTILINGUAL
 from tests.tokenizers.test_trainer import SPECIAL, corpus_st, text_st
 
@@ -120,6 +120,19 @@ def test_byte_ranges_count_like_the_whole_file(tmp_path_factory, text, pattern, 
     _expect_same(
         lambda: count_chunks(path, pattern, (SPECIAL,)),
         lambda: count_chunks([read_range(r) for r in ranges], pattern, (SPECIAL,)),
+    )
+
+
+@given(text=text_st, pattern=st.sampled_from(["gpt2", "gpt4", "o200k"]), size=st.integers(1, 12))
+@example(text=f"ab{SPECIAL}cd ef gh", pattern="gpt4", size=3)
+def test_text_pieces_count_like_the_whole(text, pattern, size):
+    """A worker counts its range in pieces cut at safe points: same counts as the whole."""
+    text = text + " the cat é日 " + text
+    pieces = list(text_pieces(text, size, (SPECIAL,)))
+    assert "".join(pieces) == text and all(pieces)
+    _expect_same(
+        lambda: count_chunks(text, pattern, (SPECIAL,)),
+        lambda: count_chunks(pieces, pattern, (SPECIAL,)),
     )
 
 
