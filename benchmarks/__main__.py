@@ -80,7 +80,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
 #: modules with a ``--threads`` option; the others fix their thread counts themselves
 THREADS_FLAG = {"autograd", "embedding_step", "mlp_lm", "tinygpt", *SCALING}
 #: modules that only write results in quick mode when given an output folder
-OUT_DIR_FLAG = {"bpe_train", "encode", "pretokenize", "train_eval"}
+OUT_DIR_FLAG = {"bpe_train", "bpe_scale", "encode", "pretokenize", "train_eval"}
 
 
 def available() -> list[str]:

@@ -255,3 +255,16 @@ def test_lazy_kernel_names_resolve_to_their_module(name):
     assert name in dir(kernels) and name in kernels.__all__
     with pytest.raises(AttributeError, match="no_such_kernel"):
         kernels.no_such_kernel  # noqa: B018
+
+
+def test_dask_loads_only_when_asked():
+    """The ``scale`` extra is optional: importing minigrad, its tokenizers, the command line and
+    even ``tokenizers.dask`` leaves dask out until a function there runs."""
+    code = (
+        "import sys, minigrad, minigrad.tokenizers, minigrad.cli, minigrad.tokenizers.dask\n"
+        "import minigrad.commands.tokenizer_cmd\n"
+        "bad = [m for m in ('dask', 'distributed') if m in sys.modules]\n"
+        "assert not bad, f'imported at import time: {bad}'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr

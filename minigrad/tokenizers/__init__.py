@@ -1,6 +1,8 @@
 """Tokenizers: text -> token ids -> text.
 
 * :class:`BPETokenizer`: byte-level BPE with tiktoken's encoding rule, special tokens, files;
+* :func:`count_chunks` and :class:`ChunkCounts`: the counting half of training, mergeable and
+  saveable, for ``BPETokenizer.train_from_counts`` (and ``tokenizers.dask`` on a cluster);
 * :class:`StreamingDecoder`: text out as ids come in, holding back incomplete UTF-8;
 * :class:`WordTokenizer`: the seed's toy whitespace tokenizer (``save``/``load`` of its own);
 * pattern helpers: the split patterns by name (``PATTERN_NAMES``, ``PATTERNS``: one registry,
@@ -15,6 +17,7 @@ Example::
 """
 
 from minigrad.tokenizers.bpe import BPETokenizer, UnknownTokenError, byte_pair_encode
+from minigrad.tokenizers.counts import ChunkCounts, count_chunks
 from minigrad.tokenizers.decoding import StreamingDecoder
 from minigrad.tokenizers.patterns import (
     GPT2_PATTERN,
@@ -35,6 +38,7 @@ __all__ = [
     "PATTERNS",
     "PATTERN_NAMES",
     "BPETokenizer",
+    "ChunkCounts",
     "StreamingDecoder",
     "UnknownTokenError",
     "UnknownWordError",
@@ -42,6 +46,7 @@ __all__ = [
     "WordTokenizer",
     "byte_pair_encode",
     "compile_pattern",
+    "count_chunks",
     "replace_surrogates",
     "resolve_pattern",
     "split",

@@ -46,8 +46,8 @@ streaming decoder (``decoding.py``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -72,6 +72,7 @@ from minigrad.tokenizers.special import allowed_specials, special_regex
 if TYPE_CHECKING:
     from os import PathLike
 
+    from minigrad.tokenizers.counts import ChunkCounts
     from minigrad.tokenizers.decoding import StreamingDecoder
 
 #: The special token tiktoken's ``eot_token`` names.
@@ -239,6 +240,39 @@ class BPETokenizer:
 
         ranks = train_bpe(
             corpus,
+            vocab_size,
+            pattern=pattern,
+            special_tokens=specials,
+            min_frequency=min_frequency,
+            show_progress=show_progress,
+        )
+        special_ids = {s: len(ranks) + i for i, s in enumerate(specials)}
+        return cls(ranks, pattern=pattern, special_tokens=special_ids, name=name)
+
+    @classmethod
+    def train_from_counts(
+        cls,
+        counts: ChunkCounts | Mapping[Any, int] | Iterable[tuple[str | bytes, int]],
+        vocab_size: int,
+        pattern: str | None = "gpt4",
+        special_tokens: Sequence[str] = (),
+        min_frequency: int = 2,
+        show_progress: bool = False,
+        name: str = "minigrad-bpe",
+    ) -> BPETokenizer:
+        """``train`` from chunk counts instead of text: ``counts.count_chunks`` (also on a
+        cluster: ``tokenizers.dask``), or any mapping / iterable of ``(chunk, count)``.
+
+        ``train_from_counts(count_chunks(t), n)`` gives exactly ``train(t, n)``.  ``pattern``
+        must be the one the counts were made with (a ``ChunkCounts`` records it, and another
+        is refused); it is also the pattern the tokenizer splits with.  Special tokens get the
+        ids after the ranks, as in ``train``.
+        """
+        from minigrad.tokenizers.counts import ranks_from_counts  # lazy: numba on demand
+
+        specials = check_train_args(vocab_size, special_tokens, min_frequency)
+        ranks = ranks_from_counts(
+            counts,
             vocab_size,
             pattern=pattern,
             special_tokens=specials,

@@ -207,7 +207,11 @@ def count_chunks(
     block_chars: int = BLOCK_CHARS,
     poll: Callable[[], None] | None = None,
 ) -> Counter[str]:
-    """Count the distinct chunks of ``corpus``: ``{chunk: occurrences}``.
+    """Count the distinct chunks of ``corpus``: ``{chunk: occurrences}``, with ``regex``.
+
+    The reference counter (the naive trainer's, and custom patterns'); the public
+    ``minigrad.tokenizers.count_chunks`` (``counts.py``) returns a ``ChunkCounts`` from the
+    compiled one, and the tests hold the two equal.
 
     Special tokens are removed first (the text between them is split piece by piece), then each
     piece is split with ``pattern`` (a built-in name, a regex, or ``None`` for "no split"); a

@@ -28,6 +28,10 @@ four) and 64-bit, and the loop is compiled as a whole.  It returns to Python aft
 amount of work (``WORK_PER_CALL``) only so that Ctrl-C can be handled (``fast.interrupt``).
 ``benchmarks/bench_bpe_train.py`` times it against ``BpeTrainer``.
 
+Training is the two halves ``count_chunk_bytes`` and ``merge_counted``; ``counts.py`` exposes the
+first as ``count_chunks`` (a mergeable ``ChunkCounts``) and ``BPETokenizer.train_from_counts``
+runs the second on it, which is how ``tokenizers.dask`` counts on a cluster.
+
 What it leaves out: threads (the merge loop is sequential, and so is the split), and a position
 index inside words: a word that holds the merged pair is scanned once per merge, so with
 ``pattern=None`` (each document one long word) a merge costs a pass over the document.  Memory
@@ -117,14 +121,33 @@ def train_bpe(
         arena, wstart, lengths, wcnt = count_chunk_bytes(
             corpus, pattern, specials, poll=interrupt.poll
         )
-        max_tokens = reachable_tokens(vocab_size - len(specials), lengths)
-        if max_tokens == 256:
-            return {bytes([i]): i for i in range(256)}
-        state = merge_loop.new_state(
-            arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, max_tokens
-        )
-        interrupt.poll()
-        state = _merge_loop(state, max(min_frequency, 1), show_progress, interrupt.poll)
+        return merge_counted(
+            arena, wstart, lengths, wcnt, vocab_size - len(specials), min_frequency,
+            show_progress, interrupt.poll,
+        )  # fmt: skip
+
+
+def merge_counted(
+    arena: np.ndarray,
+    wstart: np.ndarray,
+    lengths: np.ndarray,
+    wcnt: np.ndarray,
+    n_ranks: int,
+    min_frequency: int,
+    show_progress: bool,
+    poll: Callable[[], None],
+) -> dict[bytes, int]:
+    """The merge half of training: distinct chunks laid back to back in ``arena`` (the layout
+    ``count_chunk_bytes`` returns) with their int64 counts in, ranks (at most ``n_ranks``) out.
+    ``train_bpe`` and ``BPETokenizer.train_from_counts`` both end here."""
+    max_tokens = reachable_tokens(n_ranks, lengths)
+    if max_tokens == 256:
+        return {bytes([i]): i for i in range(256)}
+    state = merge_loop.new_state(
+        arena.astype(np.int32), wstart, lengths.astype(np.int32), wcnt, max_tokens
+    )
+    poll()
+    state = _merge_loop(state, max(min_frequency, 1), show_progress, poll)
     return {token: t for t, token in enumerate(entry_bytes(state.tokens))}
 
 
@@ -135,6 +158,7 @@ def count_chunk_bytes(
     *,
     block_chars: int = BLOCK_CHARS,
     poll: Callable[[], None] | None = None,
+    max_distinct: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(arena, start, length, count)``: the distinct chunks as byte slices of ``arena``, in
     order of first appearance, with their counts.  Same chunks and counts as ``count_chunks``:
@@ -145,10 +169,19 @@ def count_chunk_bytes(
 
     The chunks lie back to back in the arena, which is the flat word layout the merge loop
     wants.  ``poll`` is called between kernel calls (the trainer's Ctrl-C check).
+
+    ``max_distinct`` (built-in patterns only) bounds the table: whenever it holds more distinct
+    chunks than that, only the ``max_distinct // 2`` most frequent are kept (``prune_table``),
+    an approximation that ``counts.count_chunks`` documents.  ``None`` counts exactly.
     """
     source = resolve_pattern(pattern)
     name = builtin_name(source)
     if name is None:  # custom patterns and None: the regex path, encoded afterwards
+        if max_distinct is not None:
+            raise ValueError(
+                "max_distinct needs a built-in pattern (the compiled counter); "
+                f"got pattern={pattern!r}"
+            )
         counts = count_chunks(corpus, pattern, specials, block_chars=block_chars, poll=poll)
         encoded = [c.encode("utf-8") for c in counts]  # surrogates were replaced upstream
         length = np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded))
@@ -163,12 +196,30 @@ def count_chunk_bytes(
         buf = np.frombuffer(data, dtype=np.uint8)
         for j in range(0, len(bounds) - 1, CHUNKS_PER_CALL):
             table, _ = add_chunks(table, buf, bounds[j : j + CHUNKS_PER_CALL + 1])
+            if max_distinct is not None and table.size[0] > max_distinct:
+                table = prune_table(table, max(max_distinct // 2, 1))
             if poll is not None:
                 poll()
     n = int(table.size[0])
     if n == 0:
         raise ValueError(EMPTY_CORPUS)
     return table.arena[: int(table.size[1])], table.start[:n], table.length[:n], table.count[:n]
+
+
+def prune_table(table, keep: int):
+    """A new table holding only the ``keep`` most frequent entries of ``table`` (ties to the
+    earlier entry), in their old order, with their counts: the ``max_distinct`` step."""
+    n = int(table.size[0])
+    count = table.count[:n]
+    order = np.argsort(-count, kind="stable")[:keep]
+    chosen = np.sort(order)
+    arena, start, length = table.arena, table.start[chosen], table.length[chosen]
+    bounds = np.zeros(len(chosen) + 1, dtype=np.int64)
+    np.cumsum(length, out=bounds[1:])
+    flat = np.repeat(start - bounds[:-1], length) + np.arange(int(bounds[-1]), dtype=np.int64)
+    new, _ = add_chunks(new_byte_table(len(chosen)), arena[flat], bounds)
+    new.count[: len(chosen)] = count[chosen]
+    return new
 
 
 def reachable_tokens(requested: int, lengths: np.ndarray) -> int:

@@ -1,0 +1,214 @@
+"""BPE training on a Dask cluster: count on the workers, merge on the client.
+
+Counting chunks is the part of training that grows with the corpus, and it splits cleanly:
+counts of byte ranges add up to the counts of the files (``ranges``).  So::
+
+    files --file_ranges--> byte ranges (cut at safe points, ~blocksize each)
+          --bag.map_partitions(count)--> one ChunkCounts per partition   (on the workers)
+          --bag.reduction(merge, split_every)--> one ChunkCounts          (a tree of merges)
+          --BPETokenizer.train_from_counts--> tokenizer                  (on the client)
+
+The tokenizer is the one ``BPETokenizer.train`` makes from the same files in one process, rank
+for rank, so its file is byte for byte the same (tested with a real ``LocalCluster``).
+
+Usage::
+
+    from minigrad.tokenizers.dask import local_client, train_files
+    with local_client() as client:                  # or distributed.Client("tcp://host:8786")
+        tok = train_files(["a.txt", "b.txt"], 32_000, client=client)
+
+or ``minigrad tokenizer train FILES --dask local`` / ``--dask tcp://host:8786``.  Workers read
+the files themselves, by absolute path: on a real cluster the files must be at the same path on
+every worker (a shared filesystem).  Dask is an optional dependency
+(``pip install "minigrad[scale]"``), imported only when these functions run.
+
+What it leaves out: the merge loop stays sequential on the client (it sees only the distinct
+chunks, far fewer than the corpus), and reading from object stores (local paths only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from minigrad.tokenizers.corpus import EMPTY_CORPUS, check_train_args
+from minigrad.tokenizers.counts import ChunkCounts, count_chunks, pattern_label
+from minigrad.tokenizers.ranges import Range, file_ranges, read_range, text_pieces
+
+if TYPE_CHECKING:
+    from minigrad.tokenizers.bpe import BPETokenizer
+
+#: bytes per range (a task reads one range at a time, so this bounds a worker's text in memory)
+BLOCKSIZE = 32 << 20
+#: characters counted at a time on a worker (``ranges.text_pieces``)
+PIECE_CHARS = 1 << 19
+#: partitions merged per node of the reduction tree
+SPLIT_EVERY = 8
+#: environment of LocalCluster workers: give freed memory back to the OS soon (glibc)
+WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": "65536"}
+
+
+def _require_distributed():
+    try:
+        import dask.bag  # noqa: F401
+        import distributed
+    except ImportError:
+        raise ImportError(
+            'training on Dask needs the "scale" extra: pip install "minigrad[scale]" '
+            "(dask[distributed])"
+        ) from None
+    return distributed
+
+
+def default_workers() -> int:
+    """Worker processes for a LocalCluster: the CPUs this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+@contextmanager
+def local_client(n_workers: int | None = None) -> Iterator[Any]:
+    """A ``distributed.Client`` on a fresh ``LocalCluster``: one single-threaded worker process
+    per CPU (counting holds the GIL in places, so processes, not threads); the scheduler's
+    HTTP server (and dashboard, if bokeh is installed) on a free port."""
+    distributed = _require_distributed()
+    n = default_workers() if n_workers is None else n_workers
+    with distributed.LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
+        env=WORKER_ENV,
+    ) as cluster:
+        with distributed.Client(cluster) as client:
+            yield client
+
+
+@contextmanager
+def connect(address: str) -> Iterator[Any]:
+    """``"local"``: a LocalCluster sized to the machine; otherwise a scheduler's address."""
+    if address == "local":
+        with local_client() as client:
+            yield client
+    else:
+        distributed = _require_distributed()
+        with distributed.Client(address) as client:
+            yield client
+
+
+def _count_partition(
+    ranges: Iterable[Range], pattern: str | None, specials: tuple[str, ...]
+) -> list[ChunkCounts]:
+    """On a worker: the counts of some byte ranges (read one at a time), as a one-item list."""
+    try:
+        texts = (read_range(r) for r in ranges)
+        if pattern is not None:  # (with no pattern a range is a whole file: one chunk)
+            texts = (p for t in texts for p in text_pieces(t, PIECE_CHARS, specials))
+        counts = count_chunks(texts, pattern, specials)
+    except ValueError as exc:
+        if str(exc) != EMPTY_CORPUS:
+            raise
+        counts = empty_counts(pattern)
+    return [counts]
+
+
+def _merge_all(tables: Iterable[ChunkCounts]) -> ChunkCounts:
+    """A node of the reduction tree: the sum of some tables."""
+    tables = list(tables)
+    return tables[0].merge(*tables[1:])
+
+
+def empty_counts(pattern: str | None) -> ChunkCounts:
+    """A table with no chunks (what a range holding only special tokens counts to)."""
+    import numpy as np
+
+    e = np.zeros(0, dtype=np.int64)
+    return ChunkCounts(np.zeros(0, dtype=np.uint8), e, e, pattern_label(pattern), _checked=True)
+
+
+def plan_ranges(
+    files: Sequence[str | os.PathLike],
+    pattern: str | None,
+    specials: tuple[str, ...],
+    blocksize: int,
+) -> list[Range]:
+    """All the byte ranges of ``files`` (a whole file per range with ``pattern=None``)."""
+    out: list[Range] = []
+    for f in files:
+        if not isinstance(f, (str, os.PathLike)):
+            raise TypeError(f"files must be paths (str or os.PathLike), got {type(f).__name__}")
+        if not os.path.isfile(f):
+            raise FileNotFoundError(f"corpus file not found: {os.fspath(f)!r}")
+        if pattern is None:
+            size = os.path.getsize(f)
+            if size:
+                out.append((os.path.abspath(os.fspath(f)), 0, size))
+        else:
+            out.extend(file_ranges(f, blocksize, specials))
+    return out
+
+
+def count_files(
+    files: Sequence[str | os.PathLike],
+    *,
+    client: Any,
+    pattern: str | None = "gpt4",
+    special_tokens: Sequence[str] = (),
+    blocksize: int = BLOCKSIZE,
+    split_every: int = SPLIT_EVERY,
+) -> ChunkCounts:
+    """Count the chunks of ``files`` on the cluster behind ``client``: the same table as
+    ``count_chunks([Path(f) for f in files], pattern, special_tokens)`` in one process.
+
+    Each partition of the bag is one byte range of about ``blocksize`` bytes; the tables are
+    summed ``split_every`` at a time up a tree, and the last one comes back to the client.
+    """
+    _require_distributed()
+    import dask.bag as db
+
+    specials = check_train_args(256 + len(tuple(special_tokens)), special_tokens, 0)
+    pattern_label(pattern)  # a bad pattern fails here, not on every worker
+    ranges = plan_ranges(files, pattern, specials, blocksize)
+    if not ranges:
+        raise ValueError(EMPTY_CORPUS)
+    bag = db.from_sequence(ranges, npartitions=len(ranges))
+    counted = bag.map_partitions(_count_partition, pattern, specials)
+    total = counted.reduction(_merge_all, _merge_all, split_every=split_every)
+    counts = client.compute(total, sync=True)
+    if len(counts) == 0:
+        raise ValueError(EMPTY_CORPUS)
+    return counts
+
+
+def train_files(
+    files: Sequence[str | os.PathLike],
+    vocab_size: int,
+    *,
+    client: Any,
+    pattern: str | None = "gpt4",
+    special_tokens: Sequence[str] = (),
+    min_frequency: int = 2,
+    show_progress: bool = False,
+    blocksize: int = BLOCKSIZE,
+    name: str = "minigrad-bpe",
+) -> BPETokenizer:
+    """``BPETokenizer.train`` on files, with the counting done on the cluster behind ``client``."""
+    from minigrad.tokenizers.bpe import BPETokenizer
+
+    check_train_args(vocab_size, special_tokens, min_frequency)
+    counts = count_files(
+        files, client=client, pattern=pattern, special_tokens=special_tokens, blocksize=blocksize
+    )
+    return BPETokenizer.train_from_counts(
+        counts,
+        vocab_size,
+        pattern=pattern,
+        special_tokens=special_tokens,
+        min_frequency=min_frequency,
+        show_progress=show_progress,
+        name=name,
+    )

@@ -1,0 +1,141 @@
+"""Counting on Dask: a real LocalCluster (2 worker processes), no mocks.
+
+The property: the tokenizer file written from Dask counts is byte for byte the file written by
+training in one process on the same files, whatever the block size cuts the files into.  One
+cluster serves the whole module (starting one costs a second or two); the command line is run
+both against it (``--dask tcp://...``, a remote scheduler) and with ``--dask local``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from minigrad.cli import main
+from minigrad.tokenizers import BPETokenizer, count_chunks
+from tests.cli.support import assert_one_line_error, run_cli
+from tests.tokenizers.bpe_support import MULTILINGUAL
+from tests.tokenizers.test_trainer import SPECIAL, text_st
+
+pytest.importorskip("distributed", reason="needs the scale extra (dask[distributed])")
+
+from minigrad.tokenizers.dask import count_files, local_client, train_files
+
+
+@pytest.fixture(scope="module")
+def client():
+    with local_client(n_workers=2) as c:
+        assert len(c.scheduler_info()["workers"]) == 2
+        yield c
+
+
+def _write(folder: Path, texts: list[str]) -> list[Path]:
+    paths = []
+    for i, t in enumerate(texts):
+        p = folder / f"{i}.txt"
+        p.write_text(t, encoding="utf-8", newline="")
+        paths.append(p)
+    return paths
+
+
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    texts=st.lists(text_st, min_size=1, max_size=3),
+    blocksize=st.integers(1, 40),
+    pattern=st.sampled_from(["gpt2", "gpt4", "o200k", None]),
+)
+@example(texts=[f"ab cd{SPECIAL} ef\ngh", "é é\nb"], blocksize=1, pattern="gpt4")
+def test_dask_counts_equal_single_process_counts(client, tmp_path_factory, texts, blocksize,
+                                                 pattern):  # fmt: skip
+    paths = _write(tmp_path_factory.mktemp("d"), [t + " the cat\n" + t for t in texts])
+    want = count_chunks(paths, pattern, (SPECIAL,))
+    got = count_files(
+        paths, client=client, pattern=pattern, special_tokens=(SPECIAL,), blocksize=blocksize
+    )
+    assert got == want
+
+
+def test_tokenizer_file_is_byte_identical(client, tmp_path):
+    here = Path(__file__).read_text(encoding="utf-8")
+    texts = [MULTILINGUAL * 20, here * 3 + SPECIAL + MULTILINGUAL, "x"]
+    paths = _write(tmp_path, texts)
+    kw = dict(special_tokens=[SPECIAL], min_frequency=2)
+    single = BPETokenizer.train(paths, 700, **kw)
+    dask = train_files(paths, 700, client=client, blocksize=4096, **kw)
+    single.save(tmp_path / "single.mgbpe")
+    dask.save(tmp_path / "dask.mgbpe")
+    assert (tmp_path / "dask.mgbpe").read_bytes() == (tmp_path / "single.mgbpe").read_bytes()
+    assert dask.n_vocab == 700
+
+
+def test_cli_against_a_running_scheduler(client, tmp_path, capsys):
+    paths = _write(tmp_path, [MULTILINGUAL * 10, MULTILINGUAL[::-1] * 5])
+    files = [str(p) for p in paths]
+    one, two, three = (str(tmp_path / n) for n in ("one.mgbpe", "two.mgbpe", "c.bin"))
+    address = client.scheduler.address
+    assert main(["tokenizer", "train", *files, "--vocab-size", "400", "-o", one, "-q"]) == 0
+    assert (
+        main(["tokenizer", "train", *files, "--vocab-size", "400", "-o", two, "-q",
+              "--dask", address]) == 0
+    )  # fmt: skip
+    assert Path(one).read_bytes() == Path(two).read_bytes()
+    assert main(["tokenizer", "count", *files, "-o", three, "--dask", address]) == 0
+    assert "distinct" in capsys.readouterr().out
+    os.remove(two)
+    assert main(["tokenizer", "train", "--counts", three, "--vocab-size", "400", "-o", two]) == 0
+    assert Path(one).read_bytes() == Path(two).read_bytes()
+
+
+def test_cli_dask_local(tmp_path):
+    """``--dask local`` starts (and stops) a LocalCluster of its own."""
+    (tmp_path / "a.txt").write_text(MULTILINGUAL * 10, encoding="utf-8")
+    r = run_cli("tokenizer", "train", "a.txt", "--vocab-size", "300", "-o", "d.mgbpe", "-q",
+                "--dask", "local", cwd=tmp_path)  # fmt: skip
+    assert r.returncode == 0, r.stderr[-3000:]
+    single = BPETokenizer.train([tmp_path / "a.txt"], 300)
+    assert BPETokenizer.load(tmp_path / "d.mgbpe") == single
+
+
+def test_errors_come_back_from_the_workers(client, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine text here\n" * 100 + b"\xff\xfe broken")
+    with pytest.raises(ValueError, match="not valid UTF-8"):
+        count_files([bad], client=client, blocksize=64)
+    only_special = tmp_path / "s.txt"
+    only_special.write_text(SPECIAL * 3, encoding="utf-8")
+    with pytest.raises(ValueError, match="no text"):
+        count_files([only_special], client=client, special_tokens=[SPECIAL])
+    with pytest.raises(FileNotFoundError):
+        count_files([tmp_path / "missing.txt"], client=client)
+    with pytest.raises(ValueError, match="blocksize"):
+        count_files([bad], client=client, blocksize=0)
+
+
+def test_cli_refuses_max_distinct_with_dask(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text("the cat", encoding="utf-8")
+    args = ["tokenizer", "train", str(tmp_path / "a.txt"), "--dask", "local"]
+    assert main([*args, "--max-distinct", "10", "-o", str(tmp_path / "t.mgbpe")]) == 2
+    assert_one_line_error(capsys.readouterr().err, "--max-distinct")
+
+
+def test_readme_cluster_example_runs(tmp_path, monkeypatch):
+    """The README's "Training on a cluster" example, verbatim, on a small corpus folder."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Training on a cluster", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    (tmp_path / "corpus").mkdir()
+    for i in range(3):
+        text = MULTILINGUAL[i * 100 :] * 10 + Path(__file__).read_text(encoding="utf-8")
+        (tmp_path / "corpus" / f"{i}.txt").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(code, "README", "exec"), ns)
+    files = sorted(Path("corpus").glob("*.txt"))
+    BPETokenizer.train(files, 1000).save("single.mgbpe")
+    assert Path("single.mgbpe").read_bytes() == Path("tok.mgbpe").read_bytes()
