@@ -1,0 +1,372 @@
+"""Bytes in, int32 ids out: the whole encode of a built-in pattern in compiled code.
+
+``BPETokenizer`` hands this module the UTF-8 bytes of a text; it returns the ids as one int32
+array.  Between the two, no Python object is made per chunk:
+
+1. the compiled scanner (``fast.scanners``) writes the chunk bounds of a block of the text;
+2. ``encode_block`` takes each chunk in turn and gets its ids from, in order,
+
+   * a **pre-token cache** (chunk bytes -> ids): most chunks of real text repeat (``" the"``,
+     ``"self"``, ``"    "``), so most chunks cost one hash probe and a copy;
+   * the **token table** (bytes -> rank): a chunk that is a token is that token (tiktoken's
+     shortcut, which is part of its rule, not only a speed-up);
+   * the **merge**: tiktoken's rule (join the adjacent pair of lowest rank, leftmost on a tie)
+     over the pair table (``pair_key(left, right) -> id of left+right``, see
+     ``encoder.CompiledMerger``).  A short chunk uses tiktoken's own simple loop (quadratic in
+     the chunk's length, and the fastest for the few bytes of most chunks); a chunk longer than
+     ``SHORT_MERGE`` bytes goes to the O(n log n) heap merge (``encoder.merge_chunks``), so
+     ``"a" * 1_000_000`` stays fast.
+
+The cache is **bounded**: at most ``CACHE_ENTRIES`` chunks of up to ``CACHE_MAX_BYTES`` bytes,
+in fixed arrays; when it is full it is emptied and refilled (the simplest policy with a hard
+bound, and a miss costs only one merge of a short chunk).  Each thread gets its own cache
+(``threading.local``), so the kernels share nothing writable and run without the GIL in
+parallel (``fast.parallel``).  ``BPETokenizer.clear_cache`` empties them all.
+
+Layout of a byte map (the token table and the cache are both one): open addressing over
+``bytes_key`` (``tables.py``: a chunk of up to 7 bytes is its own key, longer ones are hashed and
+confirmed byte by byte), entry ``t`` holds its bytes at ``arena[ent_start[t]:]`` (``ent_len[t]``
+of them) and its ids at ``ids[val_start[t]:]`` (``val_len[t]`` of them); ``meta`` holds
+``[entries, arena bytes used, ids used, times emptied]``.
+
+The references: ``BPETokenizer._encode_chunks`` (plain Python) and tiktoken; the tests hold this
+path to both, and run it as plain Python under ``NUMBA_DISABLE_JIT=1``.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from minigrad.tokenizers.fast.encoder import CompiledMerger, merge_chunks
+from minigrad.tokenizers.fast.scanners import SCANNERS
+from minigrad.tokenizers.fast.tables import _HASH_MASK, lookup, mix, pair_key
+from minigrad.tokenizers.fast.unicode_table import class_table
+from minigrad.tokenizers.patterns import canonical_name
+
+#: Entries of each thread's pre-token cache (emptied when full: memory stays bounded).
+CACHE_ENTRIES = 1 << 16
+#: Chunks longer than this many bytes are not cached (they rarely repeat).
+CACHE_MAX_BYTES = 64
+#: Chunks up to this many bytes use the simple quadratic merge; longer ones the heap merge.
+SHORT_MERGE = 96
+#: Chunk offsets per scanner call: bounds the scratch, and each kernel call stays short.
+BLOCK = 1 << 16
+
+_jit = njit(cache=True, nogil=True)
+_inline = njit(cache=True, nogil=True, inline="always")
+
+
+class ChunkCache(NamedTuple):
+    """Chunk bytes -> ids in fixed arrays (see ``cache_find``): the pre-token cache, and the
+    token table (each token -> its rank)."""
+
+    slots: np.ndarray  # int64 (slots, 4): k0, k1, value, arena offset; k1 == 0: free
+    arena: np.ndarray  # uint8: bytes of chunks longer than 14 bytes (to confirm a hash hit)
+    ids: np.ndarray  # int32: [count, ids...] of chunks whose ids do not fit one int64
+    meta: np.ndarray  # int64[5]: entries, arena used, ids used, times emptied, capacity
+
+
+def new_cache(entries: int = CACHE_ENTRIES, arena_bytes: int | None = None) -> ChunkCache:
+    """An empty pre-token cache for ``entries`` chunks (about 5 MB for the default)."""
+    slots = 16
+    while slots < 2 * entries:
+        slots *= 2
+    return ChunkCache(
+        np.zeros((slots, 4), np.int64),
+        np.zeros(8 * entries if arena_bytes is None else max(arena_bytes, 1), np.uint8),
+        np.zeros(4 * entries, np.int32),
+        np.array([0, 0, 0, 0, entries], np.int64),
+    )
+
+
+# A cache slot is 32 bytes, two to a cache line: a hit reads one line (the chunk's keys and,
+# for up to three ids, the ids themselves), which is what makes a hit cheap.
+_ID_BITS = 20  # ids packed three to an int64 value: count | id0 << 2 | id1 << 22 | id2 << 42
+_ID_MASK = (1 << _ID_BITS) - 1
+
+
+@_inline
+def chunk_keys(buf, s, e):
+    """Two int64 keys for ``buf[s:e]``: up to 14 bytes they *are* the bytes (k0: bytes 0-6,
+    k1: bytes 7-13, and the length in k1's top byte), so equal keys mean equal chunks; longer
+    chunks get two hashes and are confirmed byte by byte."""
+    n = e - s
+    k0 = np.int64(0)
+    k1 = np.int64(n) << 56
+    if n <= 14:
+        for q in range(min(n, 7)):
+            k0 |= np.int64(buf[s + q]) << (8 * q)
+        for q in range(7, n):
+            k1 |= np.int64(buf[s + q]) << (8 * (q - 7))
+    else:
+        h0 = np.int64(0)
+        h1 = np.int64(0)
+        for q in range(s, e):
+            b = np.int64(buf[q]) + 1
+            h0 = (h0 * 1000003 + b) & _HASH_MASK
+            h1 = (h1 * 999983 + b) & _HASH_MASK
+        k0 = h0
+        k1 |= h1
+    return k0, k1
+
+
+@_inline
+def cache_find(c, buf, s, e, k0, k1):
+    """The slot holding ``buf[s:e]`` (keys ``k0, k1``), or ``-(slot + 1)`` of the free slot
+    where it would go."""
+    mask = c.slots.shape[0] - 1
+    i = (mix(k0, mask) ^ mix(k1 ^ (k1 >> 31), mask)) & mask
+    n = e - s
+    while True:
+        sk1 = c.slots[i, 1]
+        if sk1 == 0:
+            return -(i + 1)
+        if sk1 == k1 and c.slots[i, 0] == k0:
+            if n <= 14:
+                return i
+            a = c.slots[i, 3]
+            q = 0
+            while q < n and c.arena[a + q] == buf[s + q]:
+                q += 1
+            if q == n:
+                return i
+        i = (i + 1) & mask
+
+
+@_inline
+def cache_copy(c, i, out, p):
+    """Write the ids of slot ``i`` to ``out[p:]``; returns how many."""
+    v = c.slots[i, 2]
+    if v >= 0:
+        nv = v & 3
+        out[p] = (v >> 2) & _ID_MASK
+        if nv > 1:
+            out[p + 1] = (v >> (2 + _ID_BITS)) & _ID_MASK
+            if nv > 2:
+                out[p + 2] = (v >> (2 + 2 * _ID_BITS)) & _ID_MASK
+        return nv
+    a = -v - 1
+    nv = c.ids[a]
+    for q in range(nv):
+        out[p + q] = c.ids[a + 1 + q]
+    return nv
+
+
+@_inline
+def cache_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
+    """Add ``buf[s:e] -> vals[v0:v0 + nv]`` at free ``slot`` (the caller looked the chunk up),
+    emptying the cache first when it is full."""
+    n = e - s
+    if c.meta[0] >= c.meta[4] or c.meta[1] + n > len(c.arena) or c.meta[2] + nv + 1 > len(c.ids):
+        c.slots[:] = 0
+        c.meta[0] = 0
+        c.meta[1] = 0
+        c.meta[2] = 0
+        c.meta[3] += 1
+        slot = -cache_find(c, buf, s, e, k0, k1) - 1
+    packable = nv <= 3
+    for q in range(nv):
+        if vals[v0 + q] > _ID_MASK:
+            packable = False
+    if packable:
+        v = np.int64(nv)
+        for q in range(nv):
+            v |= np.int64(vals[v0 + q]) << (2 + _ID_BITS * q)
+    else:
+        a = c.meta[2]
+        c.ids[a] = nv
+        for q in range(nv):
+            c.ids[a + 1 + q] = vals[v0 + q]
+        c.meta[2] = a + 1 + nv
+        v = -a - 1
+    if n > 14:
+        a = c.meta[1]
+        for q in range(n):
+            c.arena[a + q] = buf[s + q]
+        c.meta[1] = a + n
+        c.slots[slot, 3] = a
+    c.slots[slot, 0] = k0
+    c.slots[slot, 1] = k1
+    c.slots[slot, 2] = v
+    c.meta[0] += 1
+
+
+@_jit
+def build_token_map(arena, starts, lengths, ranks, m):
+    """Fill the empty map ``m`` with token ``i`` (``arena[starts[i]:starts[i] + lengths[i]]``)
+    -> ``[ranks[i]]``.  Tokens are distinct, so each goes in once; ``m`` is sized for them all,
+    so it is never emptied."""
+    for i in range(len(starts)):
+        s = starts[i]
+        e = s + lengths[i]
+        k0, k1 = chunk_keys(arena, s, e)
+        slot = -cache_find(m, arena, s, e, k0, k1) - 1
+        cache_insert(m, arena, s, e, k0, k1, slot, ranks, i, 1)
+
+
+@_inline
+def _short_merge(parts, ranks, n, pair_keys, pair_ids):
+    """tiktoken's loop on ``parts[:n]`` (ids), in place: returns the number of parts left.
+
+    ``ranks[i]`` is the id of ``parts[i] + parts[i + 1]`` (or a value above every id); each
+    step joins the lowest (leftmost on a tie) and recomputes its two neighbours' pairs.
+    """
+    big = np.int64(1) << 62
+    for i in range(n - 1):
+        r = lookup(pair_keys, pair_ids, pair_key(parts[i], parts[i + 1]))
+        ranks[i] = r if r >= 0 else big
+    while n > 1:
+        best = big
+        at = -1
+        for i in range(n - 1):
+            if ranks[i] < best:
+                best = ranks[i]
+                at = i
+        if at < 0:
+            break
+        parts[at] = best
+        for i in range(at + 1, n - 1):
+            parts[i] = parts[i + 1]
+            ranks[i] = ranks[i + 1]
+        n -= 1
+        if at + 1 < n:
+            r = lookup(pair_keys, pair_ids, pair_key(parts[at], parts[at + 1]))
+            ranks[at] = r if r >= 0 else big
+        if at > 0:
+            r = lookup(pair_keys, pair_ids, pair_key(parts[at - 1], parts[at]))
+            ranks[at - 1] = r if r >= 0 else big
+    return n
+
+
+@_jit
+def encode_block(buf, bounds, nb, byte_rank, pair_keys, pair_ids, tokens, cache, out, p):
+    """Write the ids of chunks ``buf[bounds[j]:bounds[j + 1]]`` (``j < nb - 1``) to ``out``
+    from index ``p``; returns the new ``p``.  ``out`` has room for one id per byte."""
+    parts = np.empty(SHORT_MERGE, np.int64)
+    ranks = np.empty(SHORT_MERGE, np.int64)
+    one = np.empty(1, np.int64)
+    for j in range(nb - 1):
+        s = bounds[j]
+        e = bounds[j + 1]
+        n = e - s
+        if n == 1:
+            out[p] = byte_rank[buf[s]]
+            p += 1
+            continue
+        slot = -1
+        if n <= CACHE_MAX_BYTES:
+            k0, k1 = chunk_keys(buf, s, e)
+            i = cache_find(cache, buf, s, e, k0, k1)
+            if i >= 0:  # seen before: copy its ids
+                p += cache_copy(cache, i, out, p)
+                continue
+            slot = -i - 1
+        if n > CACHE_MAX_BYTES:
+            k0, k1 = chunk_keys(buf, s, e)
+        t = cache_find(tokens, buf, s, e, k0, k1)
+        if t >= 0:  # the chunk is a token
+            nv = cache_copy(tokens, t, out, p)
+        elif n <= SHORT_MERGE:
+            for q in range(n):
+                parts[q] = byte_rank[buf[s + q]]
+            nv = _short_merge(parts, ranks, n, pair_keys, pair_ids)
+            for q in range(nv):
+                out[p + q] = parts[q]
+        else:  # long: the heap merge
+            one[0] = s
+            stop = np.empty(1, np.int64)
+            stop[0] = e
+            merged, _ = merge_chunks(buf, one, stop, byte_rank, pair_keys, pair_ids)
+            nv = len(merged)
+            for q in range(nv):
+                out[p + q] = merged[q]
+        if slot >= 0:
+            cache_insert(cache, buf, s, e, k0, k1, slot, out, p, nv)
+        p += nv
+    return p
+
+
+class ChunkEncoder:
+    """The compiled encode of one vocabulary and built-in pattern: ``encode(data) -> int32``.
+
+    >>> ranks = {bytes([i]): i for i in range(256)} | {b"aa": 256, b"aaa": 257, b"ab": 258}
+    >>> ChunkEncoder(ranks, "gpt4").encode(b"aaab ab").tolist()
+    [257, 98, 32, 258]
+
+    Holds the token and pair tables (built once) and one cache per thread that uses it.
+    """
+
+    def __init__(self, ranks: dict[bytes, int], pattern_name: str) -> None:
+        self.scan = SCANNERS[canonical_name(pattern_name)]
+        self.table = class_table()
+        merger = CompiledMerger(ranks)
+        self.byte_rank = merger.byte_rank
+        self.pair_keys, self.pair_ids = merger.pair_table
+        toks = list(ranks)
+        arena = np.frombuffer(b"".join(toks), np.uint8)
+        lengths = np.fromiter(map(len, toks), np.int64, len(toks))
+        starts = np.cumsum(lengths) - lengths
+        values = np.fromiter(ranks.values(), np.int32, len(toks))
+        self.tokens = new_cache(len(toks), len(arena))
+        build_token_map(arena, starts, lengths, values, self.tokens)
+        self._local = threading.local()
+        self._caches: list[ChunkCache] = []  # every thread's cache, for clear_cache
+        self._lock = threading.Lock()
+
+    def cache(self) -> ChunkCache:
+        """This thread's pre-token cache (made on first use)."""
+        c = getattr(self._local, "cache", None)
+        if c is None:
+            c = self._local.cache = new_cache()
+            with self._lock:
+                self._caches.append(c)
+        return c
+
+    def clear_cache(self) -> None:
+        """Empty every thread's cache (call it when no encode is running)."""
+        with self._lock:
+            for c in self._caches:
+                c.slots[:] = 0
+                c.meta[:3] = 0
+
+    def cache_sizes(self) -> list[int]:
+        """Entries held by each thread's cache (each is at most ``CACHE_ENTRIES``)."""
+        with self._lock:
+            return [int(c.meta[0]) for c in self._caches]
+
+    def encode(
+        self, data: bytes | np.ndarray, start: int = 0, stop: int | None = None
+    ) -> np.ndarray:
+        """The ids of UTF-8 ``data[start:stop]`` as an int32 array.
+
+        ``start`` and ``stop`` must be chunk boundaries of the whole text that the scan of
+        ``data[start:]`` finds without looking past the character at ``stop`` (0 and the end,
+        or the safe points of ``fast.parallel``): the scan then reads up to the end of that
+        character only and stops at ``stop``.
+        """
+        buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
+        if stop is None or stop >= len(buf):
+            stop = len(buf)
+        else:  # scan to the end of the character at stop: it decides the chunk before it
+            lead = int(buf[stop])
+            width = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
+            buf = buf[: stop + width]
+        out = np.empty(stop - start, np.int32)
+        bounds = np.empty(BLOCK, np.int64)
+        cache = self.cache()
+        p = 0
+        pos = start
+        while pos < stop:
+            count, pos = self.scan(buf, self.table, bounds, pos)
+            if pos > stop:  # the chunk after stop: not ours
+                count = int(np.searchsorted(bounds[:count], stop)) + 1
+                pos = stop
+            p = encode_block(
+                buf, bounds, count, self.byte_rank, self.pair_keys, self.pair_ids,
+                self.tokens, cache, out, p,
+            )  # fmt: skip
+        return out[:p]
