@@ -43,14 +43,14 @@ from numba import njit
 
 from minigrad.tokenizers.fast.encoder import CompiledMerger, merge_chunks
 from minigrad.tokenizers.fast.scanners import SCANNERS
-from minigrad.tokenizers.fast.tables import _HASH_MASK, lookup, mix, pair_key
+from minigrad.tokenizers.fast.tables import _HASH_MASK, mix, pair_key
 from minigrad.tokenizers.fast.unicode_table import class_table
 from minigrad.tokenizers.patterns import canonical_name
 
 #: Entries of each thread's pre-token cache (emptied when full: memory stays bounded).
-CACHE_ENTRIES = 1 << 16
-#: Chunks longer than this many bytes are not cached (they rarely repeat).
-CACHE_MAX_BYTES = 64
+CACHE_ENTRIES = 1 << 17
+#: Chunks longer than this many bytes are not cached (they rarely repeat; the key is the bytes).
+CACHE_MAX_BYTES = 28
 #: Chunks up to this many bytes use the simple quadratic merge; longer ones the heap merge.
 SHORT_MERGE = 96
 #: Chunk offsets per scanner call: bounds the scratch, and each kernel call stays short.
@@ -60,9 +60,20 @@ _jit = njit(cache=True, nogil=True)
 _inline = njit(cache=True, nogil=True, inline="always")
 
 
-class ChunkCache(NamedTuple):
-    """Chunk bytes -> ids in fixed arrays (see ``cache_find``): the pre-token cache, and the
-    token table (each token -> its rank)."""
+class MergeTables(NamedTuple):
+    """What the merge reads: each byte's id, the dense table of byte pairs (``byte_pairs[x <<
+    8 | y]``: the id of bytes x + y, or -1), and the pair table twice: as (key, id) rows for
+    the short merge, as two arrays for ``encoder.merge_chunks``."""
+
+    byte_rank: np.ndarray  # int64[256]
+    byte_pairs: np.ndarray  # int32[65536]
+    pairs: np.ndarray  # int64 (slots, 2)
+    pair_keys: np.ndarray  # int64 (slots,)
+    pair_ids: np.ndarray  # int64 (slots,)
+
+
+class TokenTable(NamedTuple):
+    """Byte strings -> ids in fixed arrays (see ``table_find``): each token -> its rank."""
 
     slots: np.ndarray  # int64 (slots, 4): k0, k1, value, arena offset; k1 == 0: free
     arena: np.ndarray  # uint8: bytes of chunks longer than 14 bytes (to confirm a hash hit)
@@ -70,23 +81,23 @@ class ChunkCache(NamedTuple):
     meta: np.ndarray  # int64[5]: entries, arena used, ids used, times emptied, capacity
 
 
-def new_cache(entries: int = CACHE_ENTRIES, arena_bytes: int | None = None) -> ChunkCache:
-    """An empty pre-token cache for ``entries`` chunks (about 5 MB for the default)."""
+def new_token_table(entries: int, arena_bytes: int) -> TokenTable:
+    """An empty table with room for ``entries`` strings of ``arena_bytes`` bytes in all."""
     slots = 16
     while slots < 2 * entries:
         slots *= 2
-    return ChunkCache(
+    return TokenTable(
         np.zeros((slots, 4), np.int64),
-        np.zeros(8 * entries if arena_bytes is None else max(arena_bytes, 1), np.uint8),
+        np.zeros(max(arena_bytes, 1), np.uint8),
         np.zeros(4 * entries, np.int32),
         np.array([0, 0, 0, 0, entries], np.int64),
     )
 
 
-# A cache slot is 32 bytes, two to a cache line: a hit reads one line (the chunk's keys and,
-# for up to three ids, the ids themselves), which is what makes a hit cheap.
-_ID_BITS = 20  # ids packed three to an int64 value: count | id0 << 2 | id1 << 22 | id2 << 42
-_ID_MASK = (1 << _ID_BITS) - 1
+# A token-table slot is 32 bytes, two to a cache line: keys, the id packed as
+# ``1 | id << 2`` (``_TOKEN_BITS``), and where the bytes of a token over 14 bytes are.
+_TOKEN_BITS = 20
+_TOKEN_MASK = (1 << _TOKEN_BITS) - 1
 
 
 @_inline
@@ -115,7 +126,7 @@ def chunk_keys(buf, s, e):
 
 
 @_inline
-def cache_find(c, buf, s, e, k0, k1):
+def table_find(c, buf, s, e, k0, k1):
     """The slot holding ``buf[s:e]`` (keys ``k0, k1``), or ``-(slot + 1)`` of the free slot
     where it would go."""
     mask = c.slots.shape[0] - 1
@@ -138,16 +149,16 @@ def cache_find(c, buf, s, e, k0, k1):
 
 
 @_inline
-def cache_copy(c, i, out, p):
+def table_copy(c, i, out, p):
     """Write the ids of slot ``i`` to ``out[p:]``; returns how many."""
     v = c.slots[i, 2]
     if v >= 0:
         nv = v & 3
-        out[p] = (v >> 2) & _ID_MASK
+        out[p] = (v >> 2) & _TOKEN_MASK
         if nv > 1:
-            out[p + 1] = (v >> (2 + _ID_BITS)) & _ID_MASK
+            out[p + 1] = (v >> (2 + _TOKEN_BITS)) & _TOKEN_MASK
             if nv > 2:
-                out[p + 2] = (v >> (2 + 2 * _ID_BITS)) & _ID_MASK
+                out[p + 2] = (v >> (2 + 2 * _TOKEN_BITS)) & _TOKEN_MASK
         return nv
     a = -v - 1
     nv = c.ids[a]
@@ -157,7 +168,7 @@ def cache_copy(c, i, out, p):
 
 
 @_inline
-def cache_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
+def table_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
     """Add ``buf[s:e] -> vals[v0:v0 + nv]`` at free ``slot`` (the caller looked the chunk up),
     emptying the cache first when it is full."""
     n = e - s
@@ -167,15 +178,15 @@ def cache_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
         c.meta[1] = 0
         c.meta[2] = 0
         c.meta[3] += 1
-        slot = -cache_find(c, buf, s, e, k0, k1) - 1
+        slot = -table_find(c, buf, s, e, k0, k1) - 1
     packable = nv <= 3
     for q in range(nv):
-        if vals[v0 + q] > _ID_MASK:
+        if vals[v0 + q] > _TOKEN_MASK:
             packable = False
     if packable:
         v = np.int64(nv)
         for q in range(nv):
-            v |= np.int64(vals[v0 + q]) << (2 + _ID_BITS * q)
+            v |= np.int64(vals[v0 + q]) << (2 + _TOKEN_BITS * q)
     else:
         a = c.meta[2]
         c.ids[a] = nv
@@ -195,6 +206,111 @@ def cache_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
     c.meta[0] += 1
 
 
+# ---- the pre-token cache: 2-way buckets of 64-byte slots, least recently used out -----------
+# A slot is one cache line, eight int64s: four keys that *are* the chunk's bytes (7 per word,
+# the length in k3's top byte), so equal keys mean equal chunks and a hit reads nothing else,
+# then four words that pack up to 12 ids (``_pack``).  A chunk goes to one bucket of two slots,
+# the more recently used first; a new chunk takes the first slot and pushes the other one out.
+# So the cache never needs emptying and holds at most its number of slots: a hard bound.
+_ID_BITS = 20  # three ids per value word; the count sits in bits 60-63 of the first
+_ID_MASK = (1 << _ID_BITS) - 1
+_MAX_IDS = 12
+
+
+def new_cache(entries: int = CACHE_ENTRIES) -> np.ndarray:
+    """An empty pre-token cache of ``entries`` slots (a power of two, at least 2): 64 bytes
+    each, 4 MiB for the default.  A count of 0 (``_unpack``) marks a free slot."""
+    n = 2
+    while n < entries:
+        n *= 2
+    return np.zeros((n, 8), np.int64)
+
+
+@_inline
+def pre_keys(buf, s, e):
+    """The four keys of a chunk of at most ``CACHE_MAX_BYTES`` bytes: its bytes, packed."""
+    n = e - s
+    k0 = np.int64(0)
+    k1 = np.int64(0)
+    k2 = np.int64(0)
+    k3 = np.int64(n) << 56
+    for q in range(min(n, 7)):
+        k0 |= np.int64(buf[s + q]) << (8 * q)
+    for q in range(7, min(n, 14)):
+        k1 |= np.int64(buf[s + q]) << (8 * (q - 7))
+    for q in range(14, min(n, 21)):
+        k2 |= np.int64(buf[s + q]) << (8 * (q - 14))
+    for q in range(21, n):
+        k3 |= np.int64(buf[s + q]) << (8 * (q - 21))
+    return (k0, k1, k2, k3)
+
+
+@_inline
+def _bucket(c, k):
+    mask = (c.shape[0] >> 1) - 1
+    return 2 * ((mix(k[0], mask) ^ mix(k[1] ^ k[3], mask) ^ mix(k[2], mask)) & mask)
+
+
+@_inline
+def _matches(c, i, k):
+    return c[i, 0] == k[0] and c[i, 1] == k[1] and c[i, 2] == k[2] and c[i, 3] == k[3]
+
+
+@_inline
+def _unpack(c, i, out, p):
+    """Write the ids packed in slot ``i`` (``_pack``) to ``out[p:]``; returns how many."""
+    nv = (c[i, 4] >> 60) & 15
+    for q in range(nv):
+        out[p + q] = (c[i, 4 + q // 3] >> (_ID_BITS * (q % 3))) & _ID_MASK
+    return nv
+
+
+@_inline
+def cache_get(c, k, out, p):
+    """Copy the cached ids of the chunk with keys ``k`` to ``out[p:]``: how many, or 0 on a
+    miss.  A hit in the bucket's second slot swaps it with the first."""
+    i = _bucket(c, k)
+    if _matches(c, i, k):
+        return _unpack(c, i, out, p)
+    if _matches(c, i + 1, k):
+        for q in range(8):
+            c[i, q], c[i + 1, q] = c[i + 1, q], c[i, q]
+        return _unpack(c, i, out, p)
+    return 0
+
+
+@_inline
+def cache_put(c, k, vals, v0, nv):
+    """Cache ``vals[v0:v0 + nv]`` for the chunk with keys ``k`` (absent: the caller missed) in
+    its bucket's first slot, the previous first moving to the second.  More than ``_MAX_IDS``
+    ids, or an id of 2**20 or more, is not cached."""
+    if nv > _MAX_IDS:
+        return
+    for q in range(nv):
+        if vals[v0 + q] > _ID_MASK:
+            return
+    i = _bucket(c, k)
+    if c[i, 4] != 0:
+        for q in range(8):
+            c[i + 1, q] = c[i, q]
+    for q in range(4):
+        c[i, q] = k[q]
+        c[i, 4 + q] = 0
+    c[i, 4] = np.int64(nv) << 60
+    for q in range(nv):
+        c[i, 4 + q // 3] |= np.int64(vals[v0 + q]) << (_ID_BITS * (q % 3))
+
+
+@_jit
+def byte_pair_table(byte_rank, pairs):
+    """The dense byte-pair table of ``MergeTables`` (256 KiB: it stays in the CPU's cache)."""
+    out = np.full(1 << 16, -1, np.int32)
+    for x in range(256):
+        for y in range(256):
+            out[(x << 8) | y] = pair_rank(pairs, byte_rank[x], byte_rank[y])
+    return out
+
+
 @_jit
 def build_token_map(arena, starts, lengths, ranks, m):
     """Fill the empty map ``m`` with token ``i`` (``arena[starts[i]:starts[i] + lengths[i]]``)
@@ -204,20 +320,40 @@ def build_token_map(arena, starts, lengths, ranks, m):
         s = starts[i]
         e = s + lengths[i]
         k0, k1 = chunk_keys(arena, s, e)
-        slot = -cache_find(m, arena, s, e, k0, k1) - 1
-        cache_insert(m, arena, s, e, k0, k1, slot, ranks, i, 1)
+        slot = -table_find(m, arena, s, e, k0, k1) - 1
+        table_insert(m, arena, s, e, k0, k1, slot, ranks, i, 1)
 
 
 @_inline
-def _short_merge(parts, ranks, n, pair_keys, pair_ids):
-    """tiktoken's loop on ``parts[:n]`` (ids), in place: returns the number of parts left.
+def pair_rank(pairs, a, b):
+    """The id of token ``a`` + token ``b``, or -1: the pair table as (key, id) rows, so that a
+    probe reads one cache line (``tables.find``'s layout otherwise: linear probing, -1 free)."""
+    key = pair_key(a, b)
+    mask = pairs.shape[0] - 1
+    i = mix(key, mask)
+    while True:
+        k = pairs[i, 0]
+        if k == key:
+            return pairs[i, 1]
+        if k == -1:
+            return -1
+        i = (i + 1) & mask
 
-    ``ranks[i]`` is the id of ``parts[i] + parts[i + 1]`` (or a value above every id); each
-    step joins the lowest (leftmost on a tie) and recomputes its two neighbours' pairs.
+
+@_inline
+def _short_merge(buf, s, n, parts, ranks, byte_rank, byte_pairs, pairs):
+    """tiktoken's loop on the bytes ``buf[s:s + n]``: leaves the ids in ``parts`` and returns
+    how many.
+
+    ``ranks[i]`` is the id of ``parts[i] + parts[i + 1]`` (or a value above every id; the
+    first ones come from the dense byte-pair table); each step joins the lowest (leftmost on a
+    tie) and recomputes its two neighbours' pairs.
     """
     big = np.int64(1) << 62
+    for i in range(n):
+        parts[i] = byte_rank[buf[s + i]]
     for i in range(n - 1):
-        r = lookup(pair_keys, pair_ids, pair_key(parts[i], parts[i + 1]))
+        r = byte_pairs[(np.int64(buf[s + i]) << 8) | buf[s + i + 1]]
         ranks[i] = r if r >= 0 else big
     while n > 1:
         best = big
@@ -234,21 +370,24 @@ def _short_merge(parts, ranks, n, pair_keys, pair_ids):
             ranks[i] = ranks[i + 1]
         n -= 1
         if at + 1 < n:
-            r = lookup(pair_keys, pair_ids, pair_key(parts[at], parts[at + 1]))
+            r = pair_rank(pairs, parts[at], parts[at + 1])
             ranks[at] = r if r >= 0 else big
         if at > 0:
-            r = lookup(pair_keys, pair_ids, pair_key(parts[at - 1], parts[at]))
+            r = pair_rank(pairs, parts[at - 1], parts[at])
             ranks[at - 1] = r if r >= 0 else big
     return n
 
 
 @_jit
-def encode_block(buf, bounds, nb, byte_rank, pair_keys, pair_ids, tokens, cache, out, p):
+def encode_block(buf, bounds, nb, tables, tokens, cache, out, p):
     """Write the ids of chunks ``buf[bounds[j]:bounds[j + 1]]`` (``j < nb - 1``) to ``out``
     from index ``p``; returns the new ``p``.  ``out`` has room for one id per byte."""
+    byte_rank, byte_pairs, pairs, pair_keys, pair_ids = tables
     parts = np.empty(SHORT_MERGE, np.int64)
     ranks = np.empty(SHORT_MERGE, np.int64)
     one = np.empty(1, np.int64)
+    stop = np.empty(1, np.int64)
+    k = (np.int64(0), np.int64(0), np.int64(0), np.int64(0))
     for j in range(nb - 1):
         s = bounds[j]
         e = bounds[j + 1]
@@ -257,35 +396,29 @@ def encode_block(buf, bounds, nb, byte_rank, pair_keys, pair_ids, tokens, cache,
             out[p] = byte_rank[buf[s]]
             p += 1
             continue
-        slot = -1
         if n <= CACHE_MAX_BYTES:
-            k0, k1 = chunk_keys(buf, s, e)
-            i = cache_find(cache, buf, s, e, k0, k1)
-            if i >= 0:  # seen before: copy its ids
-                p += cache_copy(cache, i, out, p)
+            k = pre_keys(buf, s, e)
+            nv = cache_get(cache, k, out, p)
+            if nv:  # seen recently
+                p += nv
                 continue
-            slot = -i - 1
-        if n > CACHE_MAX_BYTES:
-            k0, k1 = chunk_keys(buf, s, e)
-        t = cache_find(tokens, buf, s, e, k0, k1)
+        k0, k1 = chunk_keys(buf, s, e)
+        t = table_find(tokens, buf, s, e, k0, k1)
         if t >= 0:  # the chunk is a token
-            nv = cache_copy(tokens, t, out, p)
+            nv = table_copy(tokens, t, out, p)
         elif n <= SHORT_MERGE:
-            for q in range(n):
-                parts[q] = byte_rank[buf[s + q]]
-            nv = _short_merge(parts, ranks, n, pair_keys, pair_ids)
+            nv = _short_merge(buf, s, n, parts, ranks, byte_rank, byte_pairs, pairs)
             for q in range(nv):
                 out[p + q] = parts[q]
         else:  # long: the heap merge
             one[0] = s
-            stop = np.empty(1, np.int64)
             stop[0] = e
             merged, _ = merge_chunks(buf, one, stop, byte_rank, pair_keys, pair_ids)
             nv = len(merged)
             for q in range(nv):
                 out[p + q] = merged[q]
-        if slot >= 0:
-            cache_insert(cache, buf, s, e, k0, k1, slot, out, p, nv)
+        if n <= CACHE_MAX_BYTES:
+            cache_put(cache, k, out, p, nv)
         p += nv
     return p
 
@@ -300,28 +433,34 @@ class ChunkEncoder:
     Holds the token and pair tables (built once) and one cache per thread that uses it.
     """
 
-    def __init__(self, ranks: dict[bytes, int], pattern_name: str) -> None:
+    def __init__(
+        self, ranks: dict[bytes, int], pattern_name: str, cache_entries: int = CACHE_ENTRIES
+    ) -> None:
+        self.cache_entries = cache_entries
         self.scan = SCANNERS[canonical_name(pattern_name)]
         self.table = class_table()
         merger = CompiledMerger(ranks)
-        self.byte_rank = merger.byte_rank
-        self.pair_keys, self.pair_ids = merger.pair_table
+        pair_keys, pair_ids = merger.pair_table
+        pairs = np.stack([pair_keys, pair_ids], axis=1)
+        self.tables = MergeTables(
+            merger.byte_rank, byte_pair_table(merger.byte_rank, pairs), pairs, pair_keys, pair_ids
+        )
         toks = list(ranks)
         arena = np.frombuffer(b"".join(toks), np.uint8)
         lengths = np.fromiter(map(len, toks), np.int64, len(toks))
         starts = np.cumsum(lengths) - lengths
         values = np.fromiter(ranks.values(), np.int32, len(toks))
-        self.tokens = new_cache(len(toks), len(arena))
+        self.tokens = new_token_table(len(toks), len(arena))
         build_token_map(arena, starts, lengths, values, self.tokens)
         self._local = threading.local()
-        self._caches: list[ChunkCache] = []  # every thread's cache, for clear_cache
+        self._caches: list[np.ndarray] = []  # every thread's cache, for clear_cache
         self._lock = threading.Lock()
 
-    def cache(self) -> ChunkCache:
+    def cache(self) -> np.ndarray:
         """This thread's pre-token cache (made on first use)."""
         c = getattr(self._local, "cache", None)
         if c is None:
-            c = self._local.cache = new_cache()
+            c = self._local.cache = new_cache(self.cache_entries)
             with self._lock:
                 self._caches.append(c)
         return c
@@ -330,13 +469,12 @@ class ChunkEncoder:
         """Empty every thread's cache (call it when no encode is running)."""
         with self._lock:
             for c in self._caches:
-                c.slots[:] = 0
-                c.meta[:3] = 0
+                c[:] = 0
 
     def cache_sizes(self) -> list[int]:
         """Entries held by each thread's cache (each is at most ``CACHE_ENTRIES``)."""
         with self._lock:
-            return [int(c.meta[0]) for c in self._caches]
+            return [int(np.count_nonzero(c[:, 4])) for c in self._caches]
 
     def encode(
         self, data: bytes | np.ndarray, start: int = 0, stop: int | None = None
@@ -365,8 +503,5 @@ class ChunkEncoder:
             if pos > stop:  # the chunk after stop: not ours
                 count = int(np.searchsorted(bounds[:count], stop)) + 1
                 pos = stop
-            p = encode_block(
-                buf, bounds, count, self.byte_rank, self.pair_keys, self.pair_ids,
-                self.tokens, cache, out, p,
-            )  # fmt: skip
+            p = encode_block(buf, bounds, count, self.tables, self.tokens, cache, out, p)
         return out[:p]
