@@ -283,6 +283,37 @@ def by_kind(sections, ratios, n_bytes, vocab, repeats, docs) -> str:
     )
 
 
+def spin(n_threads: int, work: int = 20_000_000) -> None:
+    """The control of the threads section: ``work`` steps of a trivial numba ``nogil`` loop in
+    all, split among ``n_threads`` threads.  Its speed-up is
+    what the machine offers right now (1.0 when the other cores are busy; 2.0 on two idle
+    cores): read minigrad's and tiktoken's speed-ups against it."""
+    import threading
+
+    from numba import njit
+
+    global _spin_kernel
+    if _spin_kernel is None:
+
+        @njit(nogil=True)
+        def kernel(n):
+            s = 0.0
+            for i in range(n):
+                s += i * 0.5
+            return s
+
+        _spin_kernel = kernel
+    each = work // n_threads
+    workers = [threading.Thread(target=_spin_kernel, args=(each,)) for _ in range(n_threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+_spin_kernel = None
+
+
 def threads_section(sections, ratios, vocabs, text, docs, enc, repeats) -> None:
     """minigrad with 2 threads against 1 (one long text; a batch of files), tiktoken's batch
     likewise, on the cl100k ranks when present."""
@@ -310,6 +341,10 @@ def threads_section(sections, ratios, vocabs, text, docs, enc, repeats) -> None:
                 ("tiktoken", "encode_ordinary_batch", peer.encode_ordinary_batch, docs),
             ]
             for n in (1, 2)
+        ]
+        + [
+            Contender(f"control: nogil spin kernel, {n} thread{'s' * (n > 1)}", partial(spin, n))
+            for n in (1, 2)
         ],
         repeats=repeats,
         baseline="tiktoken encode_ordinary_batch, 1 thread",
@@ -324,6 +359,9 @@ def threads_section(sections, ratios, vocabs, text, docs, enc, repeats) -> None:
               "minigrad encode_ordinary_batch, 2 threads",
               "minigrad encode_ordinary_batch, 1 thread", invert=True, goal=1.6, op=">=",
               source="issue 19.2"),
+        Ratio("threads: control (a trivial nogil kernel), 2 threads / 1 (speed-up)", sec,
+              "control: nogil spin kernel, 2 threads", "control: nogil spin kernel, 1 thread",
+              invert=True),
         Ratio("threads: tiktoken batch, 2 threads / 1 (speed-up)", sec,
               "tiktoken encode_ordinary_batch, 2 threads",
               "tiktoken encode_ordinary_batch, 1 thread", invert=True),
