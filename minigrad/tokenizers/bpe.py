@@ -314,8 +314,9 @@ class BPETokenizer:
             from minigrad.tokenizers.fast.parallel import encode_parallel
             from minigrad.tokenizers.fast.pretokenize import encode_text
 
-            ids = encode_parallel(self._chunks(), encode_text(text), num_threads)
-            return ids.astype(np.int64) if as_array else ids.tolist()
+            encoder = self._chunks()
+            ids = encode_parallel(encoder, encode_text(text), num_threads)
+            return ids.astype(np.int64) if as_array else encoder.to_list(ids)
         out = self._encode_chunks(self._split(replace_surrogates(text)))
         return np.array(out, dtype=np.int64) if as_array else out
 

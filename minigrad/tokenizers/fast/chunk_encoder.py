@@ -452,9 +452,16 @@ class ChunkEncoder:
         values = np.fromiter(ranks.values(), np.int32, len(toks))
         self.tokens = new_token_table(len(toks), len(arena))
         build_token_map(arena, starts, lengths, values, self.tokens)
+        #: every id as a Python int, for ``to_list``
+        self._ints = np.array(range(int(values.max(initial=0)) + 1), dtype=object)
         self._local = threading.local()
         self._caches: list[np.ndarray] = []  # every thread's cache, for clear_cache
         self._lock = threading.Lock()
+
+    def to_list(self, ids: np.ndarray) -> list[int]:
+        """``ids.tolist()``, twice as fast: the ints exist already, so the list takes new
+        references to them (``take`` on an object array) instead of making an int per id."""
+        return self._ints.take(ids).tolist()
 
     def cache(self) -> np.ndarray:
         """This thread's pre-token cache (made on first use)."""

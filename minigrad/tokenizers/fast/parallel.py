@@ -139,10 +139,10 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
     ids into lists (with it).
     """
     if len(datas) == 1:
-        return [encode_parallel(encoder, datas[0], num_threads).tolist()]
+        return [encoder.to_list(encode_parallel(encoder, datas[0], num_threads))]
     total = sum(len(d) for d in datas)
     if num_threads < 2 or len(datas) < 2 or total < PARALLEL_MIN_BYTES // 4:
-        return [encoder.encode(d).tolist() for d in datas]
+        return [encoder.to_list(encoder.encode(d)) for d in datas]
     bounds = [0]
     acc = 0
     for i, d in enumerate(datas):
@@ -153,7 +153,7 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
         bounds.append(len(datas))
 
     def group(a_b: tuple[int, int]) -> list[list[int]]:
-        return [encoder.encode(d).tolist() for d in datas[a_b[0] : a_b[1]]]
+        return [encoder.to_list(encoder.encode(d)) for d in datas[a_b[0] : a_b[1]]]
 
     out: list[list[int]] = []
     for ids in _pool(num_threads).map(group, itertools.pairwise(bounds)):
