@@ -28,6 +28,44 @@ first.  And threads (issue 19.2): minigrad ``encode_to_numpy`` of one long text 
 
     python -m benchmarks encode            # 10 MB, vocab 32768; kinds 4 MB each, vocab 50k
     python -m benchmarks encode --quick    # 200 KB, vocab 1024; kinds 100 KB (a smoke run)
+
+What was tried for issue 19.1 (cl100k_base, 2 or 4 MB of each kind, medians of 7-9 calls of
+CPU time on this 2-CPU VM while other jobs ran, load 1.5-4: ratios, not absolute times).  The
+starting point, the distinct-chunk path (numba dedupe, a Python dict cache, numba gather), was
+4.6x / 4.8x / 3.0x tiktoken on code / prose / multilingual (2 MB, ids as an array).
+
+* kept: the whole encode in numba per block of chunks, bytes in and int32 out
+  (``fast/chunk_encoder.py``); per chunk, cache -> token table -> merge.
+* tried, no: the pre-token cache as an open-addressing table over separate arrays (keys,
+  entry index, entry offsets and lengths, ids), emptied when full.  A hit touched four arrays:
+  65 ns per chunk for the probe alone, 24 ms for the 420k chunks of 2 MB of code (3.9x
+  tiktoken).
+* tried, no: 32-byte slots (key = the chunk's bytes up to 14, up to 3 ids packed beside it),
+  65,536 entries, emptied when full: 9 ms for the same 420k chunks (8.2x on 2 MB of code), but
+  multilingual text fell to 2.2x at 4 MB: its chunks often exceed 14 bytes or 3 ids (never
+  cached) and the 100k distinct chunks kept emptying the cache.
+* tried, no: 2-way buckets of those 32-byte slots (21-byte keys), least recently used out:
+  multilingual 2.4x; only 53k of its 99k short distinct chunks fit 3 ids.
+* kept: 2-way buckets of 64-byte slots (28-byte keys, up to 12 ids; one cache line a hit).
+  Entries per thread against time on 4 MB, multilingual / code: 2**16: 118 / 52 ms, 2**17:
+  95 / 50, 2**18: 77 / 50, 2**20: 64 / 49.  Kept 2**17 (8 MiB per thread): the code gains
+  nothing beyond, and the memory is per thread.
+* tried, no: the four keys built in a small array (``np.zeros(4)`` per chunk): 72 ms instead
+  of 52 on code (an allocation per chunk); they are four scalars.
+* neutral, kept: the pair table as (key, id) rows, and a dense 256x256 byte-pair table for
+  a merge's first pass: 132 ms before, 130 after on multilingual (within noise).
+* kept: ids to a list by ``take`` on an object array of the vocabulary's ints, then
+  ``tolist``: 12 ms instead of 26 ms for 965k ids (``ndarray.tolist`` makes an int per id).
+* not reached: multilingual text stays near 3x.  Its chunks are long and diverse (100k
+  distinct among 680k in 4 MB), so about a sixth are merged afresh at tiktoken's cost (~0.5 us
+  each); a faster merge for those (the ``bpe`` crate's backtracking encoder) is the next step.
+  Splitting is the other floor: the compiled scanner alone takes ~40% of minigrad's time on
+  code.
+
+Threads (issue 19.2): during this work the machine gave one core's worth of CPU to this
+process (a trivial numba ``nogil`` loop ran 1.0x faster on two threads than on one), so the
+2-thread speed-ups could not be measured here; the threads section carries that control beside
+its numbers, so a run on idle cores can be read against it.
 """
 
 from __future__ import annotations
