@@ -39,6 +39,7 @@ pools are kept (``_pool``) so that their threads, and so their caches, persist b
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -118,7 +119,9 @@ def map_threads(fn, items: list, num_threads: int) -> list:
 
 def encode_parallel(encoder, data: bytes, num_threads: int) -> np.ndarray:
     """``encoder.encode(data)`` (a ``ChunkEncoder``) with the text cut at safe points and the
-    pieces encoded by ``num_threads`` threads; the same int32 ids."""
+    pieces encoded by ``num_threads`` threads, at most one per CPU (more pieces than cores
+    gain nothing and each thread warms a cache of its own); the same int32 ids."""
+    num_threads = min(num_threads, os.cpu_count() or 1)
     if num_threads < 2 or len(data) < PARALLEL_MIN_BYTES:
         return encoder.encode(data)
     cuts = [0, *safe_points(data, num_threads, encoder.table), len(data)]
