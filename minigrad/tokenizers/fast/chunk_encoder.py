@@ -17,17 +17,18 @@ array.  Between the two, no Python object is made per chunk:
      ``SHORT_MERGE`` bytes goes to the O(n log n) heap merge (``encoder.merge_chunks``), so
      ``"a" * 1_000_000`` stays fast.
 
-The cache is **bounded**: at most ``CACHE_ENTRIES`` chunks of up to ``CACHE_MAX_BYTES`` bytes,
-in fixed arrays; when it is full it is emptied and refilled (the simplest policy with a hard
-bound, and a miss costs only one merge of a short chunk).  Each thread gets its own cache
+The cache is **bounded** by construction: ``CACHE_ENTRIES`` slots of 64 bytes (one cache line
+each) in one fixed array, grouped in buckets of two; a chunk of at most ``CACHE_MAX_BYTES`` bytes
+has one bucket, its key *is* its bytes (so a hit compares four words and reads no other memory),
+and up to 12 ids are packed beside it.  A new chunk takes its bucket's first slot and pushes the
+other one out (least recently used out: a hit in the second slot swaps the two), so the cache
+never needs emptying, and a miss costs one merge.  Each thread gets its own cache
 (``threading.local``), so the kernels share nothing writable and run without the GIL in
 parallel (``fast.parallel``).  ``BPETokenizer.clear_cache`` empties them all.
 
-Layout of a byte map (the token table and the cache are both one): open addressing over
-``bytes_key`` (``tables.py``: a chunk of up to 7 bytes is its own key, longer ones are hashed and
-confirmed byte by byte), entry ``t`` holds its bytes at ``arena[ent_start[t]:]`` (``ent_len[t]``
-of them) and its ids at ``ids[val_start[t]:]`` (``val_len[t]`` of them); ``meta`` holds
-``[entries, arena bytes used, ids used, times emptied]``.
+The token table is an open-addressing table over the same kind of keys (the bytes up to 14,
+two hashes beyond, confirmed byte by byte against a copy of the token), sized to hold every
+token; ``MergeTables`` holds what the merge reads.
 
 The references: ``BPETokenizer._encode_chunks`` (plain Python) and tiktoken; the tests hold this
 path to both, and run it as plain Python under ``NUMBA_DISABLE_JIT=1``.
@@ -47,7 +48,7 @@ from minigrad.tokenizers.fast.tables import _HASH_MASK, mix, pair_key
 from minigrad.tokenizers.fast.unicode_table import class_table
 from minigrad.tokenizers.patterns import canonical_name
 
-#: Entries of each thread's pre-token cache (emptied when full: memory stays bounded).
+#: Slots of each thread's pre-token cache (64 bytes each: 8 MiB per thread).
 CACHE_ENTRIES = 1 << 17
 #: Chunks longer than this many bytes are not cached (they rarely repeat; the key is the bytes).
 CACHE_MAX_BYTES = 28
@@ -78,7 +79,7 @@ class TokenTable(NamedTuple):
     slots: np.ndarray  # int64 (slots, 4): k0, k1, value, arena offset; k1 == 0: free
     arena: np.ndarray  # uint8: bytes of chunks longer than 14 bytes (to confirm a hash hit)
     ids: np.ndarray  # int32: [count, ids...] of chunks whose ids do not fit one int64
-    meta: np.ndarray  # int64[5]: entries, arena used, ids used, times emptied, capacity
+    meta: np.ndarray  # int64[3]: entries, arena bytes used, ids used
 
 
 def new_token_table(entries: int, arena_bytes: int) -> TokenTable:
@@ -90,7 +91,7 @@ def new_token_table(entries: int, arena_bytes: int) -> TokenTable:
         np.zeros((slots, 4), np.int64),
         np.zeros(max(arena_bytes, 1), np.uint8),
         np.zeros(4 * entries, np.int32),
-        np.array([0, 0, 0, 0, entries], np.int64),
+        np.zeros(3, np.int64),
     )
 
 
@@ -169,16 +170,9 @@ def table_copy(c, i, out, p):
 
 @_inline
 def table_insert(c, buf, s, e, k0, k1, slot, vals, v0, nv):
-    """Add ``buf[s:e] -> vals[v0:v0 + nv]`` at free ``slot`` (the caller looked the chunk up),
-    emptying the cache first when it is full."""
+    """Add ``buf[s:e] -> vals[v0:v0 + nv]`` at free ``slot`` (the caller looked the string up;
+    ``new_token_table`` sized the arrays for every string that ``build_token_map`` adds)."""
     n = e - s
-    if c.meta[0] >= c.meta[4] or c.meta[1] + n > len(c.arena) or c.meta[2] + nv + 1 > len(c.ids):
-        c.slots[:] = 0
-        c.meta[0] = 0
-        c.meta[1] = 0
-        c.meta[2] = 0
-        c.meta[3] += 1
-        slot = -table_find(c, buf, s, e, k0, k1) - 1
     packable = nv <= 3
     for q in range(nv):
         if vals[v0 + q] > _TOKEN_MASK:
