@@ -495,7 +495,7 @@ class ChunkEncoder:
             width = 1 if lead < 0x80 else 2 if lead < 0xE0 else 3 if lead < 0xF0 else 4
             buf = buf[: stop + width]
         out = np.empty(stop - start, np.int32)
-        bounds = np.empty(BLOCK, np.int64)
+        bounds = np.empty(min(BLOCK, stop - start + 2), np.int64)  # a short text: a short array
         cache = self.cache()
         p = 0
         pos = start
