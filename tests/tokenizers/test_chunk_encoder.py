@@ -201,3 +201,23 @@ def test_chunk_encoder_as_plain_python(text):
     cuts = [0, *points, len(data)]
     pieces = [enc.encode(data, a, b).tolist() for a, b in itertools.pairwise(cuts)]
     assert list(itertools.chain.from_iterable(pieces)) == expected
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_threads_in_a_forked_child():
+    """A forked child (a data-loader worker) inherits the parent's thread pools without their
+    threads; encoding with threads there must make new ones, not wait forever."""
+    import multiprocessing
+
+    tok = trained("gpt4")
+    texts = [MULTILINGUAL * 30, "a b\nc" * 5000]
+    expected = tiktoken_for("gpt4").encode_ordinary_batch(texts)
+    assert tok.encode_ordinary_batch(texts, num_threads=2) == expected  # the parent's pool
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        result = pool.apply_async(_encode_in_child, (texts,))
+        assert result.get(timeout=60) == expected
+
+
+def _encode_in_child(texts):
+    parallel.PARALLEL_MIN_BYTES = 0
+    return trained("gpt4").encode_ordinary_batch(texts, num_threads=2)

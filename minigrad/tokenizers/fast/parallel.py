@@ -56,6 +56,7 @@ PARALLEL_MIN_BYTES = 1 << 18
 _CANDIDATE = re.compile(rb"\n[!-.0-~\xc2-\xf4]")
 _pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
+_pools_pid = os.getpid()
 
 
 def check_threads(num_threads: object) -> int:
@@ -68,7 +69,13 @@ def check_threads(num_threads: object) -> int:
 
 
 def _pool(n: int) -> ThreadPoolExecutor:
+    """The pool of ``n`` threads of this process (a forked child, e.g. a data-loader worker,
+    inherits the parent's pools without their threads: it makes its own)."""
+    global _pools_pid
     with _pools_lock:
+        if _pools_pid != os.getpid():
+            _pools.clear()
+            _pools_pid = os.getpid()
         pool = _pools.get(n)
         if pool is None:
             pool = _pools[n] = ThreadPoolExecutor(n, thread_name_prefix="minigrad-encode")
