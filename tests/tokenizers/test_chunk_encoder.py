@@ -221,3 +221,19 @@ def test_threads_in_a_forked_child():
 def _encode_in_child(texts):
     parallel.PARALLEL_MIN_BYTES = 0
     return trained("gpt4").encode_ordinary_batch(texts, num_threads=2)
+
+
+def test_a_finished_threads_cache_is_released():
+    """Each thread's cache lives as long as its thread: a program that starts a thread per
+    request does not accumulate caches."""
+    import gc
+    import threading
+
+    enc = ChunkEncoder(trained("gpt4").mergeable_ranks, "gpt4", cache_entries=64)
+    enc.encode(b"main thread")
+    for _ in range(5):
+        worker = threading.Thread(target=enc.encode, args=(b"hello there",))
+        worker.start()
+        worker.join()
+    gc.collect()
+    assert len(enc.cache_sizes()) == 1  # the main thread's only

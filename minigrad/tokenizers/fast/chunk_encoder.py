@@ -37,6 +37,7 @@ path to both, and run it as plain Python under ``NUMBA_DISABLE_JIT=1``.
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import NamedTuple
 
 import numpy as np
@@ -449,7 +450,9 @@ class ChunkEncoder:
         #: every id as a Python int, for ``to_list``
         self._ints = np.array(range(int(values.max(initial=0)) + 1), dtype=object)
         self._local = threading.local()
-        self._caches: list[np.ndarray] = []  # every thread's cache, for clear_cache
+        # every live thread's cache, for clear_cache: weak, so that a thread's cache goes with
+        # it (a program that starts a thread per request must not keep 8 MiB per dead thread)
+        self._caches: list[weakref.ref] = []
         self._lock = threading.Lock()
 
     def to_list(self, ids: np.ndarray) -> list[int]:
@@ -463,19 +466,22 @@ class ChunkEncoder:
         if c is None:
             c = self._local.cache = new_cache(self.cache_entries)
             with self._lock:
-                self._caches.append(c)
+                self._caches = [r for r in self._caches if r() is not None]
+                self._caches.append(weakref.ref(c))
         return c
 
     def clear_cache(self) -> None:
         """Empty every thread's cache (call it when no encode is running)."""
-        with self._lock:
-            for c in self._caches:
-                c[:] = 0
+        for c in self._live():
+            c[:] = 0
 
     def cache_sizes(self) -> list[int]:
         """Entries held by each thread's cache (each is at most ``CACHE_ENTRIES``)."""
+        return [int(np.count_nonzero(c[:, 4])) for c in self._live()]
+
+    def _live(self) -> list[np.ndarray]:
         with self._lock:
-            return [int(np.count_nonzero(c[:, 4])) for c in self._caches]
+            return [c for r in self._caches if (c := r()) is not None]
 
     def encode(
         self, data: bytes | np.ndarray, start: int = 0, stop: int | None = None
