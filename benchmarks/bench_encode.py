@@ -62,10 +62,13 @@ starting point, the distinct-chunk path (numba dedupe, a Python dict cache, numb
   Splitting is the other floor: the compiled scanner alone takes ~40% of minigrad's time on
   code.
 
-Threads (issue 19.2): during this work the machine gave one core's worth of CPU to this
-process (a trivial numba ``nogil`` loop ran 1.0x faster on two threads than on one), so the
-2-thread speed-ups could not be measured here; the threads section carries that control beside
-its numbers, so a run on idle cores can be read against it.
+Threads (issue 19.2): during the benchmark runs of this work the machine gave this process one
+core's worth of CPU (the control, a trivial numba ``nogil`` loop, ran 0.97-1.00x as fast on two
+threads as on one), so the 2-thread speed-ups measured there (0.96-1.32x for one long text,
+1.37-1.74x for a batch, which also gains from its threads' separate caches) say little.  In a
+quiet moment (load 1.0, the control at 1.9x), one 8 MB text of code took 114-115 ms on one
+thread and 62-76 ms on two (1.5-1.85x; CPU time / wall time 1.65-1.81).  The threads section
+carries the control beside its numbers, so a run on idle cores can be read against it.
 """
 
 from __future__ import annotations
