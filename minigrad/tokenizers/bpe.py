@@ -32,12 +32,10 @@ it to this module's plain Python path and both to tiktoken):
 * Short chunks are merged by ``merge.byte_pair_encode``; long chunks (``"a" * 1_000_000``)
   would make its simple loop quadratic, so they go to the compiled O(n log n) heap merge
   (``fast.encoder.CompiledMerger``; ``merge.merge_heap`` is the same algorithm in Python).
-* For the built-in patterns the split is done by the compiled scanner (``fast.pretokenize``:
-  byte offsets into the UTF-8 text, no Python string per chunk); custom patterns use the
-  ``regex`` module (``_split``).  Both feed the same per-chunk code.
-* Long texts skip even the per-chunk dict lookup: compiled kernels find the distinct chunks,
-  merge the new ones in one call and copy the ids out, so Python touches each *distinct* chunk
-  once (``fast.encoder.encode_distinct``).
+* For the built-in patterns the whole encode is compiled (``fast.chunk_encoder``: UTF-8 bytes
+  in, int32 ids out, the split by the compiled scanner, a bounded pre-token cache per thread,
+  no Python object per chunk); long texts and batches use threads (``fast.parallel``).
+  Custom patterns use the ``regex`` module (``_split``) and the per-chunk loop above.
 
 What this module leaves out: training (``trainer.py``), the merge algorithms and table checks
 (``merge.py``), the special-token policy (``special.py``), file formats (``io.py``) and the
@@ -75,14 +73,14 @@ if TYPE_CHECKING:
     from minigrad.tokenizers.counts import ChunkCounts
     from minigrad.tokenizers.decoding import StreamingDecoder
 
+#: Default ``num_threads`` of the encode methods (tiktoken's default for its batch methods).
+DEFAULT_THREADS = 8
 #: The special token tiktoken's ``eot_token`` names.
 ENDOFTEXT = "<|endoftext|>"
-#: The chunk cache is cleared when it holds this many entries (a simple, bounded policy).
+#: The chunk cache of the regex path is cleared when it holds this many entries (bounded).
 CACHE_CAPACITY = 1 << 18
 #: Chunks longer than this many characters are not cached (they rarely repeat).
 CACHE_MAX_CHUNK = 64
-#: Texts with more chunks than this go through the numba dedupe-and-gather path.
-BULK_MIN_CHUNKS = 512
 
 
 class UnknownTokenError(KeyError, ValueError):
@@ -136,8 +134,9 @@ class BPETokenizer:
         self._special_ids = frozenset(self.special_tokens.values())
         #: name of the compiled scanner for this pattern, or None to use the regex
         self._fast: str | None = builtin_name(self.pattern)
-        self._cache: dict[str | bytes, list[int]] = {}
+        self._cache: dict[str | bytes, list[int]] = {}  # the regex path's chunk cache
         self._merger = None  # the numba merge tables, built on first need
+        self._chunk_encoder = None  # fast.chunk_encoder.ChunkEncoder, built on first need
 
     @property
     def _regex(self):
@@ -326,48 +325,41 @@ class BPETokenizer:
             extend(ids)
         return out
 
-    def _encode_bulk(self, data: bytes, bounds: np.ndarray) -> np.ndarray:
-        """``_encode_chunks`` for long texts: each *distinct* chunk is looked up or merged once
-        (see ``fast.encoder.encode_distinct``)."""
-        from minigrad.tokenizers.fast.encoder import encode_distinct
+    def _chunks(self):
+        """The compiled encoder of a built-in pattern (``fast.chunk_encoder``)."""
+        if self._chunk_encoder is None:
+            from minigrad.tokenizers.fast.chunk_encoder import ChunkEncoder
 
-        return encode_distinct(
-            data, bounds, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK
-        )
+            self._chunk_encoder = ChunkEncoder(self.mergeable_ranks, self._fast)
+        return self._chunk_encoder
 
-    def _merge_many(self, pieces: list[bytes]) -> list[list[int]]:
-        """``_encode_piece`` on many chunks, with one call of the compiled merge for them all."""
-        get = self.mergeable_ranks.get
-        out = [None if (r := get(p)) is None else [r] for p in pieces]  # whole-chunk shortcut
-        rest = [i for i, ids in enumerate(out) if ids is None]
-        if rest:
-            merged = self._compiled_merger().encode_pieces([pieces[i] for i in rest])
-            for i, ids in zip(rest, merged):
-                out[i] = ids
-        return out  # type: ignore[return-value]
+    def clear_cache(self) -> None:
+        """Empty the pre-token caches (every thread's): the next encode starts cold."""
+        self._cache.clear()
+        if self._chunk_encoder is not None:
+            self._chunk_encoder.clear_cache()
 
-    def _utf8_chunks(self, text: str) -> tuple[bytes, np.ndarray]:
-        """The compiled scanner's ``(utf-8 bytes, chunk bounds)``, surrogates replaced."""
-        from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
-
-        return utf8_chunk_bounds(text, self._fast)
-
-    def _encode_text(self, text: str, as_array: bool = False) -> list[int] | np.ndarray:
+    def _encode_text(
+        self, text: str, as_array: bool = False, num_threads: int = 1
+    ) -> list[int] | np.ndarray:
         """Split ``text`` and merge its chunks (special tokens are ``encode``'s business); lone
         surrogates become U+FFFD first, as in tiktoken."""
         if self._fast is not None:
-            data, bounds = self._utf8_chunks(text)
-            if len(bounds) > BULK_MIN_CHUNKS:
-                ids = self._encode_bulk(data, bounds)
-                return ids if as_array else ids.tolist()
-            b = bounds.tolist()
-            out = self._encode_chunks(data[b[j] : b[j + 1]] for j in range(len(b) - 1))
-        else:
-            out = self._encode_chunks(self._split(replace_surrogates(text)))
+            from minigrad.tokenizers.fast.parallel import encode_parallel
+            from minigrad.tokenizers.fast.pretokenize import encode_text
+
+            encoder = self._chunks()
+            ids = encode_parallel(encoder, encode_text(text), num_threads)
+            return ids.astype(np.int64) if as_array else encoder.to_list(ids)
+        out = self._encode_chunks(self._split(replace_surrogates(text)))
         return np.array(out, dtype=np.int64) if as_array else out
 
-    def encode_ordinary(self, text: str) -> list[int]:
+    def encode_ordinary(self, text: str, *, num_threads: int = DEFAULT_THREADS) -> list[int]:
         """Encode ``text``, treating special-token text as ordinary text.
+
+        A long text (``fast.parallel.PARALLEL_MIN_BYTES``) with a built-in pattern is cut at
+        safe points and encoded by up to ``num_threads`` threads: the same ids (``1``: no
+        threads, as in tiktoken).
 
         >>> tok = BPETokenizer({bytes([i]): i for i in range(256)})
         >>> tok.encode_ordinary("hi")
@@ -375,7 +367,7 @@ class BPETokenizer:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
-        return self._encode_text(text)
+        return self._encode_text(text, num_threads=_threads(num_threads))  # type: ignore[return-value]
 
     def encode(
         self,
@@ -383,6 +375,7 @@ class BPETokenizer:
         *,
         allowed_special: Literal["all"] | Collection[str] = frozenset(),
         disallowed_special: Literal["all"] | Collection[str] = "all",
+        num_threads: int = DEFAULT_THREADS,
     ) -> list[int]:
         """Encode ``text``; special tokens follow tiktoken's policy.
 
@@ -391,6 +384,7 @@ class BPETokenizer:
         * ``disallowed_special``: special tokens whose text raises ``ValueError`` if it appears;
           the default ``"all"`` means every special token not allowed.  Pass ``()`` to encode
           such text as ordinary bytes instead.
+        * ``num_threads``: as in ``encode_ordinary``.
 
         >>> tok = BPETokenizer({bytes([i]): i for i in range(256)}, special_tokens={"<s>": 256})
         >>> tok.encode("a<s>", allowed_special={"<s>"})
@@ -398,54 +392,71 @@ class BPETokenizer:
         >>> tok.encode("a<s>", disallowed_special=())
         [97, 60, 115, 62]
         """
+        n = _threads(num_threads)
         allowed = allowed_specials(self.special_tokens, text, allowed_special, disallowed_special)
         if not allowed:
-            return self._encode_text(text)  # type: ignore[return-value]
+            return self._encode_text(text, num_threads=n)  # type: ignore[return-value]
         text = replace_surrogates(text)  # before cutting: a surrogate pair may not be cut apart
         out: list[int] = []
         start = 0
         for match in special_regex(allowed).finditer(text):
-            out += self._encode_text(text[start : match.start()])
+            out += self._encode_text(text[start : match.start()], num_threads=n)
             out.append(self.special_tokens[match.group()])
             start = match.end()
-        out += self._encode_text(text[start:])
+        out += self._encode_text(text[start:], num_threads=n)
         return out
 
     def encode_batch(
         self,
         texts: Sequence[str],
         *,
+        num_threads: int = DEFAULT_THREADS,
         allowed_special: Literal["all"] | Collection[str] = frozenset(),
         disallowed_special: Literal["all"] | Collection[str] = "all",
     ) -> list[list[int]]:
-        """``encode`` each text (one thread: use processes for parallelism)."""
+        """``encode`` each text, with up to ``num_threads`` threads (tiktoken's API and default).
+
+        The compiled kernels release the GIL, so the threads run on separate cores
+        (``fast.parallel``); converting ids to Python lists still takes the GIL.
+        """
         if isinstance(texts, str):
             raise TypeError("encode_batch takes a list of str; for one str use encode()")
+        n = _threads(num_threads)
         texts = list(texts)
         honoured = [  # raises if a text holds a disallowed special token
             allowed_specials(self.special_tokens, t, allowed_special, disallowed_special)
             for t in texts
         ]
         if not any(honoured):
-            return self.encode_ordinary_batch(texts)
-        return [
-            self.encode(t, allowed_special=allowed_special, disallowed_special=disallowed_special)
-            for t in texts
-        ]
+            return self.encode_ordinary_batch(texts, num_threads=n)
+        from minigrad.tokenizers.fast.parallel import map_threads
 
-    def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
-        """``encode_ordinary`` of each text.  With the compiled scanner, the texts' chunks go
-        through one pass of the distinct-chunk kernels together (each text's chunks stay whole),
-        which spares short texts the cost of a pass each (``benchmarks/bench_encode.py``)."""
+        def one(t: str) -> list[int]:
+            return self.encode(t, allowed_special=allowed_special, disallowed_special=(),
+                               num_threads=1)  # fmt: skip
+
+        return map_threads(one, texts, n)
+
+    def encode_ordinary_batch(
+        self, texts: Sequence[str], *, num_threads: int = DEFAULT_THREADS
+    ) -> list[list[int]]:
+        """``encode_ordinary`` of each text, with up to ``num_threads`` threads: the texts are
+        dealt into one group of about equal bytes per thread (``fast.parallel.encode_batch``)."""
         if isinstance(texts, str):
             raise TypeError("encode_ordinary_batch takes a list of str; for one str use encode()")
+        n = _threads(num_threads)
         texts = list(texts)
-        if self._fast is None or len(texts) < 2:
-            return [self.encode_ordinary(t) for t in texts]
-        from minigrad.tokenizers.fast.encoder import encode_texts
+        for t in texts:
+            if not isinstance(t, str):
+                raise TypeError(f"texts must hold str, got {type(t).__name__}")
+        if self._fast is None:
+            from minigrad.tokenizers.fast.parallel import map_threads
 
-        parts = [self._utf8_chunks(t) for t in texts]
-        return encode_texts(parts, self._cache, self._merge_many, CACHE_CAPACITY, CACHE_MAX_CHUNK)
+            return map_threads(self.encode_ordinary, texts, 1)  # regex path: holds the GIL
+        from minigrad.tokenizers.fast.parallel import encode_batch
+        from minigrad.tokenizers.fast.pretokenize import encode_text
+
+        return encode_batch(self._chunks(), [encode_text(t) for t in texts], n)
 
     def encode_to_numpy(
         self,
@@ -453,13 +464,16 @@ class BPETokenizer:
         *,
         allowed_special: Literal["all"] | Collection[str] = frozenset(),
         disallowed_special: Literal["all"] | Collection[str] = "all",
+        num_threads: int = DEFAULT_THREADS,
     ) -> np.ndarray:
         """``encode`` as an int64 array, ready for ``nn.Embedding`` (long texts skip the list)."""
+        n = _threads(num_threads)
         if not allowed_specials(self.special_tokens, text, allowed_special, disallowed_special):
-            return self._encode_text(text, as_array=True)  # type: ignore[return-value]
+            return self._encode_text(text, as_array=True, num_threads=n)  # type: ignore[return-value]
         ids = self.encode(
-            text, allowed_special=allowed_special, disallowed_special=disallowed_special
-        )
+            text, allowed_special=allowed_special, disallowed_special=disallowed_special,
+            num_threads=n,
+        )  # fmt: skip
         return np.array(ids, dtype=np.int64)
 
     def encode_single_token(self, text_or_bytes: str | bytes) -> int:
@@ -584,6 +598,12 @@ class BPETokenizer:
     def from_tiktoken(cls, encoding: object) -> BPETokenizer:
         """Copy the tables of a ``tiktoken.Encoding`` (no download: pass the object)."""
         return _io.from_tiktoken(encoding, cls=cls)
+
+
+def _threads(num_threads: object) -> int:
+    from minigrad.tokenizers.fast.parallel import check_threads  # no numba: numpy and re
+
+    return check_threads(num_threads)
 
 
 def _pattern_label(pattern: str | None) -> str:

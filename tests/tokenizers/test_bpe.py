@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import pickle
 import time
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -123,32 +122,16 @@ def test_regex_path_equals_compiled_path(pattern, text):
 @pytest.mark.parametrize("pattern", PATTERNS)
 @given(text=st.one_of(unicode_text, tricky_text))
 @example(text="the cat and the hat and the cat " * 20)
-def test_bulk_path_equals_per_chunk_path(pattern, text):
-    """The numba dedupe-and-gather path (long texts) gives the per-chunk loop's ids."""
+def test_chunk_encoder_cold_and_warm(pattern, text):
+    """The compiled encode (``fast.chunk_encoder``) gives tiktoken's ids from a cold cache and
+    again from the warm one, as a list and as an int64 array."""
     tok = trained(pattern)
     expected = tiktoken_for(pattern).encode_ordinary(text)
-    try:
-        with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):  # every text: the bulk path
-            for merger in (PythonMerger(tok.mergeable_ranks), None):  # None: the compiled one
-                tok._merger = merger
-                tok._cache.clear()
-                assert tok.encode_ordinary(text) == expected
-                assert tok.encode_ordinary(text) == expected  # again, from the cache
-                array = tok.encode_to_numpy(text, disallowed_special=())
-                assert array.dtype == np.int64 and array.tolist() == expected
-    finally:
-        tok._merger = None  # the tokenizer is shared with other tests
-
-
-class PythonMerger:
-    """The reference merge (``merge.byte_pair_encode``) in place of the compiled merger that
-    ``BPETokenizer`` builds for new chunks of long texts and for long chunks."""
-
-    def __init__(self, ranks: dict[bytes, int]) -> None:
-        self.ranks = ranks
-
-    def encode_pieces(self, pieces: list[bytes]) -> list[list[int]]:
-        return [byte_pair_encode(p, self.ranks) for p in pieces]
+    tok.clear_cache()
+    assert tok.encode_ordinary(text) == expected
+    assert tok.encode_ordinary(text) == expected  # again, from the cache
+    array = tok.encode_to_numpy(text, disallowed_special=())
+    assert array.dtype == np.int64 and array.tolist() == expected
 
 
 @pytest.mark.nojit
@@ -157,7 +140,6 @@ class PythonMerger:
     cuts=st.lists(st.integers(0, 300), max_size=60),
 )
 def test_distinct_chunks_kernel(data, cuts):
-    from minigrad.tokenizers.fast.encoder import gather_ids
     from minigrad.tokenizers.fast.tables import add_chunks, entry_bytes, new_byte_table
 
     bounds = np.array(sorted({0, len(data), *(c for c in cuts if c <= len(data))}), np.int64)
@@ -168,10 +150,6 @@ def test_distinct_chunks_kernel(data, cuts):
         first.setdefault(c, len(first))
         assert which[j] == first[c]
     assert entry_bytes(table) == list(first)
-    # gather: chunk j's "ids" are its bytes
-    flat = np.frombuffer(b"".join(first), np.uint8).astype(np.int64)
-    offsets = np.cumsum([0, *(len(c) for c in first)]).astype(np.int64)
-    assert gather_ids(which, offsets, flat).tolist() == list(data)
 
 
 @given(text=st.one_of(unicode_text, tricky_text))
@@ -251,8 +229,7 @@ def test_surrogates_like_tiktoken():
     text = "a\ud800b \U0001f600\udfff \ud83d\ude00"  # lone surrogates, then a surrogate pair
     assert tok.encode(text) == tiktoken_for("gpt4").encode(text)
     assert tok.decode(tok.encode(text)) == "a\ufffdb \U0001f600\ufffd \U0001f600"
-    with mock.patch.object(bpe_module, "BULK_MIN_CHUNKS", 0):
-        assert tok.encode(text * 3) == tiktoken_for("gpt4").encode(text * 3)
+    assert tok.encode(text * 3) == tiktoken_for("gpt4").encode(text * 3)
 
 
 # ---- BPE invariants of a trained vocabulary -------------------------------------------------
@@ -444,9 +421,10 @@ def test_pickle_rebuilds_compiled_state():
 def test_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(bpe_module, "CACHE_CAPACITY", 8)
     tok = BPETokenizer(trained("gpt4").mergeable_ranks)
+    tok._fast = None  # the per-chunk path and its dict (the compiled one: test_chunk_encoder)
     text = " ".join(f"w{i}" for i in range(100))
     first = tok.encode(text)
-    assert len(tok._cache) <= 8
+    assert 0 < len(tok._cache) <= 8
     assert tok.encode(text) == first
 
 

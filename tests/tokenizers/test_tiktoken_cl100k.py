@@ -123,3 +123,19 @@ def test_every_code_point_alone_on_real_ranks(cl100k, tok):
     # all 1,112,064 code points, each between line feeds and a 0 (its own chunk)
     text = "\n0\n".join(as_text(all_code_points()))
     assert np.array_equal(tok.encode_to_numpy(text), cl100k[0].encode_to_numpy(text))
+
+
+def test_threads_on_real_ranks(cl100k, tok, monkeypatch):
+    """The threaded paths (a long text cut at safe points, a batch dealt to threads) on the
+    real ranks: still tiktoken's ids."""
+    from benchmarks.corpus import prose_corpus, stdlib_corpus
+    from minigrad.tokenizers.fast import parallel
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 1000)
+    encoding = cl100k[0]
+    texts = [stdlib_corpus(50_000), prose_corpus(20_000), MULTILINGUAL * 10]
+    for text in texts:
+        expected = encoding.encode_ordinary(text)
+        assert tok.encode_ordinary(text, num_threads=1) == expected
+        assert tok.encode_ordinary(text, num_threads=3) == expected
+    assert tok.encode_ordinary_batch(texts, num_threads=2) == encoding.encode_ordinary_batch(texts)

@@ -7,8 +7,10 @@ with ``NUMBA_DISABLE_JIT=1``, where the kernels run as plain Python):
   state machines over UTF-8 (reference: ``tokenizers.pretokenize.split_reference``, ``regex``);
 * ``tables``: the one hash mixer, a table of int64 keys (token pairs) and a table of distinct
   byte strings (reference: ``dict`` and ``collections.Counter``);
-* ``encoder``: long texts through their distinct chunks, and the merge rule compiled
-  (reference: ``BPETokenizer``'s per-chunk loop and ``merge.merge_heap``);
+* ``chunk_encoder`` + ``token_table`` + ``encoder``: the whole encode of a built-in pattern,
+  bytes in and ids out, with a bounded pre-token cache per thread, and the merge rule compiled
+  (reference: ``BPETokenizer``'s per-chunk loop, ``merge.merge_heap``, tiktoken);
+* ``parallel``: threads for batches and for one long text cut at safe points;
 * ``merge_loop``: the trainer's state and merge loop (reference: ``naive_trainer``), with its
   heap and sorts in ``ordering`` (reference: ``heapq``, ``sorted``);
 * ``prefetch``: a cache hint for the compiled loops (no effect on results);

@@ -1,127 +1,23 @@
-"""The compiled encoder: long texts through distinct chunks, and tiktoken's merge rule in numba.
+"""tiktoken's merge rule in numba, for many chunks in one call (``CompiledMerger``).
 
-Real text repeats itself: most of its chunks (" the", "self", "    ") occur many times.  So
-``BPETokenizer`` encodes a long text in three steps (``encode_distinct``):
+``merge_chunks`` joins, within each chunk, the adjacent pair of lowest rank (leftmost on a tie)
+until no pair is a token: tiktoken's rule, run over a pair table and a heap in O(n log n), the
+same algorithm as ``merge.merge_heap``.  ``BPETokenizer`` uses it for long chunks (where the
+simple quadratic loop would be slow), and ``fast.chunk_encoder`` for chunks longer than its
+short-merge limit.  The kernel releases the GIL (``nogil=True``).  The references are
+``merge.byte_pair_encode`` and ``merge.merge_heap``; tests check all against tiktoken, also as
+plain Python under ``NUMBA_DISABLE_JIT=1``.
 
-1. the distinct chunks: a :class:`~minigrad.tokenizers.fast.tables.ByteTable` gives each chunk
-   the index of its distinct chunk (``tables.add_chunks``);
-2. each distinct chunk's ids come from the chunk cache, or, for chunks not seen before, from
-   one call of ``merge_chunks``: tiktoken's merge rule over a pair table and a heap, the same
-   algorithm as ``merge.merge_heap`` (``CompiledMerger`` holds its tables);
-3. ``gather_ids(which, offsets, flat)`` writes every chunk's ids into one int64 array.
-
-Python touches each distinct chunk once; everything per chunk or per byte is compiled.  The
-kernels release the GIL (``nogil=True``), so threads encoding different texts overlap there.  The
-references are the plain Python paths (``BPETokenizer._encode_chunks``, ``merge.byte_pair_encode``);
-tests check that all give tiktoken's ids, also as plain Python under ``NUMBA_DISABLE_JIT=1``.
-
-What it leaves out: the split into chunks (``fast.pretokenize``) and the whole-chunk shortcut
-(``BPETokenizer._merge_many`` applies it before calling ``merge_chunks``).
+What it leaves out: the split into chunks (``fast.pretokenize``), the whole-chunk shortcut (the
+callers apply it) and the pre-token cache (``fast.chunk_encoder``).
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Callable
-
 import numba
 import numpy as np
 
-from minigrad.tokenizers.fast.tables import (
-    add_chunks,
-    entry_bytes,
-    int_table,
-    lookup,
-    new_byte_table,
-    pair_key,
-)
-
-
-def encode_distinct(
-    data: bytes,
-    bounds: np.ndarray,
-    cache: dict,
-    merge_many: Callable[[list[bytes]], list[list[int]]],
-    capacity: int,
-    max_chunk: int,
-    with_counts: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """The ids of every chunk ``data[bounds[j]:bounds[j + 1]]``, as one int64 array.
-
-    Steps 1-3 of the module docstring: find the distinct chunks (numba), take each one's ids
-    from ``cache`` (bytes -> ids) or, for the new ones, from a single ``merge_many`` call, then
-    copy the ids out (numba).  ``cache`` is cleared when it would exceed ``capacity`` entries;
-    chunks longer than ``max_chunk`` bytes are not cached.  With ``with_counts``, also return
-    the number of ids of each chunk.
-    """
-    table, which = add_chunks(new_byte_table(), np.frombuffer(data, dtype=np.uint8), bounds)
-    distinct = entry_bytes(table)
-    per = [cache.get(piece) for piece in distinct]
-    missing = [d for d, ids in enumerate(per) if ids is None]
-    if missing:  # merge every new chunk in one call
-        pieces = [distinct[d] for d in missing]
-        if len(cache) + len(missing) >= capacity:
-            cache.clear()
-        for d, piece, ids in zip(missing, pieces, merge_many(pieces)):
-            per[d] = ids
-            if len(piece) <= max_chunk:
-                cache[piece] = ids
-    offsets = np.zeros(len(per) + 1, dtype=np.int64)
-    np.cumsum([len(ids) for ids in per], out=offsets[1:])
-    flat = np.fromiter(itertools.chain.from_iterable(per), dtype=np.int64, count=offsets[-1])
-    ids_out = gather_ids(which, offsets, flat)
-    if with_counts:
-        return ids_out, np.diff(offsets)[which]
-    return ids_out
-
-
-def encode_texts(
-    parts: list[tuple[bytes, np.ndarray]],
-    cache: dict,
-    merge_many: Callable[[list[bytes]], list[list[int]]],
-    capacity: int,
-    max_chunk: int,
-) -> list[list[int]]:
-    """``encode_distinct`` for a batch: the ids of each text, given as ``(data, bounds)``.
-
-    The texts are glued into one: every text boundary stays a chunk boundary, so no chunk
-    spans two texts, and one pass of the kernels serves the whole batch (a pass per short text
-    would pay the per-call costs again and again).  Text i owns chunks ``first[i]:first[i+1]``.
-    """
-    shift = 0
-    pieces = [np.zeros(1, dtype=np.int64)]
-    first = np.zeros(len(parts) + 1, dtype=np.int64)
-    for i, (data, bounds) in enumerate(parts):
-        pieces.append(bounds[1:] + shift)
-        shift += len(data)
-        first[i + 1] = first[i] + len(bounds) - 1
-    data = b"".join(data for data, _ in parts)
-    ids, counts = encode_distinct(
-        data, np.concatenate(pieces), cache, merge_many, capacity, max_chunk, with_counts=True
-    )
-    token_at = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=token_at[1:])
-    cuts = token_at[first].tolist()
-    flat = ids.tolist()
-    return [flat[cuts[i] : cuts[i + 1]] for i in range(len(parts))]
-
-
-@numba.njit(cache=True, nogil=True)
-def gather_ids(which: np.ndarray, offsets: np.ndarray, flat: np.ndarray) -> np.ndarray:
-    """Concatenate ``flat[offsets[d]:offsets[d + 1]]`` for ``d`` in ``which``, as int64."""
-    total = 0
-    for j in range(which.shape[0]):
-        d = which[j]
-        total += offsets[d + 1] - offsets[d]
-    out = np.empty(total, np.int64)
-    p = 0
-    for j in range(which.shape[0]):
-        d = which[j]
-        for k in range(offsets[d], offsets[d + 1]):
-            out[p] = flat[k]
-            p += 1
-    return out
-
+from minigrad.tokenizers.fast.tables import int_table, lookup, pair_key
 
 # ---- the merge rule in numba -----------------------------------------------------------------
 # Pairs are looked up in a table built from every way of cutting every token into two tokens:
