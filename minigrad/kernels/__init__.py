@@ -30,6 +30,8 @@ _HOME = {
     "gather_rows": "gather",
     "gather_rows_reference": "gather",
     "gather_rows_unchecked": "gather",
+    "adam_dense_": "optim",
+    "adam_dense_reference": "optim",
     "axpy_": "optim",
     "lazy_adam_rows": "optim",
     "lazy_adam_rows_reference": "optim",
@@ -44,6 +46,8 @@ _HOME = {
 
 __all__ = [
     "CrossEntropyState",
+    "adam_dense_",
+    "adam_dense_reference",
     "axpy_",
     "buffer_cache",
     "cross_entropy_backward",
@@ -90,7 +94,13 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors (nothing 
     )
     from .elementwise import erf, erf_reference
     from .gather import gather_rows, gather_rows_reference, gather_rows_unchecked
-    from .optim import axpy_, lazy_adam_rows, lazy_adam_rows_reference
+    from .optim import (
+        adam_dense_,
+        adam_dense_reference,
+        axpy_,
+        lazy_adam_rows,
+        lazy_adam_rows_reference,
+    )
     from .scatter import scatter_add, scatter_add_reference
     from .sparse_rows import (
         merge_row_sparse,
