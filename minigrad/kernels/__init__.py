@@ -35,6 +35,12 @@ _HOME = {
     "axpy_": "optim",
     "lazy_adam_rows": "optim",
     "lazy_adam_rows_reference": "optim",
+    "causal_softmax_": "softmax_rows",
+    "causal_softmax_backward_": "softmax_rows",
+    "causal_softmax_backward_reference": "softmax_rows",
+    "causal_softmax_reference": "softmax_rows",
+    "softmax_xent_rows_": "softmax_rows",
+    "softmax_xent_rows_reference": "softmax_rows",
     "scatter_add": "scatter",
     "scatter_add_reference": "scatter",
     "merge_row_sparse": "sparse_rows",
@@ -50,6 +56,10 @@ __all__ = [
     "adam_dense_reference",
     "axpy_",
     "buffer_cache",
+    "causal_softmax_",
+    "causal_softmax_backward_",
+    "causal_softmax_backward_reference",
+    "causal_softmax_reference",
     "cross_entropy_backward",
     "cross_entropy_forward",
     "cross_entropy_reference",
@@ -67,6 +77,8 @@ __all__ = [
     "row_sparse_sum_reference",
     "scatter_add",
     "scatter_add_reference",
+    "softmax_xent_rows_",
+    "softmax_xent_rows_reference",
     "unique_first_seen",
 ]
 
@@ -102,6 +114,14 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors (nothing 
         lazy_adam_rows_reference,
     )
     from .scatter import scatter_add, scatter_add_reference
+    from .softmax_rows import (
+        causal_softmax_,
+        causal_softmax_backward_,
+        causal_softmax_backward_reference,
+        causal_softmax_reference,
+        softmax_xent_rows_,
+        softmax_xent_rows_reference,
+    )
     from .sparse_rows import (
         merge_row_sparse,
         merge_row_sparse_reference,
