@@ -72,6 +72,15 @@ def _sum_of_row(x: np.ndarray, n: int) -> float:
     return acc
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def _dot_of_rows(x: np.ndarray, y: np.ndarray, n: int) -> np.float32:
+    """``sum(x[:n] * y[:n])`` in x's precision, partial sums in SIMD lanes (as above)."""
+    acc = x.dtype.type(0)
+    for j in range(n):
+        acc += x[j] * y[j]
+    return acc
+
+
 @njit(cache=True, nogil=True)
 def _max_of_row(x: np.ndarray, n: int) -> np.float32:
     """``max(x[:n])`` with eight running maxima (one serial compare-and-select chain is slow).
@@ -266,9 +275,7 @@ def causal_softmax_backward_kernel(dp, p, scale):
     for b in range(dp.shape[0]):
         for i in range(t):
             drow, prow = dp[b, i], p[b, i]
-            r = np.float32(0.0)
-            for j in range(i + 1):
-                r += drow[j] * prow[j]
+            r = _dot_of_rows(drow, prow, i + 1)
             for j in range(i + 1):
                 drow[j] = scale * (prow[j] * (drow[j] - r))
             for j in range(i + 1, t):
