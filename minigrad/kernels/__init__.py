@@ -27,6 +27,10 @@ _HOME = {
     "cross_entropy_reference": "cross_entropy",
     "erf": "elementwise",
     "erf_reference": "elementwise",
+    "gelu_erf_backward": "elementwise",
+    "gelu_erf_backward_reference": "elementwise",
+    "gelu_erf_forward": "elementwise",
+    "gelu_erf_forward_reference": "elementwise",
     "gather_rows": "gather",
     "gather_rows_reference": "gather",
     "gather_rows_unchecked": "gather",
@@ -69,6 +73,10 @@ __all__ = [
     "gather_rows",
     "gather_rows_reference",
     "gather_rows_unchecked",
+    "gelu_erf_backward",
+    "gelu_erf_backward_reference",
+    "gelu_erf_forward",
+    "gelu_erf_forward_reference",
     "lazy_adam_rows",
     "lazy_adam_rows_reference",
     "merge_row_sparse",
@@ -104,7 +112,14 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors (nothing 
         cross_entropy_forward,
         cross_entropy_reference,
     )
-    from .elementwise import erf, erf_reference
+    from .elementwise import (
+        erf,
+        erf_reference,
+        gelu_erf_backward,
+        gelu_erf_backward_reference,
+        gelu_erf_forward,
+        gelu_erf_forward_reference,
+    )
     from .gather import gather_rows, gather_rows_reference, gather_rows_unchecked
     from .optim import (
         adam_dense_,
