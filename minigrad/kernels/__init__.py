@@ -36,6 +36,10 @@ _HOME = {
     "gather_rows_unchecked": "gather",
     "adam_dense_": "optim",
     "adam_dense_reference": "optim",
+    "layer_norm_backward": "layer_norm",
+    "layer_norm_backward_reference": "layer_norm",
+    "layer_norm_forward": "layer_norm",
+    "layer_norm_forward_reference": "layer_norm",
     "axpy_": "optim",
     "lazy_adam_rows": "optim",
     "lazy_adam_rows_reference": "optim",
@@ -77,6 +81,10 @@ __all__ = [
     "gelu_erf_backward_reference",
     "gelu_erf_forward",
     "gelu_erf_forward_reference",
+    "layer_norm_backward",
+    "layer_norm_backward_reference",
+    "layer_norm_forward",
+    "layer_norm_forward_reference",
     "lazy_adam_rows",
     "lazy_adam_rows_reference",
     "merge_row_sparse",
@@ -121,6 +129,12 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors (nothing 
         gelu_erf_forward_reference,
     )
     from .gather import gather_rows, gather_rows_reference, gather_rows_unchecked
+    from .layer_norm import (
+        layer_norm_backward,
+        layer_norm_backward_reference,
+        layer_norm_forward,
+        layer_norm_forward_reference,
+    )
     from .optim import (
         adam_dense_,
         adam_dense_reference,
