@@ -101,22 +101,45 @@ def adam_dense_(
     if not compiled:
         adam_dense_reference(p, g, m, v, beta1, beta2, eps, weight_decay, lr, decoupled, step)
         return
-    f = p.dtype.type  # every constant in the parameter's precision, as numpy would round it
-    t = int(step)
-    args = (
-        f(1 - beta1),
-        f(beta2),
-        f(1 - beta2),
-        f(0 if decoupled else weight_decay),
-        f(1 - lr * weight_decay if decoupled else 1),
-        f(lr / (1 - beta1**t)),
-        f(math.sqrt(1 - beta2**t)),
-        f(eps),
-    )
+    consts = _adam_constants(p.dtype, beta1, beta2, eps, weight_decay, lr, decoupled, int(step))
     pf, gf, mf, vf = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
+    if pf.shape[0] <= ADAM_CHUNK:
+        adam_dense_kernel(pf, gf, mf, vf, consts)
+        return
     for s in range(0, pf.shape[0], ADAM_CHUNK):  # chunks: Ctrl-C is seen between them
         e = s + ADAM_CHUNK
-        adam_dense_kernel(pf[s:e], gf[s:e], mf[s:e], vf[s:e], *args)
+        adam_dense_kernel(pf[s:e], gf[s:e], mf[s:e], vf[s:e], consts)
+
+
+_ADAM_CONSTANTS: dict[tuple, np.ndarray] = {}
+
+
+def _adam_constants(dtype, beta1, beta2, eps, wd, lr, decoupled, t) -> np.ndarray:
+    """The kernel's constants in the parameter's precision (as numpy rounds them), one small
+    array, so the call types 5 arguments instead of 12; made once per (hyper-parameters, step)
+    and shared by every parameter of a group (the call's overhead is most of a small
+    parameter's update).  Read-only, so no caller can change a cached one."""
+    key = (dtype.char, beta1, beta2, eps, wd, lr, decoupled, t)
+    consts = _ADAM_CONSTANTS.get(key)
+    if consts is None:
+        consts = np.array(
+            (
+                1 - beta1,
+                beta2,
+                1 - beta2,
+                0 if decoupled else wd,
+                1 - lr * wd if decoupled else 1,
+                lr / (1 - beta1**t),
+                math.sqrt(1 - beta2**t),
+                eps,
+            ),
+            dtype=dtype,
+        )
+        consts.flags.writeable = False
+        if len(_ADAM_CONSTANTS) > 64:  # a few groups, this step and the last: keep it small
+            _ADAM_CONSTANTS.clear()
+        _ADAM_CONSTANTS[key] = consts
+    return consts
 
 
 def adam_dense_reference(
@@ -148,14 +171,17 @@ def adam_dense_reference(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def adam_dense_kernel(p, g, m, v, c1, b2, c2, l2, decay, step_size, bc2, eps):
+def adam_dense_kernel(p, g, m, v, consts):
     """The reference's lines fused over flat arrays of one length (checked by the caller).
 
-    ``c1 = 1 - beta1``, ``c2 = 1 - beta2``, ``l2`` Adam's weight decay (0 for AdamW), ``decay``
-    AdamW's ``1 - lr * wd`` (1 for Adam), ``step_size = lr / (1 - beta1^t)`` and
+    ``consts`` = (c1, b2, c2, l2, decay, step_size, bc2, eps): ``c1 = 1 - beta1``,
+    ``c2 = 1 - beta2``, ``l2`` Adam's weight decay (0 for AdamW), ``decay`` AdamW's
+    ``1 - lr * wd`` (1 for Adam), ``step_size = lr / (1 - beta1^t)`` and
     ``bc2 = sqrt(1 - beta2^t)``.  error_model="numpy": no division-by-zero branch, so LLVM
     vectorises the loop.
     """
+    c1, b2, c2, l2 = consts[0], consts[1], consts[2], consts[3]
+    decay, step_size, bc2, eps = consts[4], consts[5], consts[6], consts[7]
     for i in range(p.shape[0]):
         w = p[i]
         if decay != 1:

@@ -81,7 +81,7 @@ def _dot_of_rows(x: np.ndarray, y: np.ndarray, n: int) -> np.float32:
     return acc
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")  # inlined: rows of the causal mask are short
 def _max_of_row(x: np.ndarray, n: int) -> np.float32:
     """``max(x[:n])`` with eight running maxima (one serial compare-and-select chain is slow).
     A NaN in the row may or may not be picked; either way it reaches the result's users, as
