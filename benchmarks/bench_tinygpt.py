@@ -14,8 +14,14 @@
    runs so that tracing does not slow the timed ones.
 
 The exact GELU of the blocks needs ``erf``, which NumPy lacks: ``minigrad/kernels/elementwise.py``
-compiles libm's; ``np.vectorize(math.erf)``, one Python call per element, was ~100x slower
-(measured once on the project's 2-core AMD EPYC development VM).
+computes the float32 GELU in one vectorised pass through its own erfc polynomial (libm's scalar
+``erff`` per element was ~6x slower on the 1024 x 512 activations: 3.9 ms vs 0.67 ms CPU, measured
+once on the project's 2-core AMD EPYC development VM under load; ``np.vectorize(math.erf)`` ~100x).
+
+Issue 19 asks for <= 0.7x torch eager.  Every matmul of the step alone (the head's three and the
+blocks') took ~69 ms CPU there, against ~105-115 ms for torch's whole step: the rest of minigrad's
+step (softmax-cross-entropy rows, GELU, attention softmax and copies, AdamW, LayerNorm, the
+engine) is ~10 ms.  The step reports CPU time beside the wall clock (the machine is shared).
 
 Run: ``python -m benchmarks tinygpt [--quick] [--profile]``.
 """
@@ -35,6 +41,7 @@ from benchmarks.harness import (
     Contender,
     Ratio,
     compare,
+    cpu_compare,
     markdown_table,
     set_threads,
     write_results,
@@ -87,7 +94,9 @@ def bench_step(torch, repeats: int, profile: bool) -> tuple[list[dict], dict]:
     rows = compare(
         [Contender(n, fn, params) for n, fn in steps.items()], repeats=repeats, baseline="minigrad"
     )
-    info = {"first_losses": first}
+    # CPU time as well: on a shared machine the wall clock also counts the time other processes
+    # held the core (mlp_lm reports both the same way)
+    info = {"first_losses": first, "cpu_rows": cpu_compare(steps, repeats, baseline="minigrad")}
     if profile:
         prof = cProfile.Profile()
         prof.enable()
@@ -171,7 +180,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## {title}\n\n{markdown_table(step_rows)}")
     by = {r["name"]: r["median_s"] for r in step_rows}
     ratio = by["minigrad"] / by["torch eager"] if "torch eager" in by else float("nan")
-    print(f"\nminigrad / torch eager = {ratio:.3f}  (goal: <= 1.5)")
+    print(f"\nminigrad / torch eager = {ratio:.3f}  (goal: <= 1.5; issue 19: <= 0.7)")
+    cpu_rows = info["cpu_rows"]
+    cpu_title = "TinyGPT AdamW step, CPU time per step (process_time), same contenders"
+    by_cpu = {r["name"]: r["median_s"] for r in cpu_rows}
+    cpu_ratio = by_cpu["minigrad"] / by_cpu.get("torch eager", float("nan"))
+    print(f"\n## {cpu_title}\n\n{markdown_table(cpu_rows)}")
+    print(f"\nCPU time: minigrad / torch eager = {cpu_ratio:.3f}")
     if "profile" in info:
         print("\n" + info["profile"])
 
@@ -181,7 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n## {ce_title}\n\n{markdown_table(ce_rows)}")
     notes = (
         f"threads={args.threads}; first-step losses (agree): {info['first_losses']}; "
-        f"TinyGPT minigrad / torch eager = {ratio:.3f} (goal <= 1.5). peak_MiB: tracemalloc "
+        f"TinyGPT minigrad / torch eager = {ratio:.3f} (goal <= 1.5), in CPU time "
+        f"{cpu_ratio:.3f}. peak_MiB: tracemalloc "
         "peak of numpy allocations during one forward + backward (the (N, V) float32 logits "
         f"alone are {n * v * 4 / 2**20:.0f} MiB)."
     )
@@ -189,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         Ratio("TinyGPT AdamW step: minigrad time / torch eager", title, "minigrad", "torch eager",
               goal=1.5, op="<=", source="issue 6"),
         Ratio("TinyGPT AdamW step: minigrad time / torch eager (frontier)", title, "minigrad",
+              "torch eager", goal=0.7, op="<=", source="issue 19"),
+        Ratio("TinyGPT AdamW step: minigrad / torch eager, CPU time", cpu_title, "minigrad",
               "torch eager", goal=0.7, op="<=", source="issue 19"),
         Ratio("linear_cross_entropy: fused time / unfused", ce_title, "fused (chunked)",
               "unfused (Linear + cross_entropy)"),
@@ -198,7 +216,10 @@ def main(argv: list[str] | None = None) -> int:
               "unfused (Linear + cross_entropy)", metric="peak_MiB"),
     ]  # fmt: skip
     paths = write_results(
-        "tinygpt", {title: step_rows, ce_title: ce_rows}, notes=notes, ratios=ratios
+        "tinygpt",
+        {title: step_rows, cpu_title: cpu_rows, ce_title: ce_rows},
+        notes=notes,
+        ratios=ratios,
     )
     print("\nwrote", *paths)
     return 0

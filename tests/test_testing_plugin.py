@@ -300,6 +300,7 @@ def test_warm_up_compiles_every_group():
         "cross_entropy",
         "gelu",
         "optim",
+        "transformer",
     }
 
 

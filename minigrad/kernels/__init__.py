@@ -27,12 +27,28 @@ _HOME = {
     "cross_entropy_reference": "cross_entropy",
     "erf": "elementwise",
     "erf_reference": "elementwise",
+    "gelu_erf_backward": "elementwise",
+    "gelu_erf_backward_reference": "elementwise",
+    "gelu_erf_forward": "elementwise",
+    "gelu_erf_forward_reference": "elementwise",
     "gather_rows": "gather",
     "gather_rows_reference": "gather",
     "gather_rows_unchecked": "gather",
+    "adam_dense_": "optim",
+    "adam_dense_reference": "optim",
+    "layer_norm_backward": "layer_norm",
+    "layer_norm_backward_reference": "layer_norm",
+    "layer_norm_forward": "layer_norm",
+    "layer_norm_forward_reference": "layer_norm",
     "axpy_": "optim",
     "lazy_adam_rows": "optim",
     "lazy_adam_rows_reference": "optim",
+    "causal_softmax_": "softmax_rows",
+    "causal_softmax_backward_": "softmax_rows",
+    "causal_softmax_backward_reference": "softmax_rows",
+    "causal_softmax_reference": "softmax_rows",
+    "softmax_xent_rows_": "softmax_rows",
+    "softmax_xent_rows_reference": "softmax_rows",
     "scatter_add": "scatter",
     "scatter_add_reference": "scatter",
     "merge_row_sparse": "sparse_rows",
@@ -44,8 +60,14 @@ _HOME = {
 
 __all__ = [
     "CrossEntropyState",
+    "adam_dense_",
+    "adam_dense_reference",
     "axpy_",
     "buffer_cache",
+    "causal_softmax_",
+    "causal_softmax_backward_",
+    "causal_softmax_backward_reference",
+    "causal_softmax_reference",
     "cross_entropy_backward",
     "cross_entropy_forward",
     "cross_entropy_reference",
@@ -55,6 +77,14 @@ __all__ = [
     "gather_rows",
     "gather_rows_reference",
     "gather_rows_unchecked",
+    "gelu_erf_backward",
+    "gelu_erf_backward_reference",
+    "gelu_erf_forward",
+    "gelu_erf_forward_reference",
+    "layer_norm_backward",
+    "layer_norm_backward_reference",
+    "layer_norm_forward",
+    "layer_norm_forward_reference",
     "lazy_adam_rows",
     "lazy_adam_rows_reference",
     "merge_row_sparse",
@@ -63,6 +93,8 @@ __all__ = [
     "row_sparse_sum_reference",
     "scatter_add",
     "scatter_add_reference",
+    "softmax_xent_rows_",
+    "softmax_xent_rows_reference",
     "unique_first_seen",
 ]
 
@@ -88,10 +120,37 @@ if TYPE_CHECKING:  # what the names are, for type checkers and editors (nothing 
         cross_entropy_forward,
         cross_entropy_reference,
     )
-    from .elementwise import erf, erf_reference
+    from .elementwise import (
+        erf,
+        erf_reference,
+        gelu_erf_backward,
+        gelu_erf_backward_reference,
+        gelu_erf_forward,
+        gelu_erf_forward_reference,
+    )
     from .gather import gather_rows, gather_rows_reference, gather_rows_unchecked
-    from .optim import axpy_, lazy_adam_rows, lazy_adam_rows_reference
+    from .layer_norm import (
+        layer_norm_backward,
+        layer_norm_backward_reference,
+        layer_norm_forward,
+        layer_norm_forward_reference,
+    )
+    from .optim import (
+        adam_dense_,
+        adam_dense_reference,
+        axpy_,
+        lazy_adam_rows,
+        lazy_adam_rows_reference,
+    )
     from .scatter import scatter_add, scatter_add_reference
+    from .softmax_rows import (
+        causal_softmax_,
+        causal_softmax_backward_,
+        causal_softmax_backward_reference,
+        causal_softmax_reference,
+        softmax_xent_rows_,
+        softmax_xent_rows_reference,
+    )
     from .sparse_rows import (
         merge_row_sparse,
         merge_row_sparse_reference,

@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from minigrad import kernels
 from minigrad.autograd import Function
 from minigrad.ops.elementwise import ApplyMask
 from minigrad.ops.shape import Stack
@@ -86,9 +87,10 @@ class CausalAttention(Function):
         q, k, v = qkv5[0], qkv5[1], qkv5[2]
         scale = qkv.dtype.type(1.0 / math.sqrt(hd))
         s = np.matmul(q, k.swapaxes(-1, -2))  # (B, H, T, T)
-        s *= scale
-        s += _causal_bias(t, s.dtype)
-        p = _softmax_rows_(s)
+        # P = softmax(S * scale + causal mask), in place, one compiled pass per row while it is
+        # in cache (kernels/softmax_rows.py; its numpy reference is scale, add the -inf bias,
+        # _softmax_rows_); the masked entries come out as exact zeros
+        p = kernels.causal_softmax_(s, float(scale))
         pm = p if attn_mask is None else p * attn_mask
         o = np.matmul(pm, v)  # (B, H, T, hd)
         self.qkv5, self.p, self.pm, self.mask, self.scale = qkv5, p, pm, attn_mask, scale
@@ -105,11 +107,8 @@ class CausalAttention(Function):
         dp = np.matmul(g, v.swapaxes(-1, -2))  # dL/d(P M) = G v^T
         if self.mask is not None:
             dp *= self.mask
-        # softmax backward, in place: dS = P * (dP - rowsum(dP * P))
-        rowdot = np.einsum("bhij,bhij->bhi", dp, p)[..., None]
-        dp -= rowdot
-        dp *= p
-        dp *= self.scale
+        # softmax backward, in place: dS = P * (dP - rowsum(dP * P)) * scale (compiled, as above)
+        kernels.causal_softmax_backward_(dp, p, float(self.scale))
         np.matmul(dp, k, out=out[0])  # dL/dq = dS k / sqrt(hd)
         np.matmul(dp.swapaxes(-1, -2), q, out=out[1])  # dL/dk = dS^T q / sqrt(hd)
         # (3, B, H, T, hd) -> (B, T, 3, H, hd) -> (B, T, 3d): the layout qkv came in
@@ -246,8 +245,13 @@ def cached_attention(qkv: np.ndarray, cache: KVCache, layer: int, n_heads: int) 
     values[:, :, p0:end] = qkv5[2]
     q = np.ascontiguousarray(qkv5[0])
     s = np.matmul(q, keys[:, :, :end].swapaxes(-1, -2))  # (B, H, t, end)
-    s *= qkv.dtype.type(1.0 / math.sqrt(hd))
-    if t > 1:  # query i sits at position p0 + i: it must not see keys after it
-        s += np.triu(np.full((t, end), -np.inf, dtype=s.dtype), k=p0 + 1)
-    o = np.matmul(_softmax_rows_(s), values[:, :, :end])  # (B, H, t, hd)
+    scale = qkv.dtype.type(1.0 / math.sqrt(hd))
+    if p0 == 0:  # the prompt: square scores, the op's own softmax (the same bits)
+        p = kernels.causal_softmax_(s, float(scale))
+    else:
+        s *= scale
+        if t > 1:  # query i sits at position p0 + i: it must not see keys after it
+            s += np.triu(np.full((t, end), -np.inf, dtype=s.dtype), k=p0 + 1)
+        p = _softmax_rows_(s)
+    o = np.matmul(p, values[:, :, :end])  # (B, H, t, hd)
     return o.transpose(0, 2, 1, 3).reshape(b, t, d)

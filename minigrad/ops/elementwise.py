@@ -316,15 +316,16 @@ class GeluErf(Function):
 
     def forward(self, a):
         self.a = a
-        # np.asarray: for a 0-d input numpy's product is a scalar, and erf takes arrays only
-        self.cdf = 0.5 * (1 + kernels.erf(np.asarray(a * (1 / math.sqrt(2.0)))))
-        return a * self.cdf
+        # y = a Phi(a), Phi(a) = (1 + erf(a / sqrt 2)) / 2, kept for the backward; float32 in
+        # one compiled pass (kernels/elementwise.py, beside its numpy + libm-erf reference)
+        y, self.cdf = kernels.gelu_erf_forward(np.asarray(a))
+        return y
 
     def backward(self, grad):
-        a = self.a
         # d(a Phi(a))/da = Phi(a) + a * phi(a), phi the standard normal density
-        pdf = np.exp(-0.5 * a * a) * (1 / math.sqrt(2 * math.pi))
-        return grad * (self.cdf + a * pdf)
+        a = np.asarray(self.a)
+        g = np.asarray(grad, dtype=a.dtype)
+        return kernels.gelu_erf_backward(a, self.cdf, np.broadcast_to(g, a.shape))
 
     def backward_graph(self, grad):
         # Phi(a) needs erf, which is no op: the gradient is an op of its own (GeluErfGrad)

@@ -155,27 +155,22 @@ def _chunk_pass(h, weight, bias, t, valid, row_weight, chunk, need):
     gh = np.empty_like(h) if grads and need[0] else None
     gw = np.zeros_like(weight) if grads and need[1] else None
     gb = np.zeros(v, dtype=h.dtype) if grads and need[2] else None
-    safe_t = np.where(valid, t, 0)
+    safe_t = np.where(valid, t, 0).astype(np.int64, copy=False)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         for s in range(0, n, chunk):
             e = min(n, s + chunk)
-            rows = np.arange(e - s)
             hc = h[s:e]
             z = hc @ weight.T  # (chunk, V): the only logits that exist at any time
             if bias is not None:
                 z += bias
-            z -= z.max(axis=1, keepdims=True)  # stable: exp of numbers <= 0
-            z_t = z[rows, safe_t[s:e]]
-            np.exp(z, out=z)
-            total = z.sum(axis=1)
-            loss[s:e] = np.log(total) - z_t  # logsumexp(z) - z_t, both shifted by the max
+            # per row, in one compiled pass while the row is in cache (kernels/softmax_rows.py):
+            # loss = logsumexp(z) - z_t, and z becomes G_c = (softmax(z) - one_hot(t)) * w,
+            # d loss / d logits for this chunk (ignored rows: no gradient, even from NaN logits)
+            kernels.softmax_xent_rows_(
+                z, safe_t[s:e], valid[s:e], None if not grads else row_weight[s:e], loss[s:e]
+            )
             if not grads:
                 continue
-            z /= total[:, None]  # softmax
-            z[rows, safe_t[s:e]] -= 1  # softmax - one_hot(target)
-            z *= row_weight[s:e, None]  # d loss / d logits for this chunk
-            if not valid[s:e].all():
-                z[~valid[s:e]] = 0  # ignored rows: no gradient, even from NaN logits
             if gh is not None:
                 np.matmul(z, weight, out=gh[s:e])  # dL/dH_c = G_c W
             if gw is not None:

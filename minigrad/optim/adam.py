@@ -89,21 +89,21 @@ class Adam(Optimizer):
                 bump(p)
 
     def _dense_step(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
-        lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        if wd:
-            if self.decoupled:
-                p.data *= 1 - lr * wd
-            else:
-                g = g + wd * p.data
-        m += (1 - b1) * (g - m)
-        v *= b2
-        v += (1 - b2) * (g * g)
-        step_size = lr / (1 - b1**t)
-        denom = np.sqrt(v) / math.sqrt(1 - b2**t)
-        denom += eps
-        p.data -= step_size * (m / denom)
+        # compiled: p, g, m and v read once, p, m and v written once (kernels/optim.py; its
+        # numpy reference is the docstring's formulas line by line)
+        kernels.adam_dense_(
+            p.data,
+            g,
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            beta1=group["betas"][0],
+            beta2=group["betas"][1],
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            lr=group["lr"],
+            decoupled=self.decoupled,
+            step=state["step"],
+        )
 
     def _sparse_step(self, p: Any, g: RowSparseGrad, state: dict, group: dict) -> None:
         lr, (b1, b2), eps, wd = group["lr"], group["betas"], group["eps"], group["weight_decay"]

@@ -79,12 +79,27 @@ def _optim() -> None:
                     opt.zero_grad()
 
 
+def _transformer() -> None:
+    # a transformer's own kernels: LayerNorm rows, the causal attention softmax and the head's
+    # fused softmax-cross-entropy, forward and backward
+    from minigrad.nn import functional as F
+    from minigrad.tensor import Tensor
+
+    for dtype in _FLOATS:
+        x = Tensor(np.zeros((1, 2, 6), dtype=dtype), requires_grad=True)
+        h = F.layer_norm(x, (6,), Tensor(np.ones(6, dtype)), Tensor(np.zeros(6, dtype)))
+        y = F.causal_attention(h, n_heads=1)
+        w = Tensor(np.zeros((3, 2), dtype=dtype), requires_grad=True)
+        F.linear_cross_entropy(y.reshape(2, 2), w, np.array([0, 2])).backward()
+
+
 #: group name -> what it runs; ``warm_up()`` without arguments runs them all
 GROUPS: dict[str, Callable[[], None]] = {
     "embedding": _embedding,
     "cross_entropy": _cross_entropy,
     "gelu": _gelu,
     "optim": _optim,
+    "transformer": _transformer,
 }
 
 _done: set[str] = set()
@@ -94,7 +109,8 @@ def warm_up(*groups: str) -> None:
     """Compile (or load from numba's cache) the kernels of ``groups``; all groups by default.
 
     Groups: ``"embedding"`` (lookup and both kinds of gradient), ``"cross_entropy"``,
-    ``"gelu"``, ``"optim"`` (SGD and Adam steps, dense and row-sparse).  Each runs once per
+    ``"gelu"``, ``"optim"`` (SGD and Adam steps, dense and row-sparse), ``"transformer"``
+    (LayerNorm, causal attention, the fused linear cross-entropy).  Each runs once per
     process; later calls return at once.  Grad mode is switched on for the duration.
     """
     from minigrad.grad_mode import enable_grad
