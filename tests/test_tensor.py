@@ -209,8 +209,11 @@ def test_maximum_minimum_with_numpy_and_scalar(method, shapes, data):
     other = data.draw(tensors(shapes[1], requires_grad=False)).data
     assume(np.all(np.abs(x.data - other) > 1e-3))
     check_op(lambda t: getattr(t, method)(other), lambda a: getattr(np, method)(a, other), x)
+    # the scalar is another value: x may sit exactly on it (a tie, where the gradient jumps and
+    # finite differences of the double backward see the jump), so it is kept away from x too
     c = float(other.flat[0])
-    check_op(lambda t: getattr(t, method)(c), lambda a: getattr(np, method)(a, c), x)
+    if np.all(np.abs(x.data - c) > 1e-3):
+        check_op(lambda t: getattr(t, method)(c), lambda a: getattr(np, method)(a, c), x)
 
 
 def test_numpy_array_on_the_left_gives_a_tensor_not_an_object_array():
