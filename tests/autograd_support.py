@@ -23,14 +23,33 @@ def arrays_of(inputs: tuple[Any, ...]) -> list[Any]:
 
 
 def check_forward(
-    fn: Callable[..., Tensor], reference: Callable[..., Any], *inputs: Any, rtol: float = 1e-12
+    fn: Callable[..., Tensor],
+    reference: Callable[..., Any],
+    *inputs: Any,
+    rtol: float = 1e-12,
+    atol: float = 1e-300,
 ) -> None:
+    """``fn(*inputs)`` has the shape and dtype of the numpy ``reference`` and its values to
+    ``rtol``; ``atol`` is for results that cancel to ~0, where two correct summation orders
+    differ by far more than ``rtol`` of the result (see :func:`matmul_atol`)."""
     expected = np.asarray(reference(*arrays_of(inputs)))
     out = fn(*inputs)
     assert isinstance(out, Tensor)
     assert out.shape == expected.shape, (out.shape, expected.shape)
     assert out.dtype == expected.dtype, (out.dtype, expected.dtype)
-    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=1e-300)
+    np.testing.assert_allclose(out.data, expected, rtol=rtol, atol=atol)
+
+
+def matmul_atol(a: np.ndarray, b: np.ndarray) -> float:
+    """How far two correct float64 evaluations of ``a @ b`` may differ in absolute terms.
+
+    A dot product of length k summed in any order (BLAS, FMA or not) errs by at most
+    ~k * eps * sum|a_i b_i|, so where the terms cancel (0.1*0.1 + 0.1*-0.1) one order gives 0.0
+    and another -8e-19: both are right, and no relative tolerance can say so.
+    """
+    k = a.shape[-1]
+    scale = float(np.max(np.matmul(np.abs(a), np.abs(b)), initial=0.0))
+    return 2.0 * k * float(np.finfo(np.float64).eps) * scale + 1e-300
 
 
 #: inputs with at most this many elements in all get their second derivatives checked too
@@ -38,11 +57,15 @@ SECOND_ORDER_ELEMENTS = 12
 
 
 def check_op(
-    fn: Callable[..., Tensor], reference: Callable[..., Any], *inputs: Any, rtol: float = 1e-12
+    fn: Callable[..., Tensor],
+    reference: Callable[..., Any],
+    *inputs: Any,
+    rtol: float = 1e-12,
+    atol: float = 1e-300,
 ) -> None:
     """Forward equals ``reference`` (numpy), and backward and double backward equal finite
     differences (``gradcheck``; ``gradgradcheck`` for inputs of a few elements)."""
-    check_forward(fn, reference, *inputs, rtol=rtol)
+    check_forward(fn, reference, *inputs, rtol=rtol, atol=atol)
     assert gradcheck(fn, *inputs)
     # second derivatives too: each checked element costs two first backwards, so only for
     # small inputs (most examples; shrinking ends there anyway)

@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad as mg
 from minigrad.testing import gradcheck, matmul_shapes, shapes, tensors
-from tests.autograd_support import check_op
+from tests.autograd_support import check_op, matmul_atol
 
 
 @st.composite
@@ -216,10 +216,21 @@ def test_matmul_vector_and_batch_cases(sa, sb):
 def test_matmul_with_numpy_operand_on_either_side(shapes, data):
     a = data.draw(tensors(shapes[0]))
     b = data.draw(tensors(shapes[1], requires_grad=False)).data
-    check_op(lambda x: x @ b, lambda x: np.matmul(x, b), a)
+    check_op(lambda x: x @ b, lambda x: np.matmul(x, b), a, atol=matmul_atol(a.data, b))
     c = data.draw(tensors(shapes[1]))
     a_arr = a.data
-    check_op(lambda y: a_arr @ y, lambda y: np.matmul(a_arr, y), c)
+    check_op(lambda y: a_arr @ y, lambda y: np.matmul(a_arr, y), c, atol=matmul_atol(a_arr, c.data))
+
+
+def test_matmul_forward_allows_the_rounding_of_another_summation_order():
+    # found by CI: (2,) @ (2, 2, 2, 4) with 0.1*0.1 + 0.1*-0.1 in one column came out 0.0 here
+    # and -8.3e-19 from np.matmul (another kernel, another order); both are correctly rounded
+    # sums of the same terms, so the forward check allows the dot product's error bound
+    a = mg.tensor([0.1, 0.1], dtype="float64", requires_grad=True)
+    b = np.ones((2, 2, 2, 4))
+    b[1, 1, :, 3] = [0.1, -0.1]
+    assert matmul_atol(a.data, b) > 8.4e-19  # the gap CI saw, whichever order runs here
+    check_op(lambda x: x @ b, lambda x: np.matmul(x, b), a, atol=matmul_atol(a.data, b))
 
 
 def test_gradcheck_through_shape_ops_chain():

@@ -40,14 +40,27 @@ from minigrad.tokenizers.ranges import Range, file_ranges, read_range, text_piec
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
 
-#: bytes per range (a task reads one range at a time, so this bounds a worker's text in memory)
-BLOCKSIZE = 32 << 20
+#: bytes per range: a task reads one range at a time, so this bounds a worker's text in memory.
+#: Tasks are groups of ranges (``PARTITION_BYTES``), so small reads cost no extra tasks; under
+#: glibc's mmap threshold, each read reuses the heap the last one freed instead of faulting in
+#: fresh pages (benchmarks/bench_bpe_scale.py: ~30% less worker memory than 32 MiB reads)
+BLOCKSIZE = 4 << 20
 #: characters counted at a time on a worker (``ranges.text_pieces``)
 PIECE_CHARS = 1 << 19
+#: most bytes one task counts (its ranges into one table); fewer, longer tasks mean fewer tables
+#: to send and merge, and the last merge is on the critical path (benchmarks/bench_bpe_scale.py)
+PARTITION_BYTES = 1 << 30
 #: partitions merged per node of the reduction tree
 SPLIT_EVERY = 8
-#: environment of LocalCluster workers: give freed memory back to the OS soon (glibc)
-WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": "65536"}
+#: glibc malloc settings of LocalCluster workers. Dask's nannies set MALLOC_TRIM_THRESHOLD_=65536
+#: before they spawn a worker (``distributed.nanny.pre-spawn-environ``; glibc reads it once, at
+#: process start, so it must be set there, not in ``env=``), and any fixed threshold turns off
+#: glibc's adaptive mmap threshold: every buffer over 128 KiB is then mapped and unmapped per call
+#: and its pages faulted in again, which made a worker count ~35% slower per byte than one process
+#: (benchmarks/bench_bpe_scale.py). Here freed heap is given back past 64 MiB, and buffers under
+#: 32 MiB (the adaptive threshold's own ceiling) stay on the heap. Workers of a remote scheduler
+#: want the same two variables in their nannies' pre-spawn-environ.
+WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 64 << 20, "MALLOC_MMAP_THRESHOLD_": 32 << 20}
 
 
 def _require_distributed():
@@ -76,14 +89,19 @@ def local_client(n_workers: int | None = None) -> Iterator[Any]:
     per CPU (counting holds the GIL in places, so processes, not threads); the scheduler's
     HTTP server (and dashboard, if bokeh is installed) on a free port."""
     distributed = _require_distributed()
+    import dask
+
     n = default_workers() if n_workers is None else n_workers
-    with distributed.LocalCluster(
-        n_workers=n,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
-        env=WORKER_ENV,
-    ) as cluster:
+    environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}), **WORKER_MALLOC}
+    with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
+        distributed.LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",  # a free port: the scheduler serves HTTP even without one
+        ) as cluster,
+    ):
         with distributed.Client(cluster) as client:
             yield client
 
@@ -116,6 +134,13 @@ def _count_partition(
     return [counts]
 
 
+def _count_groups(
+    groups: Iterable[Sequence[Range]], pattern: str | None, specials: tuple[str, ...]
+) -> list[ChunkCounts]:
+    """On a worker: the counts of a bag partition whose elements are groups of ranges."""
+    return _count_partition((r for g in groups for r in g), pattern, specials)
+
+
 def _merge_all(tables: Iterable[ChunkCounts]) -> ChunkCounts:
     """A node of the reduction tree: the sum of some tables."""
     tables = list(tables)
@@ -128,6 +153,34 @@ def empty_counts(pattern: str | None) -> ChunkCounts:
 
     e = np.zeros(0, dtype=np.int64)
     return ChunkCounts(np.zeros(0, dtype=np.uint8), e, e, pattern_label(pattern), _checked=True)
+
+
+def partition_ranges(
+    ranges: Sequence[Range], n_slots: int, partition_bytes: int
+) -> list[list[Range]]:
+    """Group ``ranges`` into tasks of about equal bytes: a multiple of ``n_slots`` (the cluster's
+    threads) groups, as few as keep the mean group under ``partition_bytes``, never an empty
+    one (a group passes the smallest by at most one range).
+
+    Counting a range costs about its size, so equal bytes are equal time: each group takes the
+    next largest range while it has the fewest bytes (longest-first greedy, within 4/3 of the
+    best split).  Counts add up in any order, so the grouping never changes the result.
+    """
+    if isinstance(partition_bytes, bool) or not isinstance(partition_bytes, int):
+        raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
+    if partition_bytes < 1:
+        raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
+    n_slots = max(1, n_slots)
+    total = sum(end - start for _, start, end in ranges)
+    rounds = -(-total // (n_slots * partition_bytes))  # ceil
+    n = max(1, min(len(ranges), n_slots * max(1, rounds)))
+    groups: list[list[Range]] = [[] for _ in range(n)]
+    sizes = [0] * n
+    for r in sorted(ranges, key=lambda r: r[2] - r[1], reverse=True):
+        k = sizes.index(min(sizes))
+        groups[k].append(r)
+        sizes[k] += r[2] - r[1]
+    return [g for g in groups if g]
 
 
 def plan_ranges(
@@ -159,13 +212,17 @@ def count_files(
     pattern: str | None = "gpt4",
     special_tokens: Sequence[str] = (),
     blocksize: int = BLOCKSIZE,
+    partition_bytes: int = PARTITION_BYTES,
     split_every: int = SPLIT_EVERY,
 ) -> ChunkCounts:
     """Count the chunks of ``files`` on the cluster behind ``client``: the same table as
     ``count_chunks([Path(f) for f in files], pattern, special_tokens)`` in one process.
 
-    Each partition of the bag is one byte range of about ``blocksize`` bytes; the tables are
-    summed ``split_every`` at a time up a tree, and the last one comes back to the client.
+    The files are cut into byte ranges of about ``blocksize`` bytes (what a worker reads at
+    once), and the ranges grouped into partitions of about equal bytes, at least one per worker
+    thread and about ``partition_bytes`` at most (:func:`partition_ranges`).  Each partition counts
+    into one table; the tables are summed ``split_every`` at a time up a tree, and the last one
+    comes back to the client.
     """
     _require_distributed()
     import dask.bag as db
@@ -175,8 +232,10 @@ def count_files(
     ranges = plan_ranges(files, pattern, specials, blocksize)
     if not ranges:
         raise ValueError(EMPTY_CORPUS)
-    bag = db.from_sequence(ranges, npartitions=len(ranges))
-    counted = bag.map_partitions(_count_partition, pattern, specials)
+    n_slots = sum(client.nthreads().values())
+    groups = partition_ranges(ranges, n_slots, partition_bytes)
+    bag = db.from_sequence(groups, npartitions=len(groups))  # one group per partition
+    counted = bag.map_partitions(_count_groups, pattern, specials)
     total = counted.reduction(_merge_all, _merge_all, split_every=split_every)
     counts = client.compute(total, sync=True)
     if len(counts) == 0:
