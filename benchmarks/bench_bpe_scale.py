@@ -15,8 +15,10 @@ Contenders, each in a fresh process per repetition, interleaved (a new order eac
   ``BPETokenizer.train_from_counts`` (the merge loop); ``BPETokenizer.train(files)`` does
   exactly these two steps;
 * **minigrad, Dask LocalCluster, 2 worker processes**: ``tokenizers.dask.count_files`` (byte
-  ranges of 32 MB, tree reduction), then the same merge loop on the client.  The cluster is
-  started before the clock starts (its start-up time is a column of its own);
+  ranges of 4 MB grouped into one task per worker, tree reduction), then the same merge loop on
+  the client.  The cluster is started, and the whole timed path run once on a 1 MB file on
+  every worker (numba's cache loaded), before the clock starts (the start-up time is a column
+  of its own);
 * **HF tokenizers** ``train_from_iterator`` with ``RAYON_NUM_THREADS`` 1 and 2: GPT-4 split +
   byte-level, as in ``bench_bpe_train``, fed 4 KB documents read from the files (cut at safe
   points).  HF's counting and merging are not separable from outside: total only.
@@ -31,6 +33,23 @@ reduction tree has ceil(log_8 N) levels), and the merge loop's time vs the numbe
 chunks, measured on growing prefixes of the distinct text and fitted as a power law, with the
 number of distinct chunks at 100 GB extrapolated by Heaps' law (``distinct = K bytes^beta``,
 fitted on the same prefixes).  An estimate, labelled as one.
+
+What the Dask worker setup is based on (2026-12-05, 2-CPU VM, 200 MB, counting phase; the full
+run of that day in ``results/2026-12-05`` read 1.33x, the module rerun after these changes in
+``results/2026-12-05-bpe_scale`` 1.76x, IQR 1.71-1.84x):
+
+* Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` for its worker, which turns off glibc's
+  adaptive mmap threshold: a worker counting 50 MB alone spent ~1.2 CPU-s where the client
+  spent ~0.87 (~35% more); the same variable in a plain process slowed it as much.  Set
+  through ``distributed.nanny.pre-spawn-environ`` to 64 MiB (trim) and 32 MiB (mmap), a
+  worker's cost per byte equals the client's when it counts alone (0.39-0.40 s per 25 MB range
+  on both); with both workers busy each range costs ~10-20% more (the two vCPUs share caches
+  and memory bandwidth).
+* one task per 32 MB range (8 tasks) vs one task per worker (2 groups of 4 ranges), warm
+  cluster: 1.40-1.60x vs 1.69-1.93x: fewer tables to send and to merge at the end (merging
+  the 8 tables took 0.16-0.19 s on the critical path).
+* reads of 32 / 8 / 4 / 1 MB in fresh clusters: 2.07-2.21 / 1.92-2.03 / 1.93-2.05 / 2.1 s for
+  the counting, worker peak RSS ~428 / ~317 / ~305 / ~280 MB; 4 MB kept.
 """
 
 from __future__ import annotations

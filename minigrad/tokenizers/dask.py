@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 #: bytes per range: a task reads one range at a time, so this bounds a worker's text in memory.
 #: Tasks are groups of ranges (``PARTITION_BYTES``), so small reads cost no extra tasks; under
 #: glibc's mmap threshold, each read reuses the heap the last one freed instead of faulting in
-#: fresh pages (benchmarks/bench_bpe_scale.py: ~30% less worker memory than 32 MiB reads)
+#: fresh pages (measured in benchmarks/bench_bpe_scale.py's docstring)
 BLOCKSIZE = 4 << 20
 #: characters counted at a time on a worker (``ranges.text_pieces``)
 PIECE_CHARS = 1 << 19
@@ -56,10 +56,10 @@ SPLIT_EVERY = 8
 #: before they spawn a worker (``distributed.nanny.pre-spawn-environ``; glibc reads it once, at
 #: process start, so it must be set there, not in ``env=``), and any fixed threshold turns off
 #: glibc's adaptive mmap threshold: every buffer over 128 KiB is then mapped and unmapped per call
-#: and its pages faulted in again, which made a worker count ~35% slower per byte than one process
-#: (benchmarks/bench_bpe_scale.py). Here freed heap is given back past 64 MiB, and buffers under
-#: 32 MiB (the adaptive threshold's own ceiling) stay on the heap. Workers of a remote scheduler
-#: want the same two variables in their nannies' pre-spawn-environ.
+#: and its pages faulted in again, so a worker counted slower per byte than one process
+#: (measured in benchmarks/bench_bpe_scale.py's docstring). Here freed heap is given back past
+#: 64 MiB, and buffers under 32 MiB (the adaptive threshold's own ceiling) stay on the heap.
+#: Workers of a remote scheduler want the same two variables in their nannies' pre-spawn-environ.
 WORKER_MALLOC = {"MALLOC_TRIM_THRESHOLD_": 64 << 20, "MALLOC_MMAP_THRESHOLD_": 32 << 20}
 
 
