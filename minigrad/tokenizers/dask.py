@@ -28,6 +28,8 @@ chunks, far fewer than the corpus), and reading from object stores (local paths 
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -158,29 +160,37 @@ def empty_counts(pattern: str | None) -> ChunkCounts:
 def partition_ranges(
     ranges: Sequence[Range], n_slots: int, partition_bytes: int
 ) -> list[list[Range]]:
-    """Group ``ranges`` into tasks of about equal bytes: a multiple of ``n_slots`` (the cluster's
-    threads) groups, as few as keep the mean group under ``partition_bytes``, never an empty
-    one (a group passes the smallest by at most one range).
+    """Cut the sequence of ``ranges`` into runs of about equal bytes, in order: a multiple of
+    ``n_slots`` (the cluster's threads) runs, as few as keep the mean under
+    ``partition_bytes``, never an empty one.
 
-    Counting a range costs about its size, so equal bytes are equal time: each group takes the
-    next largest range while it has the fewest bytes (longest-first greedy, within 4/3 of the
-    best split).  Counts add up in any order, so the grouping never changes the result.
+    Counting a range costs about its size, so equal bytes are equal time.  Each cut goes at the
+    range boundary nearest its share of the bytes, so a run misses its share by at most one
+    range.  The runs keep the ranges' order because a ``ChunkCounts`` lists chunks in order of
+    first appearance, and summing the runs' tables in order then gives the one-process table
+    exactly, down to the bytes of its file.
     """
     if isinstance(partition_bytes, bool) or not isinstance(partition_bytes, int):
         raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
     if partition_bytes < 1:
         raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
     n_slots = max(1, n_slots)
-    total = sum(end - start for _, start, end in ranges)
+    sizes = [end - start for _, start, end in ranges]
+    total = sum(sizes)
     rounds = -(-total // (n_slots * partition_bytes))  # ceil
     n = max(1, min(len(ranges), n_slots * max(1, rounds)))
-    groups: list[list[Range]] = [[] for _ in range(n)]
-    sizes = [0] * n
-    for r in sorted(ranges, key=lambda r: r[2] - r[1], reverse=True):
-        k = sizes.index(min(sizes))
-        groups[k].append(r)
-        sizes[k] += r[2] - r[1]
-    return [g for g in groups if g]
+    before = [0]  # before[i]: bytes of ranges[:i]
+    for size in sizes:
+        before.append(before[-1] + size)
+    cuts = [0]
+    for j in range(1, n):
+        share = total * j / n
+        i = bisect.bisect_left(before, share)  # first boundary at or past the share
+        if i > 0 and share - before[i - 1] < before[i] - share:
+            i -= 1  # the boundary before it is nearer
+        cuts.append(min(max(i, cuts[-1] + 1), len(ranges) - (n - j)))  # no run left empty
+    cuts.append(len(ranges))
+    return [list(ranges[a:b]) for a, b in itertools.pairwise(cuts)]
 
 
 def plan_ranges(

@@ -84,18 +84,30 @@ ranges_st = st.lists(
 
 
 @given(ranges=ranges_st, n_slots=st.integers(1, 9), partition_bytes=st.integers(1, 5000))
-def test_partitions_hold_every_range_once_in_balanced_groups(ranges, n_slots, partition_bytes):
+def test_partitions_are_runs_of_the_ranges_in_order_and_about_equal(ranges, n_slots,
+                                                                    partition_bytes):  # fmt: skip
     groups = partition_ranges(ranges, n_slots, partition_bytes)
-    assert sorted(r for g in groups for r in g) == sorted(ranges)  # each range, once
+    assert [r for g in groups for r in g] == ranges  # each range once, in order
     assert all(groups)
     sizes = [sum(e - s for _, s, e in g) for g in groups]
     largest = max(e - s for _, s, e in ranges)
     total = sum(sizes)
-    # as many groups as the cluster has threads (or ranges), more only to stay under the cap
+    # as many runs as the cluster has threads (or ranges), more only to stay under the cap
     rounds = -(-total // (n_slots * partition_bytes))
     assert len(groups) == min(len(ranges), n_slots * rounds)
-    # longest-first greedy: no group passes the smallest by more than one range
-    assert max(sizes) - min(sizes) <= largest
+    # each cut at the boundary nearest its share: a run misses its share by under one range
+    # at each end, unless runs were kept from being empty (then every run is one range)
+    share = total / len(groups)
+    if len(groups) < len(ranges):
+        assert all(abs(size - share) <= largest for size in sizes), (sizes, share, largest)
+
+
+def test_counts_file_from_dask_is_byte_identical(client, tmp_path):
+    # a ChunkCounts lists chunks in order of first appearance: the runs keep the files' order
+    paths = _write(tmp_path, [MULTILINGUAL * 3, "zz top " * 50 + MULTILINGUAL[::-1], "x y"])
+    count_chunks(paths).save(tmp_path / "single.bin")
+    count_files(paths, client=client, blocksize=64).save(tmp_path / "dask.bin")
+    assert (tmp_path / "dask.bin").read_bytes() == (tmp_path / "single.bin").read_bytes()
 
 
 def test_partition_bytes_must_be_a_positive_int():
