@@ -36,7 +36,7 @@ fitted on the same prefixes).  An estimate, labelled as one.
 
 What the Dask worker setup is based on (2026-12-05, 2-CPU VM, 200 MB, counting phase; the full
 run of that day in ``results/2026-12-05`` read 1.33x, the module rerun after these changes in
-``results/2026-12-05-bpe_scale`` 1.76x, IQR 1.71-1.84x):
+``results/2026-12-05-bpe_scale`` 1.79x, IQR 1.65-1.85x):
 
 * Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` for its worker, which turns off glibc's
   adaptive mmap threshold: a worker counting 50 MB alone spent ~1.2 CPU-s where the client
