@@ -4,7 +4,8 @@ Counting chunks is the part of training that grows with the corpus, and it split
 counts of byte ranges add up to the counts of the files (``ranges``).  So::
 
     files --file_ranges--> byte ranges (cut at safe points, ~blocksize each)
-          --bag.map_partitions(count)--> one ChunkCounts per partition   (on the workers)
+          --partition_ranges--> runs of ranges in order, about equal bytes, one per thread
+          --bag.map_partitions(count)--> one ChunkCounts per run         (on the workers)
           --bag.reduction(merge, split_every)--> one ChunkCounts          (a tree of merges)
           --BPETokenizer.train_from_counts--> tokenizer                  (on the client)
 
@@ -263,6 +264,7 @@ def train_files(
     min_frequency: int = 2,
     show_progress: bool = False,
     blocksize: int = BLOCKSIZE,
+    partition_bytes: int = PARTITION_BYTES,
     name: str = "minigrad-bpe",
 ) -> BPETokenizer:
     """``BPETokenizer.train`` on files, with the counting done on the cluster behind ``client``."""
@@ -270,7 +272,12 @@ def train_files(
 
     check_train_args(vocab_size, special_tokens, min_frequency)
     counts = count_files(
-        files, client=client, pattern=pattern, special_tokens=special_tokens, blocksize=blocksize
+        files,
+        client=client,
+        pattern=pattern,
+        special_tokens=special_tokens,
+        blocksize=blocksize,
+        partition_bytes=partition_bytes,
     )
     return BPETokenizer.train_from_counts(
         counts,

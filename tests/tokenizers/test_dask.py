@@ -132,7 +132,7 @@ def test_tokenizer_file_is_byte_identical(client, tmp_path):
     paths = _write(tmp_path, texts)
     kw = dict(special_tokens=[SPECIAL], min_frequency=2)
     single = BPETokenizer.train(paths, 700, **kw)
-    dask = train_files(paths, 700, client=client, blocksize=4096, **kw)
+    dask = train_files(paths, 700, client=client, blocksize=4096, partition_bytes=9000, **kw)
     single.save(tmp_path / "single.mgbpe")
     dask.save(tmp_path / "dask.mgbpe")
     assert (tmp_path / "dask.mgbpe").read_bytes() == (tmp_path / "single.mgbpe").read_bytes()
