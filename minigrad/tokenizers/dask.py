@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from minigrad.tokenizers.corpus import EMPTY_CORPUS, check_train_args
 from minigrad.tokenizers.counts import ChunkCounts, count_chunks, pattern_label
 from minigrad.tokenizers.ranges import Range, file_ranges, read_range, text_pieces
+from minigrad.validate import positive_int
 
 if TYPE_CHECKING:
     from minigrad.tokenizers.bpe import BPETokenizer
@@ -171,10 +172,7 @@ def partition_ranges(
     first appearance, and summing the runs' tables in order then gives the one-process table
     exactly, down to the bytes of its file.
     """
-    if isinstance(partition_bytes, bool) or not isinstance(partition_bytes, int):
-        raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
-    if partition_bytes < 1:
-        raise ValueError(f"partition_bytes must be a positive int, got {partition_bytes!r}")
+    partition_bytes = positive_int(partition_bytes, "partition_bytes")
     n_slots = max(1, n_slots)
     sizes = [end - start for _, start, end in ranges]
     total = sum(sizes)
