@@ -237,3 +237,45 @@ def test_a_finished_threads_cache_is_released():
         worker.join()
     gc.collect()
     assert len(enc.cache_sizes()) == 1  # the main thread's only
+
+
+@given(n=st.integers(0, 5))
+def test_run_here_and_on_pool_keeps_order_and_runs_the_first_item_here(n):
+    """The first piece runs on the calling thread (so its cache is the one a one-thread encode
+    warms), the rest on pool threads; the results come back in order."""
+    import threading
+
+    def who(x):
+        return x, threading.get_ident()
+
+    out = parallel.run_here_and_on_pool(who, list(range(n)))
+    assert [x for x, _ in out] == list(range(n))
+    if n:
+        assert out[0][1] == threading.get_ident()
+    assert all(ident != threading.get_ident() for _, ident in out[1:])
+
+
+def test_run_here_and_on_pool_raises_the_first_items_error_and_cancels_the_rest():
+    """An error (Ctrl-C included) in the caller's own piece reaches the caller, and pieces the
+    pool has not started yet are cancelled rather than left to run for nobody."""
+    import threading
+
+    gate = threading.Event()
+    pool = parallel._pool(2)
+    blockers = [pool.submit(gate.wait, 10) for _ in range(2)]  # the pool is busy elsewhere
+    ran = []
+
+    def work(x):
+        if x == 0:
+            raise KeyboardInterrupt
+        ran.append(x)
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            parallel.run_here_and_on_pool(work, [0, 1, 2])
+    finally:
+        gate.set()
+    for b in blockers:
+        b.result(timeout=10)
+    pool.submit(lambda: None).result(timeout=10)  # anything queued has run by now
+    assert ran == []

@@ -9,6 +9,10 @@ own pre-token cache, so threads encode at the same time on different cores.  Two
 * **one long text** (``encode_parallel``): cut at ``safe_points`` into one piece per thread,
   each piece encoded alone, the ids concatenated.
 
+In both, the calling thread does the first share itself and a pool of ``num_threads - 1``
+threads the rest (``run_here_and_on_pool``): the caller does not sit idle, and the first share
+always meets the cache that a one-thread encode of the same text has warmed.
+
 Why a cut at a safe point gives the same ids.  BPE never merges across a chunk boundary, so
 the ids of a text are the ids of its chunks in order; cutting the text at a chunk boundary ``p``
 changes nothing *if* the pre-tokenizer finds the same chunks in the two pieces as in the whole.
@@ -124,6 +128,27 @@ def map_threads(fn, items: list, num_threads: int) -> list:
     return list(_pool(num_threads).map(fn, items))
 
 
+def run_here_and_on_pool(fn, items: list) -> list:
+    """``[fn(x) for x in items]``: ``items[1:]`` on a pool of ``len(items) - 1`` threads while
+    the calling thread runs ``fn(items[0])``.
+
+    The caller would only wait otherwise, and this way the first piece always lands on the
+    same thread, so its pre-token cache is the one a one-thread encode warms, and each pool
+    thread keeps its piece from call to call (with one pool thread) instead of whichever piece
+    it happens to pick up.
+    """
+    if len(items) < 2:
+        return [fn(x) for x in items]
+    futures = [_pool(len(items) - 1).submit(fn, x) for x in items[1:]]
+    try:
+        first = fn(items[0])
+    except BaseException:  # Ctrl-C in the caller: do not start pieces that have not begun
+        for f in futures:
+            f.cancel()
+        raise
+    return [first, *(f.result() for f in futures)]
+
+
 def encode_parallel(encoder, data: bytes, num_threads: int) -> np.ndarray:
     """``encoder.encode(data)`` (a ``ChunkEncoder``) with the text cut at safe points and the
     pieces encoded by ``num_threads`` threads, at most one per CPU (more pieces than cores
@@ -135,10 +160,9 @@ def encode_parallel(encoder, data: bytes, num_threads: int) -> np.ndarray:
     if len(cuts) == 2:
         return encoder.encode(data)
     buf = np.frombuffer(data, np.uint8)
-    pieces = _pool(num_threads).map(
-        lambda a_b: encoder.encode(buf, a_b[0], a_b[1]), itertools.pairwise(cuts)
+    return np.concatenate(
+        run_here_and_on_pool(lambda a_b: encoder.encode(buf, *a_b), list(itertools.pairwise(cuts)))
     )
-    return np.concatenate(list(pieces))
 
 
 def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int]]:
@@ -166,6 +190,6 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
         return [encoder.to_list(encoder.encode(d)) for d in datas[a_b[0] : a_b[1]]]
 
     out: list[list[int]] = []
-    for ids in _pool(num_threads).map(group, itertools.pairwise(bounds)):
+    for ids in run_here_and_on_pool(group, list(itertools.pairwise(bounds))):
         out += ids
     return out
