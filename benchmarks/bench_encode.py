@@ -56,19 +56,25 @@ starting point, the distinct-chunk path (numba dedupe, a Python dict cache, numb
   a merge's first pass: 132 ms before, 130 after on multilingual (within noise).
 * kept: ids to a list by ``take`` on an object array of the vocabulary's ints, then
   ``tolist``: 12 ms instead of 26 ms for 965k ids (``ndarray.tolist`` makes an int per id).
-* not reached: multilingual text stays near 3x.  Its chunks are long and diverse (100k
-  distinct among 680k in 4 MB), so about a sixth are merged afresh at tiktoken's cost (~0.5 us
-  each); a faster merge for those (the ``bpe`` crate's backtracking encoder) is the next step.
-  Splitting is the other floor: the compiled scanner alone takes ~40% of minigrad's time on
-  code.
+* not reached: multilingual text stays near 3x.  Its chunks are long and diverse (103k
+  distinct among 682k in 4 MB, 54k seen once), so about a sixth are merged afresh at
+  tiktoken's cost (~0.5 us each).  A faster merge for those cannot close the gap: with a
+  2**22-entry cache that every chunk hits, the compiled encoder still took 52.9 ms against
+  tiktoken's ~290 ms, and the lists ~15 ms more (about 4.3x at best).  Splitting is the other
+  floor: 17 ms of it, and ~40% of minigrad's time on code.
+* tried, no: prefetching the cache bucket of the chunk 8 ahead (no gain).
 
-Threads (issue 19.2): during the benchmark runs of this work the machine gave this process one
-core's worth of CPU (the control, a trivial numba ``nogil`` loop, ran 0.97-1.00x as fast on two
-threads as on one), so the 2-thread speed-ups measured there (0.96-1.32x for one long text,
-1.37-1.74x for a batch, which also gains from its threads' separate caches) say little.  In a
-quiet moment (load 1.0, the control at 1.9x), one 8 MB text of code took 114-115 ms on one
-thread and 62-76 ms on two (1.5-1.85x; CPU time / wall time 1.65-1.81).  The threads section
-carries the control beside its numbers, so a run on idle cores can be read against it.
+Threads (issue 19.2): the calling thread encodes the first piece itself and a pool of
+``num_threads - 1`` the rest (``parallel.run_here_and_on_pool``); with a pool of
+``num_threads`` the caller only waited, and the compiled part of one long text on 2 threads
+went from 1.70x to 1.94x one thread (4 MB of code, cl100k, a quiet machine).  The full run of
+2026-12-05 evening read 1.66x for one long text and 1.63x (IQR 1.47-1.71x) for a batch.  The
+batch is held back by the GIL: by hand, its compiled encode alone scaled 1.92x (136.9 -> 71.2
+ms), but turning each document's ids into a list holds the GIL ~29 ms of ~175 ms, and passing
+it between threads once per document costs about as much again; converting a group's lists
+all at the end was worse (1.28-1.33x).  The section carries a control (a trivial numba
+``nogil`` loop on 1 and 2 threads) beside its numbers: when the machine gives the process one
+core's worth of CPU the control reads ~1x and the speed-ups say little.
 """
 
 from __future__ import annotations
