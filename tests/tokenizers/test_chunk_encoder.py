@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from minigrad.tokenizers import BPETokenizer
 from minigrad.tokenizers.fast import parallel
 from minigrad.tokenizers.fast.chunk_encoder import CACHE_MAX_BYTES, SHORT_MERGE, ChunkEncoder
-from minigrad.tokenizers.fast.pretokenize import utf8_chunk_bounds
+from minigrad.tokenizers.fast.pretokenize import encode_text, utf8_chunk_bounds
 from minigrad.tokenizers.fast.unicode_table import class_table
 from tests.tokenizers.bpe_support import MULTILINGUAL, tiktoken_for, trained
 from tests.tokenizers.test_pretokenize import TRICKY
@@ -183,6 +183,20 @@ def test_numpy_int_thread_count_is_accepted():
     assert tok.encode_ordinary("hi there", num_threads=np.int64(2)) == tok.encode("hi there")
 
 
+@pytest.mark.parametrize("pattern", PATTERNS)
+@given(texts=st.lists(any_text, max_size=10), group_bytes=st.integers(1, 40))
+@example(texts=["", "a", ""], group_bytes=1)  # empty texts, and a text that goes alone
+def test_many_texts_in_one_compiled_call_equal_each_alone(pattern, texts, group_bytes):
+    """``encode_many`` puts consecutive short texts into one kernel call (``encode_texts``):
+    a text's ids must not depend on its neighbours, wherever the groups are cut."""
+    tok = trained(pattern)
+    ref = tiktoken_for(pattern)
+    datas = [encode_text(t) for t in texts]
+    got = tok._chunks().encode_many(datas, group_bytes=group_bytes)
+    assert got == [tok._chunks().to_list(tok._chunks().encode(d)) for d in datas]
+    assert got == [ref.encode_ordinary(t) for t in texts]
+
+
 @pytest.mark.nojit
 @settings(max_examples=10)
 @given(text=st.lists(st.sampled_from(["ab", "a", " ", "\n", "b/", "ba", "é", "\n\n"])).map("".join))
@@ -197,6 +211,7 @@ def test_chunk_encoder_as_plain_python(text):
     expected = ref.encode_ordinary(text)
     assert enc.encode(data).tolist() == expected
     assert enc.encode(data).tolist() == expected  # from the cache
+    assert enc.encode_many([data, b"", data], group_bytes=len(data) + 1) == [expected, [], expected]
     points = parallel.safe_points(data, 3, enc.table)
     cuts = [0, *points, len(data)]
     pieces = [enc.encode(data, a, b).tolist() for a, b in itertools.pairwise(cuts)]

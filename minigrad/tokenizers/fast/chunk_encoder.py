@@ -26,6 +26,10 @@ never needs emptying, and a miss costs one merge.  Each thread gets its own cach
 (``threading.local``), so the kernels share nothing writable and run without the GIL in
 parallel (``fast.parallel``).  ``BPETokenizer.clear_cache`` empties them all.
 
+A batch of short texts (``encode_many``) goes through ``encode_texts``: one compiled call for
+up to ``MANY_BYTES`` of texts, so a thread releases and takes the GIL once per group, not twice
+per text.
+
 The token table is ``fast.token_table``; ``MergeTables`` holds what the merge reads.
 
 The references: ``BPETokenizer._encode_chunks`` (plain Python) and tiktoken; the tests hold this
@@ -42,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from minigrad.tokenizers.fast.encoder import CompiledMerger, merge_chunks
-from minigrad.tokenizers.fast.scanners import SCANNERS
+from minigrad.tokenizers.fast.scanners import SCANNERS, scan_gpt2, scan_gpt4, scan_o200k
 from minigrad.tokenizers.fast.tables import mix, pair_key
 from minigrad.tokenizers.fast.token_table import (
     build_token_map,
@@ -62,6 +66,11 @@ CACHE_MAX_BYTES = 28
 SHORT_MERGE = 96
 #: Chunk offsets per scanner call: bounds the scratch, and each kernel call stays short.
 BLOCK = 1 << 16
+#: Bytes of short texts that ``encode_many`` hands to one compiled call; a longer text goes
+#: alone through ``encode``, block by block, so that every kernel call stays short.
+MANY_BYTES = 1 << 18
+#: The scanners ``encode_texts`` can call, by the number it is given.
+SCAN_KINDS = ("gpt2", "gpt4", "o200k")
 
 _jit = njit(cache=True, nogil=True)
 _inline = njit(cache=True, nogil=True, inline="always")
@@ -283,6 +292,30 @@ def encode_block(buf, bounds, nb, tables, tokens, cache, out, p):
     return p
 
 
+@_jit
+def encode_texts(kind, buf, starts, table, tables, tokens, cache, bounds, out, ends):
+    """Encode the texts ``buf[starts[d]:starts[d + 1]]`` one after another into ``out`` (room
+    for one id per byte); ``ends[d]`` gets where text ``d``'s ids end.  One call for many short
+    texts releases and takes the GIL once for them all instead of twice a text, which is what a
+    thread encoding a batch beside other threads waits on.  ``kind`` is the scanner's index in
+    ``SCAN_KINDS`` (a number, not the function: a function argument would defeat the cache)."""
+    p = 0
+    for d in range(len(starts) - 1):
+        pos = starts[d]
+        stop = starts[d + 1]
+        text = buf[:stop]  # the scanner must see this text end here, not the next text begin
+        while pos < stop:
+            if kind == 0:
+                count, pos = scan_gpt2(text, table, bounds, pos)
+            elif kind == 1:
+                count, pos = scan_gpt4(text, table, bounds, pos)
+            else:
+                count, pos = scan_o200k(text, table, bounds, pos)
+            p = encode_block(text, bounds, count, tables, tokens, cache, out, p)
+        ends[d] = p
+    return p
+
+
 class ChunkEncoder:
     """The compiled encode of one vocabulary and built-in pattern: ``encode(data) -> int32``.
 
@@ -298,6 +331,7 @@ class ChunkEncoder:
     ) -> None:
         self.cache_entries = cache_entries
         self.scan = SCANNERS[canonical_name(pattern_name)]
+        self.scan_kind = SCAN_KINDS.index(canonical_name(pattern_name))
         self.table = class_table()
         merger = CompiledMerger(ranks)
         pair_keys, pair_ids = merger.pair_table
@@ -377,3 +411,40 @@ class ChunkEncoder:
                 pos = stop
             p = encode_block(buf, bounds, count, self.tables, self.tokens, cache, out, p)
         return out[:p]
+
+    def encode_many(self, datas: list[bytes], group_bytes: int = MANY_BYTES) -> list[list[int]]:
+        """``[self.to_list(self.encode(d)) for d in datas]``, with consecutive texts shorter
+        than ``group_bytes`` encoded together, about ``group_bytes`` per compiled call
+        (``encode_texts``)."""
+        lists: list[list[int]] = []
+        i = 0
+        while i < len(datas):
+            if len(datas[i]) >= group_bytes:
+                lists.append(self.to_list(self.encode(datas[i])))
+                i += 1
+                continue
+            j = i
+            size = 0
+            while j < len(datas) and len(datas[j]) < group_bytes and size < group_bytes:
+                size += len(datas[j])
+                j += 1
+            lists += self._encode_together(datas[i:j], size)
+            i = j
+        return lists
+
+    def _encode_together(self, group: list[bytes], size: int) -> list[list[int]]:
+        """The ids of short texts ``group`` (``size`` bytes in all) from one compiled call."""
+        buf = np.frombuffer(b"".join(group), np.uint8)
+        starts = np.zeros(len(group) + 1, np.int64)
+        np.cumsum(np.fromiter(map(len, group), np.int64, len(group)), out=starts[1:])
+        ids = np.empty(size, np.int32)
+        ends = np.empty(len(group), np.int64)
+        bounds = np.empty(min(BLOCK, size + 2), np.int64)
+        encode_texts(self.scan_kind, buf, starts, self.table, self.tables, self.tokens,
+                     self.cache(), bounds, ids, ends)  # fmt: skip
+        lists = []
+        prev = 0
+        for end in ends.tolist():
+            lists.append(self.to_list(ids[prev:end]))
+            prev = end
+        return lists

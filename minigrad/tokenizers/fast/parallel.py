@@ -169,14 +169,14 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
     """The ids of each of ``datas`` (UTF-8 texts), as lists, with ``num_threads`` threads.
 
     The texts are dealt, in order, into groups of about equal bytes (one per thread); each
-    group is one task that encodes its texts (the compiled part without the GIL) and turns the
-    ids into lists (with it).
+    group is one task that encodes its texts (``ChunkEncoder.encode_many``: the compiled part,
+    without the GIL, many short texts per call) and turns the ids into lists (with the GIL).
     """
     if len(datas) == 1:
         return [encoder.to_list(encode_parallel(encoder, datas[0], num_threads))]
     total = sum(len(d) for d in datas)
     if num_threads < 2 or len(datas) < 2 or total < PARALLEL_MIN_BYTES // 4:
-        return [encoder.to_list(encoder.encode(d)) for d in datas]
+        return encoder.encode_many(datas)
     bounds = [0]
     acc = 0
     for i, d in enumerate(datas):
@@ -187,7 +187,7 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
         bounds.append(len(datas))
 
     def group(a_b: tuple[int, int]) -> list[list[int]]:
-        return [encoder.to_list(encoder.encode(d)) for d in datas[a_b[0] : a_b[1]]]
+        return encoder.encode_many(datas[a_b[0] : a_b[1]])
 
     out: list[list[int]] = []
     for ids in run_here_and_on_pool(group, list(itertools.pairwise(bounds))):
