@@ -70,11 +70,15 @@ Threads (issue 19.2): the calling thread encodes the first piece itself and a po
 went from 1.70x to 1.94x one thread (4 MB of code, cl100k, a quiet machine).  The full run of
 2026-12-05 evening read 1.66x for one long text and 1.63x (IQR 1.47-1.71x) for a batch.  The
 batch is held back by the GIL: by hand, its compiled encode alone scaled 1.92x (136.9 -> 71.2
-ms), but turning each document's ids into a list holds the GIL ~29 ms of ~175 ms, and passing
-it between threads once per document costs about as much again; converting a group's lists
-all at the end was worse (1.28-1.33x).  The section carries a control (a trivial numba
-``nogil`` loop on 1 and 2 threads) beside its numbers: when the machine gives the process one
-core's worth of CPU the control reads ~1x and the speed-ups say little.
+ms), but turning each document's ids into a list holds the GIL ~29 ms of ~175 ms, and each
+document took two kernel calls, so the GIL changed hands twice per document; converting a
+group's lists all at the end was worse (1.28-1.33x).  Kept: ``ChunkEncoder.encode_many``, one
+kernel call per 256 KiB of short documents (118 -> 104 ms on 2 threads against the old path in
+one process, 1 thread unchanged; 2**16 and 2**18 bytes per call within noise of each other).
+The encode module's rerun after it (``benchmarks/results/2026-12-05-encode``) read 1.77x for
+the batch (IQR 1.77-1.81x) and 1.78x for one long text.  The section carries a control (a
+trivial numba ``nogil`` loop on 1 and 2 threads) beside its numbers: when the machine gives the
+process one core's worth of CPU the control reads ~1x and the speed-ups say little.
 """
 
 from __future__ import annotations
