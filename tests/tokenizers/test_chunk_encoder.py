@@ -7,6 +7,7 @@ thread count is validated.
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from minigrad.tokenizers import BPETokenizer
-from minigrad.tokenizers.fast import parallel
+from minigrad.tokenizers.fast import chunk_encoder, parallel
 from minigrad.tokenizers.fast.chunk_encoder import CACHE_MAX_BYTES, SHORT_MERGE, ChunkEncoder
 from minigrad.tokenizers.fast.pretokenize import encode_text, utf8_chunk_bounds
 from minigrad.tokenizers.fast.unicode_table import class_table
@@ -119,10 +120,31 @@ def test_threaded_paths_equal_tiktoken(pattern, texts, threads):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
         assert tok.encode_ordinary_batch(texts, num_threads=threads) == expected
+        mp.setattr(chunk_encoder, "MANY_BYTES", 8)  # groups of a few texts, long ones alone
+        assert tok.encode_ordinary_batch(texts, num_threads=threads) == expected
         assert tok.encode_batch(texts, num_threads=threads, disallowed_special=()) == [
             ref.encode(t, disallowed_special=()) for t in texts
         ]
         assert tok.encode_ordinary(joined, num_threads=threads) == ref.encode_ordinary(joined)
+
+
+def test_one_pool_per_thread_count_whatever_the_number_of_pieces():
+    """A batch of k texts on n threads makes min(k, n) groups (a long text as many pieces as
+    it has safe points); the pool must still be the one of n - 1 threads, not one more pool
+    (and more threads and caches) per number of pieces."""
+    tok = trained("gpt4")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parallel, "_pools", {})
+        mp.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+        try:
+            for k in range(2, 7):
+                tok.encode_ordinary_batch(["a b c"] * k, num_threads=6)
+                tok.encode_ordinary("x\ny\n" * k, num_threads=6)
+            # one long text takes at most one thread per CPU (``encode_parallel``)
+            assert set(parallel._pools) <= {5, min(6, os.cpu_count() or 1) - 1}
+        finally:
+            for pool in parallel._pools.values():
+                pool.shutdown()
 
 
 def test_real_text_threads_and_specials(monkeypatch):
@@ -263,7 +285,7 @@ def test_run_here_and_on_pool_keeps_order_and_runs_the_first_item_here(n):
     def who(x):
         return x, threading.get_ident()
 
-    out = parallel.run_here_and_on_pool(who, list(range(n)))
+    out = parallel.run_here_and_on_pool(who, list(range(n)), max(n, 2))
     assert [x for x, _ in out] == list(range(n))
     if n:
         assert out[0][1] == threading.get_ident()
@@ -287,7 +309,7 @@ def test_run_here_and_on_pool_raises_the_first_items_error_and_cancels_the_rest(
 
     try:
         with pytest.raises(KeyboardInterrupt):
-            parallel.run_here_and_on_pool(work, [0, 1, 2])
+            parallel.run_here_and_on_pool(work, [0, 1, 2], 3)
     finally:
         gate.set()
     for b in blockers:

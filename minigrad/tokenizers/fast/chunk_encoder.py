@@ -66,10 +66,12 @@ CACHE_MAX_BYTES = 28
 SHORT_MERGE = 96
 #: Chunk offsets per scanner call: bounds the scratch, and each kernel call stays short.
 BLOCK = 1 << 16
-#: Bytes of short texts that ``encode_many`` hands to one compiled call; a longer text goes
-#: alone through ``encode``, block by block, so that every kernel call stays short.
+#: Bytes of short texts after which ``encode_many`` closes a group for one compiled call (a
+#: group stays under twice this); a longer text goes alone through ``encode``, block by block,
+#: so that every kernel call stays short.
 MANY_BYTES = 1 << 18
-#: The scanners ``encode_texts`` can call, by the number it is given.
+#: The scanners ``encode_texts`` can call, by the number it is given (its branches follow this
+#: order).
 SCAN_KINDS = ("gpt2", "gpt4", "o200k")
 
 _jit = njit(cache=True, nogil=True)
@@ -101,7 +103,7 @@ _MAX_IDS = 12
 
 def new_cache(entries: int = CACHE_ENTRIES) -> np.ndarray:
     """An empty pre-token cache of ``entries`` slots (a power of two, at least 2): 64 bytes
-    each, 4 MiB for the default.  A count of 0 (``_unpack``) marks a free slot."""
+    each, 8 MiB for the default.  A count of 0 (``_unpack``) marks a free slot."""
     n = 2
     while n < entries:
         n *= 2
@@ -412,34 +414,37 @@ class ChunkEncoder:
             p = encode_block(buf, bounds, count, self.tables, self.tokens, cache, out, p)
         return out[:p]
 
-    def encode_many(self, datas: list[bytes], group_bytes: int = MANY_BYTES) -> list[list[int]]:
-        """``[self.to_list(self.encode(d)) for d in datas]``, with consecutive texts shorter
-        than ``group_bytes`` encoded together, about ``group_bytes`` per compiled call
-        (``encode_texts``)."""
+    def encode_many(self, datas: list[bytes], group_bytes: int | None = None) -> list[list[int]]:
+        """``[self.to_list(self.encode(d)) for d in datas]``, with runs of consecutive texts
+        shorter than ``group_bytes`` (default ``MANY_BYTES``) encoded together by one compiled
+        call (``encode_texts``) each: a run stops once it holds ``group_bytes``, so a call
+        reads less than twice that.  Like ``encode``, it takes valid UTF-8 only (what
+        ``encode_text`` makes): the kernels trust every lead byte's length."""
+        limit = MANY_BYTES if group_bytes is None else group_bytes
         lists: list[list[int]] = []
         i = 0
         while i < len(datas):
-            if len(datas[i]) >= group_bytes:
+            if len(datas[i]) >= limit:
                 lists.append(self.to_list(self.encode(datas[i])))
                 i += 1
                 continue
             j = i
             size = 0
-            while j < len(datas) and len(datas[j]) < group_bytes and size < group_bytes:
+            while j < len(datas) and len(datas[j]) < limit and size < limit:
                 size += len(datas[j])
                 j += 1
-            lists += self._encode_together(datas[i:j], size)
+            lists += self._encode_together(datas[i:j])
             i = j
         return lists
 
-    def _encode_together(self, group: list[bytes], size: int) -> list[list[int]]:
-        """The ids of short texts ``group`` (``size`` bytes in all) from one compiled call."""
+    def _encode_together(self, group: list[bytes]) -> list[list[int]]:
+        """The ids of short texts ``group`` from one compiled call."""
         buf = np.frombuffer(b"".join(group), np.uint8)
         starts = np.zeros(len(group) + 1, np.int64)
         np.cumsum(np.fromiter(map(len, group), np.int64, len(group)), out=starts[1:])
-        ids = np.empty(size, np.int32)
+        ids = np.empty(len(buf), np.int32)  # one id per byte at most
         ends = np.empty(len(group), np.int64)
-        bounds = np.empty(min(BLOCK, size + 2), np.int64)
+        bounds = np.empty(min(BLOCK, len(buf) + 2), np.int64)
         encode_texts(self.scan_kind, buf, starts, self.table, self.tables, self.tokens,
                      self.cache(), bounds, ids, ends)  # fmt: skip
         lists = []

@@ -37,7 +37,8 @@ one-thread encode and tiktoken.  A text without such a point (one long line) is 
 thread.  Threads are worth it only for long texts (``PARALLEL_MIN_BYTES``).
 
 Memory: one cache per thread per tokenizer (``chunk_encoder.CACHE_ENTRIES`` entries each); the
-pools are kept (``_pool``) so that their threads, and so their caches, persist between calls.
+pools are kept (``_pool``, one per thread count) so that their threads, and so their caches,
+persist between calls.
 """
 
 from __future__ import annotations
@@ -128,25 +129,25 @@ def map_threads(fn, items: list, num_threads: int) -> list:
     return list(_pool(num_threads).map(fn, items))
 
 
-def run_here_and_on_pool(fn, items: list) -> list:
-    """``[fn(x) for x in items]``: ``items[1:]`` on a pool of ``len(items) - 1`` threads while
-    the calling thread runs ``fn(items[0])``.
+def run_here_and_on_pool(fn, items: list, num_threads: int) -> list:
+    """``[fn(x) for x in items]``: ``items[1:]`` on the pool of ``num_threads - 1`` threads
+    while the calling thread runs ``fn(items[0])``.
 
     The caller would only wait otherwise, and this way the first piece always lands on the
-    same thread, so its pre-token cache is the one a one-thread encode warms, and each pool
-    thread keeps its piece from call to call (with one pool thread) instead of whichever piece
-    it happens to pick up.
+    same thread, so its pre-token cache is the one a one-thread encode warms.  The pool's size
+    depends on ``num_threads`` alone, not on how many pieces a text happened to give, so one
+    pool (and one set of per-thread caches) serves every call with the same thread count.
     """
-    if len(items) < 2:
+    if num_threads < 2 or len(items) < 2:
         return [fn(x) for x in items]
-    futures = [_pool(len(items) - 1).submit(fn, x) for x in items[1:]]
+    futures = [_pool(num_threads - 1).submit(fn, x) for x in items[1:]]
     try:
         first = fn(items[0])
-    except BaseException:  # Ctrl-C in the caller: do not start pieces that have not begun
+        return [first, *(f.result() for f in futures)]
+    except BaseException:  # Ctrl-C here or a piece's error: drop the pieces not yet started
         for f in futures:
             f.cancel()
         raise
-    return [first, *(f.result() for f in futures)]
 
 
 def encode_parallel(encoder, data: bytes, num_threads: int) -> np.ndarray:
@@ -161,7 +162,9 @@ def encode_parallel(encoder, data: bytes, num_threads: int) -> np.ndarray:
         return encoder.encode(data)
     buf = np.frombuffer(data, np.uint8)
     return np.concatenate(
-        run_here_and_on_pool(lambda a_b: encoder.encode(buf, *a_b), list(itertools.pairwise(cuts)))
+        run_here_and_on_pool(
+            lambda a_b: encoder.encode(buf, *a_b), list(itertools.pairwise(cuts)), num_threads
+        )
     )
 
 
@@ -190,6 +193,6 @@ def encode_batch(encoder, datas: list[bytes], num_threads: int) -> list[list[int
         return encoder.encode_many(datas[a_b[0] : a_b[1]])
 
     out: list[list[int]] = []
-    for ids in run_here_and_on_pool(group, list(itertools.pairwise(bounds))):
+    for ids in run_here_and_on_pool(group, list(itertools.pairwise(bounds)), num_threads):
         out += ids
     return out
