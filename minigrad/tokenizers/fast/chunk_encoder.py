@@ -387,7 +387,9 @@ class ChunkEncoder:
     def encode(
         self, data: bytes | np.ndarray, start: int = 0, stop: int | None = None
     ) -> np.ndarray:
-        """The ids of UTF-8 ``data[start:stop]`` as an int32 array.
+        """The ids of UTF-8 ``data[start:stop]`` as an int32 array.  ``data`` must be valid
+        UTF-8 (``BPETokenizer`` passes ``encode_text``'s bytes): the kernels check no bounds
+        and trust each lead byte's length.
 
         ``start`` and ``stop`` must be chunk boundaries of the whole text that the scan of
         ``data[start:]`` finds without looking past the character at ``stop`` (0 and the end,
